@@ -1,0 +1,161 @@
+// Package localdisk implements [blob.Store] on a local filesystem.
+//
+// Blobs live at DIR/ab/abcdef... (two-character fan-out). A writer streams to
+// DIR/tmp/, then Commit fsyncs the file, renames it into place and fsyncs both
+// directories, so a committed blob survives power loss and an interrupted one
+// leaves at most a temporary file, which [Open] clears.
+package localdisk
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/blob"
+	"github.com/vigil-hr/vigil/internal/atomicfile"
+)
+
+// Dir is a blob store in a directory.
+type Dir struct {
+	root string
+}
+
+var _ blob.Store = (*Dir)(nil)
+
+// Open opens the store rooted at root, creating it if needed, and removes
+// leftover temporary files from interrupted writes. Only one process may
+// use a store at a time (the data directory lock ensures it).
+func Open(root string) (*Dir, error) {
+	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o700); err != nil {
+		return nil, fmt.Errorf("blob directory: %w", err)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(root, "tmp", "*"))
+	for _, t := range tmps {
+		os.Remove(t)
+	}
+	return &Dir{root: root}, nil
+}
+
+func (d *Dir) path(name string) string {
+	return filepath.Join(d.root, name[:2], name)
+}
+
+// Create implements [blob.Store].
+func (d *Dir) Create(ctx context.Context) (blob.Writer, error) {
+	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "blob-*")
+	if err != nil {
+		return nil, fmt.Errorf("create blob: %w", err)
+	}
+	return &writer{d: d, f: f, bw: bufio.NewWriterSize(f, 256<<10), name: blob.NewName()}, nil
+}
+
+type writer struct {
+	d    *Dir
+	f    *os.File
+	bw   *bufio.Writer
+	name string
+	done bool
+}
+
+func (w *writer) Write(p []byte) (int, error) { return w.bw.Write(p) }
+func (w *writer) Name() string                { return w.name }
+
+func (w *writer) Commit() error {
+	if w.done {
+		return errors.New("blob already committed or aborted")
+	}
+	w.done = true
+	tmp := w.f.Name()
+	err := w.bw.Flush()
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write blob: %w", err)
+	}
+	dst := w.d.path(w.name)
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("blob directory: %w", err)
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("commit blob: %w", err)
+	}
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("sync blob directory: %w", err)
+	}
+	if err := atomicfile.SyncDir(w.d.root); err != nil {
+		return fmt.Errorf("sync blob directory: %w", err)
+	}
+	return nil
+}
+
+func (w *writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	return os.Remove(w.f.Name())
+}
+
+// Open implements [blob.Store].
+func (d *Dir) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := blob.CheckName(name); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(d.path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w", name, vigil.ErrNotFound)
+	}
+	return f, err
+}
+
+// Remove implements [blob.Store].
+func (d *Dir) Remove(ctx context.Context, name string) error {
+	if err := blob.CheckName(name); err != nil {
+		return err
+	}
+	err := os.Remove(d.path(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// List implements [blob.Store].
+func (d *Dir) List(ctx context.Context, fn func(string) error) error {
+	fans, err := os.ReadDir(d.root)
+	if err != nil {
+		return err
+	}
+	for _, fan := range fans {
+		if !fan.IsDir() || len(fan.Name()) != 2 {
+			continue
+		}
+		ents, err := os.ReadDir(filepath.Join(d.root, fan.Name()))
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if blob.CheckName(e.Name()) == nil {
+				if err := fn(e.Name()); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/internal/datadir"
+)
+
+func runAdd(ctx context.Context, e *env, args []string) error {
+	fl := newFlags(e, "add", "--data DIR FILE|DIR...")
+	data := dataFlag(fl, e)
+	pfile := fl.String("passphrase-file", "", "read the admin passphrase from `FILE`; with it (or VIGIL_PASSPHRASE), add signs a checkpoint at the end")
+	quiet := fl.Bool("q", false, "no progress output")
+	paths, err := parse(fl, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usageError{"no files given"}
+	}
+	// Collect and check every file before changing anything.
+	var files []string
+	for _, p := range paths {
+		if err := collect(p, &files); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %w (nothing was added)", f, unwrapPath(err))
+		}
+		fh.Close()
+	}
+	var pass []byte
+	if havePassphrase(e, *pfile) {
+		if pass, err = passphrase(e, *pfile, false); err != nil {
+			return err
+		}
+	}
+	d, err := datadir.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if pass != nil {
+		if err := d.Vault.Unseal(pass); err != nil {
+			return fmt.Errorf("unseal: %w", err)
+		}
+	}
+	progress := !*quiet && isTerminal(e.stderr)
+	for i, f := range files {
+		it, err := addFile(ctx, e, d, f, progress, i, len(files))
+		if err != nil {
+			return fmt.Errorf("add %s: %w (%d of %d files were added before it)", f, err, i, len(files))
+		}
+		fmt.Fprintf(e.stdout, "%s\t%d\t%s\n", it.ID, it.LeafIndex, f)
+	}
+	if pass != nil {
+		if _, err := d.SignCheckpoint(ctx); err != nil {
+			return fmt.Errorf("sign checkpoint: %w", err)
+		}
+	} else if !*quiet {
+		fmt.Fprintln(e.stderr, "vigil add: the vault is sealed, so no checkpoint was signed; `vigil serve` signs one when unsealed")
+	}
+	return nil
+}
+
+type addedItem struct {
+	ID        vigil.ID
+	LeafIndex int64
+}
+
+func addFile(ctx context.Context, e *env, d *datadir.Dir, path string, progress bool, i, n int) (addedItem, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return addedItem{}, unwrapPath(err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if progress {
+		st, _ := f.Stat()
+		pr := &progressReader{r: f, total: st.Size()}
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					fmt.Fprintf(e.stderr, "\r\033[K")
+					return
+				case <-t.C:
+					fmt.Fprintf(e.stderr, "\r\033[K[%d/%d] %s %s", i+1, n, filepath.Base(path), pr.percent())
+				}
+			}
+		}()
+		r = pr
+	}
+	it, err := d.Evidence.Add(ctx, r, filepath.Base(path), "")
+	if err != nil {
+		return addedItem{}, err
+	}
+	return addedItem{it.ID, it.LeafIndex}, nil
+}
+
+type progressReader struct {
+	r     io.Reader
+	n     atomic.Int64
+	total int64
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n.Add(int64(n))
+	return n, err
+}
+
+func (p *progressReader) percent() string {
+	if p.total <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%3d%% of %s", p.n.Load()*100/p.total, humanBytes(p.total))
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// collect appends regular files under p (recursively for directories,
+// not following symbolic links inside them).
+func collect(p string, out *[]string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w (nothing was added)", p, unwrapPath(err))
+	}
+	if st.Mode().IsRegular() {
+		*out = append(*out, p)
+		return nil
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a regular file or directory (nothing was added)", p)
+	}
+	return filepath.WalkDir(p, func(path string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("cannot read %s: %w (nothing was added)", path, unwrapPath(err))
+		}
+		if de.Type().IsRegular() {
+			*out = append(*out, path)
+		}
+		return nil
+	})
+}
+
+// unwrapPath drops the path from a *fs.PathError, whose text the caller
+// already names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/store"
+)
+
+func runFsck(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "fsck", "--data DIR [--passphrase-file FILE] [--sweep]")
+	data := dataFlag(fs, e)
+	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`; with it (or VIGIL_PASSPHRASE) fsck also decrypts every item and checks its content")
+	sweep := fs.Bool("sweep", false, "remove blobs no record references (leftovers of interrupted ingests)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	d, err := datadir.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if havePassphrase(e, *pfile) {
+		pass, err := passphrase(e, *pfile, false)
+		if err != nil {
+			return err
+		}
+		if err := d.Vault.Unseal(pass); err != nil {
+			return fmt.Errorf("unseal: %w", err)
+		}
+	}
+	rep, err := fsck(ctx, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "log: %d entries, every stored hash matches\n", rep.entries)
+	if rep.checkpoint >= 0 {
+		fmt.Fprintf(e.stdout, "checkpoint: %d entries, signature valid, consistent with the tree\n", rep.checkpoint)
+	} else {
+		fmt.Fprintf(e.stdout, "checkpoint: none signed yet\n")
+	}
+	if d.Vault.Sealed() {
+		fmt.Fprintf(e.stdout, "items: %d records point into the log (contents not checked: vault sealed)\n", rep.items)
+	} else {
+		fmt.Fprintf(e.stdout, "items: %d, each decrypts to its SHA-256 and matches its log entry\n", rep.items)
+	}
+	if *sweep {
+		n, err := d.Evidence.Sweep(ctx)
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "swept %d unreferenced blobs\n", n)
+	} else if rep.orphans > 0 {
+		fmt.Fprintf(e.stdout, "blobs: %d unreferenced (from interrupted ingests; remove with --sweep)\n", rep.orphans)
+	}
+	return nil
+}
+
+type fsckReport struct {
+	entries    int64
+	checkpoint int64
+	items      int
+	orphans    int
+}
+
+// fsck checks the data directory; the first problem is returned as an error
+// wrapping vigil.ErrCorrupt.
+func fsck(ctx context.Context, d *datadir.Dir) (fsckReport, error) {
+	rep := fsckReport{checkpoint: -1}
+	var recs []store.Record
+	used := map[string]bool{}
+	err := d.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		if rep.entries, err = tx.TreeSize(); err != nil {
+			return err
+		}
+		if err := evlog.Check(tx); err != nil {
+			return fmt.Errorf("%w: log: %v", vigil.ErrCorrupt, err)
+		}
+		for _, src := range []string{"anchor", "database"} {
+			var cp []byte
+			if src == "anchor" {
+				cp, err = d.Log.Anchor()
+			} else {
+				cp, err = tx.LatestCheckpoint()
+			}
+			if err != nil {
+				return err
+			}
+			if cp == nil {
+				continue
+			}
+			c, err := evlog.OpenCheckpoint(cp, d.Vault.LogVerifier())
+			if err != nil {
+				return fmt.Errorf("%w: %s checkpoint: %v", vigil.ErrCorrupt, src, err)
+			}
+			if err := evlog.CheckConsistent(tx, c); err != nil {
+				return fmt.Errorf("%w: %s checkpoint: %v", vigil.ErrCorrupt, src, err)
+			}
+			rep.checkpoint = max(rep.checkpoint, c.N)
+		}
+		var after vigil.ID
+		for {
+			page, err := tx.Records("item", after, 1000)
+			if err != nil {
+				return err
+			}
+			recs = append(recs, page...)
+			if len(page) < 1000 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		return tx.Blobs(func(n string) error { used[n] = true; return nil })
+	})
+	if err != nil {
+		return rep, err
+	}
+	for _, r := range recs {
+		if r.LeafIndex < 0 || r.LeafIndex >= rep.entries {
+			return rep, fmt.Errorf("%w: item %s points to leaf %d outside the log", vigil.ErrCorrupt, r.ID, r.LeafIndex)
+		}
+		if d.Vault.Sealed() {
+			continue
+		}
+		it, err := d.Evidence.Get(ctx, r.ID)
+		if err != nil {
+			return rep, fmt.Errorf("item %s: %w", r.ID, err)
+		}
+		var entry []byte
+		if err := d.Store.View(ctx, func(tx store.ReadTx) error {
+			es, err := tx.ReadEntries(it.LeafIndex, it.LeafIndex+1)
+			if err == nil {
+				entry = es[0]
+			}
+			return err
+		}); err != nil {
+			return rep, err
+		}
+		if c := it.Entry(); string(entry) != string(c[:]) {
+			return rep, fmt.Errorf("%w: item %s: log entry %d is not its commitment", vigil.ErrCorrupt, it.ID, it.LeafIndex)
+		}
+		rc, err := d.Evidence.Open(ctx, it)
+		if err != nil {
+			return rep, err
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return rep, err
+		}
+	}
+	rep.items = len(recs)
+	err = d.Blobs.List(ctx, func(n string) error {
+		if !used[n] {
+			rep.orphans++
+		}
+		return nil
+	})
+	if errors.Is(err, context.Canceled) {
+		return rep, err
+	}
+	return rep, err
+}

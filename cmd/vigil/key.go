@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+
+	"github.com/vigil-hr/vigil/internal/datadir"
+)
+
+func runKey(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] != "export-identity" {
+		return usageError{"usage: vigil key export-identity --data DIR > identity.txt"}
+	}
+	fs := newFlags(e, "key export-identity", "--data DIR > identity.txt")
+	data := dataFlag(fs, e)
+	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`")
+	if _, err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	pass, err := passphrase(e, *pfile, false)
+	if err != nil {
+		return err
+	}
+	d, err := datadir.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Vault.Unseal(pass); err != nil {
+		return err
+	}
+	return d.Vault.WriteIdentity(e.stdout)
+}

@@ -1,0 +1,163 @@
+// Command vigil runs a vigil instance: it keeps testimonies and files
+// encrypted, records them in a tamper-evident evidence log, and exports
+// evidence bundles that anyone can verify offline.
+//
+// Usage:
+//
+//	vigil init    --data DIR [--origin ORIGIN]       create a data directory and keys
+//	vigil add     --data DIR FILE|DIR...             ingest files into the vault and the log
+//	vigil serve   --data DIR [--public ADDR] [--staff ADDR]
+//	vigil unseal  [--staff ADDR]                     unseal a running server
+//	vigil seal    [--staff ADDR]                     seal a running server
+//	vigil bundle  --data DIR --out FILE [--no-content] ITEM...
+//	vigil verify  FILE --log-key VKEY                check a bundle offline
+//	vigil fsck    --data DIR                         check the log, the checkpoint and the blobs
+//	vigil key export-identity --data DIR             write the age identity to stdout
+//	vigil demo                                       a throwaway instance with sample files
+//
+// Every command takes --data DIR (default $VIGIL_DATA, else ./vigil-data).
+// The admin passphrase comes from --passphrase-file FILE, else the
+// VIGIL_PASSPHRASE environment variable (for scripts and tests), else a
+// prompt on the terminal. Exit status is 0 on success; otherwise vigil prints
+// one line, "vigil: ...", on stderr and exits 1 (2 for usage errors).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// env is what a command runs with: streams and the process environment.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, e *env, args []string) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"init", "create a data directory and its keys", runInit},
+		{"add", "ingest files into the vault and the evidence log", runAdd},
+		{"serve", "run the public and staff listeners", runServe},
+		{"unseal", "unseal a running server's vault", runUnseal},
+		{"seal", "seal a running server's vault", runSeal},
+		{"bundle", "export items with proofs as an evidence bundle", runBundle},
+		{"verify", "verify an evidence bundle offline", runVerify},
+		{"fsck", "check the log, the checkpoint anchor and the blobs", runFsck},
+		{"key", "key operations: export-identity", runKey},
+		{"demo", "run a throwaway instance with sample files", runDemo},
+	}
+}
+
+// usageError is reported with exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// Main runs vigil with args and returns the exit status.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(ctx, e, args[1:])
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "vigil %s: %s\n", c.name, oneLine(err.Error()))
+				var ue usageError
+				if errors.As(err, &ue) {
+					return 2
+				}
+				return 1
+			}
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "vigil: unknown command %q (try vigil --help)\n", args[0])
+	return 2
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "vigil keeps testimonies and files encrypted, logs them in a tamper-evident log,\nand exports evidence bundles anyone can verify offline.\n\nUsage: vigil COMMAND [flags] [args]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun vigil COMMAND --help for a command's flags.\n")
+}
+
+// newFlags returns a FlagSet for a command, printing help to e.stdout.
+func newFlags(e *env, name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet("vigil "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fs.SetOutput(e.stdout)
+		fmt.Fprintf(e.stdout, "Usage: vigil %s %s\n\nFlags:\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags that may come before, between or after positional
+// arguments, and returns the positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// dataFlag adds --data with its default.
+func dataFlag(fs *flag.FlagSet, e *env) *string {
+	def := e.getenv("VIGIL_DATA")
+	if def == "" {
+		def = "vigil-data"
+	}
+	return fs.String("data", def, "data directory (default $VIGIL_DATA, else ./vigil-data)")
+}

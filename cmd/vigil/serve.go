@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/api"
+	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/store"
+	"github.com/vigil-hr/vigil/web"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "--data DIR [--public ADDR] [--staff ADDR]")
+	data := dataFlag(fs, e)
+	pub := fs.String("public", "127.0.0.1:8080", "public listener `ADDR` (log, keys; later intake)")
+	staff := fs.String("staff", "127.0.0.1:8081", "staff listener `ADDR` (/api/v1); keep it off the public network")
+	pfile := fs.String("passphrase-file", "", "unseal at start with the passphrase in `FILE` (or VIGIL_PASSPHRASE); else unseal later with vigil unseal")
+	interval := fs.Duration("checkpoint-interval", time.Second, "how often to sign a checkpoint when the log grew and the vault is unsealed")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	d, err := datadir.Open(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if havePassphrase(e, *pfile) {
+		pass, err := passphrase(e, *pfile, false)
+		if err != nil {
+			return err
+		}
+		if err := d.Vault.Unseal(pass); err != nil {
+			return fmt.Errorf("unseal: %w", err)
+		}
+	}
+	return serve(ctx, e, d, *pub, *staff, *interval, func(pubURL, staffURL string) {
+		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
+	})
+}
+
+// serve runs both listeners until ctx is done, then shuts down gracefully.
+func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr string, interval time.Duration, ready func(pub, staff string)) error {
+	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	pl, err := net.Listen("tcp", pubAddr)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	sl, err := net.Listen("tcp", staffAddr)
+	if err != nil {
+		pl.Close()
+		return fmt.Errorf("staff listener: %w", err)
+	}
+	signNow := make(chan struct{}, 1)
+	sign := func() {
+		select {
+		case signNow <- struct{}{}:
+		default:
+		}
+	}
+	apiSrv := &api.Server{
+		Vault: d.Vault,
+		Health: func(r *http.Request) (api.Health, error) {
+			h := api.Health{Checkpoint: -1}
+			err := d.Store.View(r.Context(), func(tx store.ReadTx) error {
+				var err error
+				if h.TreeSize, err = tx.TreeSize(); err != nil {
+					return err
+				}
+				cp, err := tx.LatestCheckpoint()
+				if err != nil || cp == nil {
+					return err
+				}
+				c, err := evlog.OpenCheckpoint(cp, d.Vault.LogVerifier())
+				if err != nil {
+					return err
+				}
+				h.Checkpoint = c.N
+				return nil
+			})
+			return h, err
+		},
+		OnUnseal: sign,
+	}
+	public := &http.Server{
+		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
+	}
+	staffSrv := &http.Server{
+		Handler:           apiSrv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError),
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- public.Serve(pl) }()
+	go func() { errc <- staffSrv.Serve(sl) }()
+	ready("http://"+pl.Addr().String()+"/", "http://"+sl.Addr().String()+"/")
+
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		sign()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-signNow:
+			}
+			if err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
+				logger.Error("checkpoint not signed", "err", err.Error())
+			}
+		}
+	}()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	public.Shutdown(shutCtx)
+	staffSrv.Shutdown(shutCtx)
+	<-loopDone
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// maybeSign signs a checkpoint if the vault is unsealed and the tree grew.
+func maybeSign(ctx context.Context, d *datadir.Dir) error {
+	if d.Vault.Sealed() {
+		return vigil.ErrSealed
+	}
+	grew := false
+	err := d.Store.View(ctx, func(tx store.ReadTx) error {
+		n, err := tx.TreeSize()
+		if err != nil {
+			return err
+		}
+		cp, err := tx.LatestCheckpoint()
+		if err != nil {
+			return err
+		}
+		if cp == nil {
+			grew = true
+			return nil
+		}
+		c, err := evlog.OpenCheckpoint(cp, d.Vault.LogVerifier())
+		if err != nil {
+			return err
+		}
+		grew = n > c.N
+		return nil
+	})
+	if err != nil || !grew {
+		return err
+	}
+	_, err = d.SignCheckpoint(ctx)
+	return err
+}
+
+func staffFlag(fs interface {
+	String(string, string, string) *string
+}) *string {
+	return fs.String("staff", "127.0.0.1:8081", "the running server's staff listener `ADDR`")
+}
+
+func runUnseal(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "unseal", "[--staff ADDR] [--passphrase-file FILE]")
+	staff := staffFlag(fs)
+	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	pass, err := passphrase(e, *pfile, false)
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(api.UnsealRequest{Passphrase: string(pass)})
+	if err := staffPost(ctx, *staff, "/api/v1/unseal", body); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "unsealed")
+	return nil
+}
+
+func runSeal(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "seal", "[--staff ADDR]")
+	staff := staffFlag(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := staffPost(ctx, *staff, "/api/v1/seal", []byte("{}")); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "sealed")
+	return nil
+}
+
+func staffPost(ctx context.Context, addr, path string, body []byte) error {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(addr, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the staff listener at %s (is vigil serve running?): %w", addr, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.Unmarshal(b, &e)
+		if e.Error == "" {
+			e.Error = resp.Status
+		}
+		return errors.New(e.Error)
+	}
+	return nil
+}

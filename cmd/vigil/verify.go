@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/vigil-hr/vigil/bundle"
+)
+
+func runVerify(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "verify", "BUNDLE.zip --log-key VKEY|FILE")
+	key := fs.String("log-key", "", "the log's signed-note verifier key, or a `FILE` holding it (get it from a channel you trust, not from the bundle)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *key == "" {
+		return usageError{"need one bundle file and --log-key"}
+	}
+	vkey := *key
+	if !strings.Contains(vkey, "+") {
+		b, err := os.ReadFile(vkey)
+		if err != nil {
+			return fmt.Errorf("--log-key: not a key, and cannot read it as a file: %w", unwrapPath(err))
+		}
+		vkey = string(b)
+	}
+	v, err := bundle.NewVerifier(vkey)
+	if err != nil {
+		return fmt.Errorf("--log-key: %w", err)
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return fmt.Errorf("cannot read %s: %w", pos[0], unwrapPath(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	rep, err := bundle.Verify(f, st.Size(), v, bundle.Limits{})
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range rep.Items {
+		if r.OK() {
+			what := "statement and proof"
+			if r.HasContent {
+				what = "content, statement and proof"
+			}
+			fmt.Fprintf(e.stdout, "OK    %s  leaf %d in a tree of %d signed by %s (%s)\n", r.ID, r.Index, r.TreeSize, v.Name(), what)
+		} else {
+			failed++
+			fmt.Fprintf(e.stdout, "FAIL  %s  %s: %s\n", r.ID, r.Part, oneLine(r.Err.Error()))
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d items failed verification", failed, len(rep.Items))
+	}
+	return nil
+}

@@ -1,0 +1,357 @@
+// Package evidence keeps evidence items: files ingested into the vault, each
+// an age-encrypted blob with a statement committed to the evidence log.
+//
+// [Service.Add] streams a file in constant memory: it hashes the plaintext
+// and age-encrypts it in one pass into a temporary blob, fsyncs and renames
+// it, and only then commits, in one database transaction, the item record and
+// its log leaf (the hiding commitment SHA-256(salt || statement)). A crash at
+// any point leaves the item either fully present or absent (an orphan blob
+// without a record is never visible and is swept by [Service.Sweep]).
+package evidence
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"mime"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/blob"
+	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/store"
+	"github.com/vigil-hr/vigil/vault"
+)
+
+// Kind is the record kind of evidence items.
+const Kind = "item"
+
+// A Service adds and reads evidence items.
+type Service struct {
+	Store store.Store
+	Blobs blob.Store
+	Vault *vault.Vault
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+	// CoarseTime is the precision of the plaintext time column of records.
+	// Defaults to one hour.
+	CoarseTime time.Duration
+}
+
+// An Item is an evidence item with its decrypted metadata.
+type Item struct {
+	ID        vigil.ID
+	Version   int64
+	LeafIndex int64
+	Blob      string
+	Name      string // the original file name, as given
+	MediaType string
+	SHA256    [32]byte
+	Size      int64
+	Statement []byte // canonical statement text (evlog.Statement)
+	Salt      [evlog.SaltSize]byte
+}
+
+// Entry returns the item's log entry: SHA-256(salt || statement).
+func (it Item) Entry() [32]byte { return evlog.Commitment(it.Salt, it.Statement) }
+
+// meta is the encrypted body of an item record.
+type meta struct {
+	Name      string `json:"name"`
+	MediaType string `json:"media_type"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	Statement string `json:"statement"`
+	Salt      string `json:"salt"`
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Add ingests r as a new item named name (kept encrypted). An empty
+// mediaType is guessed from the name and the first bytes. It returns once the
+// item is durable.
+func (s *Service) Add(ctx context.Context, r io.Reader, name, mediaType string) (Item, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if mediaType == "" {
+		mediaType = guessType(name, br)
+	}
+	mediaType = cleanType(mediaType)
+
+	w, err := s.Blobs.Create(ctx)
+	if err != nil {
+		return Item{}, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			w.Abort()
+		}
+	}()
+	enc, err := s.Vault.Encrypt(w)
+	if err != nil {
+		return Item{}, fmt.Errorf("encrypt: %w", err)
+	}
+	h := sha256.New()
+	n, err := copyCtx(ctx, io.MultiWriter(enc, h), br)
+	if err != nil {
+		return Item{}, fmt.Errorf("read %s: %w", name, err)
+	}
+	if err := enc.Close(); err != nil {
+		return Item{}, fmt.Errorf("encrypt: %w", err)
+	}
+	if err := w.Commit(); err != nil {
+		return Item{}, err
+	}
+	committed = true
+
+	now := s.now().UTC()
+	it := Item{ID: vigil.NewID(), Version: 1, Blob: w.Name(), Name: name, MediaType: mediaType, Size: n}
+	copy(it.SHA256[:], h.Sum(nil))
+	if _, err := rand.Read(it.Salt[:]); err != nil {
+		return Item{}, err
+	}
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		idx, err := tx.TreeSize()
+		if err != nil {
+			return err
+		}
+		st := evlog.Statement{Kind: Kind, ID: it.ID.String(), Version: 1, Time: now.Truncate(time.Second),
+			SHA256: it.SHA256, Size: it.Size, MediaType: mediaType, Prev: -1}
+		if it.Statement, err = st.Marshal(); err != nil {
+			return err
+		}
+		body, err := json.Marshal(meta{Name: name, MediaType: mediaType, SHA256: hex.EncodeToString(it.SHA256[:]),
+			Size: n, Statement: string(it.Statement), Salt: hex.EncodeToString(it.Salt[:])})
+		if err != nil {
+			return err
+		}
+		sealed, err := s.Vault.SealField(vault.Label{Kind: Kind, ID: it.ID, Field: "meta", Version: 1}, body)
+		if err != nil {
+			return err
+		}
+		if it.LeafIndex, err = evlog.Append(tx, it.Entry()); err != nil {
+			return err
+		}
+		if it.LeafIndex != idx {
+			return fmt.Errorf("%w: leaf index moved", vigil.ErrConflict)
+		}
+		return tx.PutRecord(store.Record{ID: it.ID, Version: 1, Kind: Kind, Created: s.coarse(now),
+			LeafIndex: it.LeafIndex, Blob: it.Blob, Body: sealed})
+	})
+	if err != nil {
+		// The blob is durable but unreferenced: remove it now; Sweep catches
+		// it if this fails too.
+		s.Blobs.Remove(context.WithoutCancel(ctx), it.Blob)
+		return Item{}, fmt.Errorf("commit item: %w", err)
+	}
+	return it, nil
+}
+
+func (s *Service) coarse(t time.Time) time.Time {
+	d := s.CoarseTime
+	if d <= 0 {
+		d = time.Hour
+	}
+	return t.Truncate(d)
+}
+
+func copyCtx(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
+	buf := make([]byte, 64<<10)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		m, rerr := src.Read(buf)
+		if m > 0 {
+			if _, err := dst.Write(buf[:m]); err != nil {
+				return n, err
+			}
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+func guessType(name string, br *bufio.Reader) string {
+	if t := mime.TypeByExtension(strings.ToLower(filepath.Ext(name))); t != "" {
+		return t
+	}
+	head, _ := br.Peek(512)
+	return http.DetectContentType(head)
+}
+
+// cleanType reduces a media type to "type/subtype" in lowercase, or
+// application/octet-stream if it is not one.
+func cleanType(t string) string {
+	mt, _, err := mime.ParseMediaType(t)
+	if err != nil || !strings.Contains(mt, "/") || len(mt) > 127 {
+		return "application/octet-stream"
+	}
+	for _, c := range mt {
+		if c <= ' ' || c >= 0x7f {
+			return "application/octet-stream"
+		}
+	}
+	return mt
+}
+
+// Get returns the item with its decrypted metadata. It needs the vault
+// unsealed (else vigil.ErrSealed).
+func (s *Service) Get(ctx context.Context, id vigil.ID) (Item, error) {
+	var rec store.Record
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		rec, err = tx.Record(id, 0)
+		return err
+	})
+	if err != nil {
+		return Item{}, err
+	}
+	return s.decode(rec)
+}
+
+func (s *Service) decode(rec store.Record) (Item, error) {
+	if rec.Kind != Kind {
+		return Item{}, fmt.Errorf("record %s is a %s, not an item: %w", rec.ID, rec.Kind, vigil.ErrNotFound)
+	}
+	plain, err := s.Vault.OpenField(vault.Label{Kind: Kind, ID: rec.ID, Field: "meta", Version: rec.Version}, rec.Body)
+	if err != nil {
+		return Item{}, err
+	}
+	var m meta
+	if err := json.Unmarshal(plain, &m); err != nil {
+		return Item{}, fmt.Errorf("%w: item %s metadata: %v", vigil.ErrCorrupt, rec.ID, err)
+	}
+	it := Item{ID: rec.ID, Version: rec.Version, LeafIndex: rec.LeafIndex, Blob: rec.Blob, Name: m.Name,
+		MediaType: m.MediaType, Size: m.Size, Statement: []byte(m.Statement)}
+	if err := decodeHex(it.SHA256[:], m.SHA256); err != nil {
+		return Item{}, fmt.Errorf("%w: item %s sha256", vigil.ErrCorrupt, rec.ID)
+	}
+	if err := decodeHex(it.Salt[:], m.Salt); err != nil {
+		return Item{}, fmt.Errorf("%w: item %s salt", vigil.ErrCorrupt, rec.ID)
+	}
+	return it, nil
+}
+
+func decodeHex(dst []byte, s string) error {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(dst) {
+		return errors.New("bad hex")
+	}
+	copy(dst, b)
+	return nil
+}
+
+// List returns all items' records (latest versions), without decrypting.
+func (s *Service) List(ctx context.Context) ([]store.Record, error) {
+	var out []store.Record
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var after vigil.ID
+		for {
+			recs, err := tx.Records(Kind, after, 1000)
+			if err != nil {
+				return err
+			}
+			out = append(out, recs...)
+			if len(recs) < 1000 {
+				return nil
+			}
+			after = recs[len(recs)-1].ID
+		}
+	})
+	return out, err
+}
+
+// Open returns the item's decrypted content. The reader checks the content's
+// size and SHA-256 against the item as it goes and fails at the end (an error
+// wrapping vigil.ErrCorrupt) if they differ; it fails earlier if the age
+// ciphertext is damaged. It needs the vault unsealed.
+func (s *Service) Open(ctx context.Context, it Item) (io.ReadCloser, error) {
+	f, err := s.Blobs.Open(ctx, it.Blob)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.Vault.Decrypt(f)
+	if err != nil {
+		f.Close()
+		if errors.Is(err, vigil.ErrSealed) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("item %s: blob %s: %w", it.ID, it.Blob, err)
+	}
+	return &checkedReader{r: r, c: f, h: sha256.New(), it: it}, nil
+}
+
+type checkedReader struct {
+	r  io.Reader
+	c  io.Closer
+	h  hash.Hash
+	n  int64
+	it Item
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF {
+		if c.n != c.it.Size || [32]byte(c.h.Sum(nil)) != c.it.SHA256 {
+			return n, fmt.Errorf("%w: item %s: content does not match its statement", vigil.ErrCorrupt, c.it.ID)
+		}
+	} else if err != nil {
+		err = fmt.Errorf("%w: item %s: blob %s: %v", vigil.ErrCorrupt, c.it.ID, c.it.Blob, err)
+	}
+	return n, err
+}
+
+func (c *checkedReader) Close() error { return c.c.Close() }
+
+// Sweep removes blobs that no record of any kind references: leftovers of ingests
+// interrupted between the blob's commit and the record's. It returns how
+// many it removed. Call it only while no ingest runs.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	used := make(map[string]bool)
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		return tx.Blobs(func(name string) error { used[name] = true; return nil })
+	})
+	if err != nil {
+		return 0, err
+	}
+	var orphans []string
+	err = s.Blobs.List(ctx, func(name string) error {
+		if !used[name] {
+			orphans = append(orphans, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, o := range orphans {
+		if err := s.Blobs.Remove(ctx, o); err != nil {
+			return 0, err
+		}
+	}
+	return len(orphans), nil
+}

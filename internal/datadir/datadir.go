@@ -1,0 +1,197 @@
+// Package datadir creates and opens a vigil data directory: configuration,
+// encrypted keys, database, blobs and the checkpoint anchor, under one lock.
+//
+//	DIR/vigil.json    configuration and public keys (plaintext, nothing secret)
+//	DIR/keys.age      age identity and log-signing key, age-encrypted to the passphrase
+//	DIR/vigil.db      SQLite database (+ -wal, -shm)
+//	DIR/blobs/        age-encrypted blobs under random names
+//	DIR/checkpoint    the last signed checkpoint (the anti-fork anchor)
+//	DIR/lock          held by the process using the directory
+package datadir
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/blob/localdisk"
+	"github.com/vigil-hr/vigil/evidence"
+	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/internal/atomicfile"
+	"github.com/vigil-hr/vigil/internal/dirlock"
+	"github.com/vigil-hr/vigil/store"
+	"github.com/vigil-hr/vigil/store/sqlite"
+	"github.com/vigil-hr/vigil/vault"
+)
+
+// Config is DIR/vigil.json.
+type Config struct {
+	// Format is the data directory format version, 1.
+	Format int `json:"format"`
+	// Origin is the log's checkpoint origin and key name, e.g. "vigil.example.org/log".
+	Origin string `json:"origin"`
+	vault.Public
+}
+
+// Options for [Init].
+type Options struct {
+	Origin     string // default "vigil.localhost/log"
+	WorkFactor int    // scrypt work factor for the key file; 0 = vault.DefaultWorkFactor
+}
+
+var originRE = regexp.MustCompile(`^[a-zA-Z0-9.\-]+(:[0-9]+)?(/[a-zA-Z0-9._\-]+)*$`)
+
+// Init creates a data directory at dir with fresh keys under passphrase. It
+// refuses an existing non-empty directory.
+func Init(dir string, passphrase []byte, opt Options) (Config, error) {
+	if opt.Origin == "" {
+		opt.Origin = "vigil.localhost/log"
+	}
+	if !originRE.MatchString(opt.Origin) || len(opt.Origin) > 200 {
+		return Config{}, fmt.Errorf("%w: origin %q: want a scheme-less URL prefix like example.org/log", vigil.ErrInvalid, opt.Origin)
+	}
+	if len(passphrase) < 8 {
+		return Config{}, fmt.Errorf("%w: passphrase shorter than 8 characters", vigil.ErrInvalid)
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return Config{}, fmt.Errorf("%w: %s already exists and is not empty; refusing to overwrite it", vigil.ErrConflict, dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Config{}, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Config{}, err
+	}
+	lock, err := dirlock.Acquire(dir)
+	if err != nil {
+		return Config{}, err
+	}
+	defer lock.Unlock()
+	pub, err := vault.Create(filepath.Join(dir, "keys.age"), passphrase, opt.Origin, opt.WorkFactor)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := Config{Format: 1, Origin: opt.Origin, Public: pub}
+	b, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := atomicfile.WriteNew(filepath.Join(dir, "vigil.json"), append(b, '\n'), 0o644); err != nil {
+		return Config{}, fmt.Errorf("write config: %w", err)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		return Config{}, err
+	}
+	db.Close()
+	if _, err := localdisk.Open(filepath.Join(dir, "blobs")); err != nil {
+		return Config{}, err
+	}
+	return cfg, atomicfile.SyncDir(dir)
+}
+
+// A Dir is an open data directory. Close it to release the lock.
+type Dir struct {
+	Path     string
+	Config   Config
+	Vault    *vault.Vault
+	Store    store.Store
+	Blobs    *localdisk.Dir
+	Evidence *evidence.Service
+	Log      *evlog.Checkpointer
+	lock     *dirlock.Lock
+}
+
+// Open locks and opens the data directory at dir, with a sealed vault.
+func Open(ctx context.Context, dir string) (*Dir, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "vigil.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not a vigil data directory (hint: create one with vigil init --data %s)", dir, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var cfg Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", vigil.ErrCorrupt, filepath.Join(dir, "vigil.json"), err)
+	}
+	if cfg.Format != 1 {
+		return nil, fmt.Errorf("data directory format %d is not supported by this vigil", cfg.Format)
+	}
+	lock, err := dirlock.Acquire(dir)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dir{Path: dir, Config: cfg, lock: lock}
+	if err := d.open(ctx); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Dir) open(ctx context.Context) error {
+	v, err := vault.Open(filepath.Join(d.Path, "keys.age"), d.Config.Public)
+	if err != nil {
+		return fmt.Errorf("%w: %v", vigil.ErrCorrupt, err)
+	}
+	d.Vault = v
+	db, err := sqlite.Open(ctx, filepath.Join(d.Path, "vigil.db"))
+	if err != nil {
+		return err
+	}
+	d.Store = db
+	blobs, err := localdisk.Open(filepath.Join(d.Path, "blobs"))
+	if err != nil {
+		return err
+	}
+	d.Blobs = blobs
+	d.Evidence = &evidence.Service{Store: db, Blobs: blobs, Vault: v}
+	d.Log = &evlog.Checkpointer{Signer: v.LogSigner(), Verifier: v.LogVerifier(), AnchorPath: filepath.Join(d.Path, "checkpoint")}
+	return nil
+}
+
+// SignCheckpoint signs a checkpoint of the current tree if it grew (the vault
+// must be unsealed) and returns the latest signed checkpoint.
+func (d *Dir) SignCheckpoint(ctx context.Context) ([]byte, error) {
+	var cp []byte
+	err := d.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		cp, err = d.Log.Sign(tx)
+		return err
+	})
+	return cp, err
+}
+
+// ViewLog implements evlog.Source.
+func (d *Dir) ViewLog(ctx context.Context, fn func(evlog.Reader) error) error {
+	return d.Store.View(ctx, func(tx store.ReadTx) error { return fn(tx) })
+}
+
+// LatestCheckpoint implements evlog.Source.
+func (d *Dir) LatestCheckpoint(ctx context.Context) ([]byte, error) {
+	var cp []byte
+	err := d.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		cp, err = tx.LatestCheckpoint()
+		return err
+	})
+	return cp, err
+}
+
+// Close seals the vault, closes the store and releases the lock.
+func (d *Dir) Close() error {
+	if d.Vault != nil {
+		d.Vault.Seal()
+	}
+	var err error
+	if d.Store != nil {
+		err = d.Store.Close()
+	}
+	if e := d.lock.Unlock(); err == nil {
+		err = e
+	}
+	return err
+}

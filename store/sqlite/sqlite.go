@@ -1,0 +1,406 @@
+// Package sqlite implements [store.Store] on SQLite through the pure-Go
+// modernc.org/sqlite driver (no cgo).
+//
+// The database runs in WAL mode with synchronous=FULL, so a transaction is
+// fsynced before [DB.Update] returns. Writes go through one connection and
+// begin IMMEDIATE, which serializes writers (and so log appends); reads use a
+// pool of query-only connections that see committed snapshots. Migrations are
+// embedded and applied once each, in order, inside a transaction.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a SQLite-backed store.
+type DB struct {
+	path string
+	w    *sql.DB // one connection, BEGIN IMMEDIATE
+	r    *sql.DB // query-only pool
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database at path, checks its
+// integrity, and applies pending migrations. A damaged database is refused
+// with an error wrapping vigil.ErrCorrupt.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(1)", "trusted_schema(0)"} {
+		q.Add("_pragma", p)
+	}
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxLifetime(0)
+	db := &DB{path: path, w: w}
+	if err := db.init(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	r.SetMaxOpenConns(4)
+	db.r = r
+	return db, nil
+}
+
+func (db *DB) init(ctx context.Context) error {
+	var res string
+	if err := db.w.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&res); err != nil {
+		return mapErr(fmt.Errorf("check database %s: %w", db.path, err))
+	}
+	if res != "ok" {
+		return fmt.Errorf("%w: database %s: %s (hint: restore the data directory from a backup)", vigil.ErrCorrupt, db.path, firstLine(res))
+	}
+	if err := db.migrate(ctx); err != nil {
+		return mapErr(fmt.Errorf("migrate database: %w", err))
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var have int
+	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return err
+	}
+	if have > len(names) {
+		return fmt.Errorf("database schema version %d is newer than this vigil (%d): upgrade vigil", have, len(names))
+	}
+	for i := have; i < len(names); i++ {
+		body, err := migrations.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		tx, err := db.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", names[i], err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var err error
+	if db.r != nil {
+		err = db.r.Close()
+		db.r = nil
+	}
+	if db.w != nil {
+		if e := db.w.Close(); err == nil {
+			err = e
+		}
+		db.w = nil
+	}
+	return err
+}
+
+// Update implements [store.Store].
+func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(fmt.Errorf("begin: %w", err))
+	}
+	if err := fn(&txn{ctx: ctx, tx: tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// View implements [store.Store].
+func (db *DB) View(ctx context.Context, fn func(store.ReadTx) error) error {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return mapErr(fmt.Errorf("begin read: %w", err))
+	}
+	defer tx.Rollback()
+	return fn(&txn{ctx: ctx, tx: tx})
+}
+
+// mapErr turns SQLite's corruption errors into vigil.ErrCorrupt with a hint.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	if strings.Contains(s, "malformed") || strings.Contains(s, "not a database") || strings.Contains(s, "SQLITE_CORRUPT") || strings.Contains(s, "SQLITE_NOTADB") {
+		return fmt.Errorf("%w: %v (hint: restore the data directory from a backup)", vigil.ErrCorrupt, err)
+	}
+	return err
+}
+
+type txn struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (t *txn) Record(id vigil.ID, version int64) (store.Record, error) {
+	var row *sql.Row
+	if version == 0 {
+		row = t.tx.QueryRowContext(t.ctx, `SELECT id, version, kind, created, leaf_index, blob, body FROM records WHERE id = ? ORDER BY version DESC LIMIT 1`, id[:])
+	} else {
+		row = t.tx.QueryRowContext(t.ctx, `SELECT id, version, kind, created, leaf_index, blob, body FROM records WHERE id = ? AND version = ?`, id[:], version)
+	}
+	r, err := scanRecord(row.Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("record %s: %w", id, vigil.ErrNotFound)
+	}
+	return r, mapErr(err)
+}
+
+func scanRecord(scan func(...any) error) (store.Record, error) {
+	var r store.Record
+	var id []byte
+	var created int64
+	if err := scan(&id, &r.Version, &r.Kind, &created, &r.LeafIndex, &r.Blob, &r.Body); err != nil {
+		return r, err
+	}
+	if len(id) != len(r.ID) {
+		return r, fmt.Errorf("%w: record id length %d", vigil.ErrCorrupt, len(id))
+	}
+	copy(r.ID[:], id)
+	r.Created = time.Unix(created, 0).UTC()
+	return r, nil
+}
+
+func (t *txn) Records(kind string, after vigil.ID, limit int) ([]store.Record, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `
+		SELECT r.id, r.version, r.kind, r.created, r.leaf_index, r.blob, r.body
+		FROM records r
+		WHERE r.kind = ? AND r.id > ?
+		  AND r.version = (SELECT max(version) FROM records WHERE id = r.id)
+		ORDER BY r.id LIMIT ?`, kind, after[:], limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []store.Record
+	for rows.Next() {
+		r, err := scanRecord(rows.Scan)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, r)
+	}
+	return out, mapErr(rows.Err())
+}
+
+func (t *txn) Blobs(fn func(string) error) error {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT DISTINCT blob FROM records WHERE blob <> ''`)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return mapErr(err)
+		}
+		if err := fn(name); err != nil {
+			return err
+		}
+	}
+	return mapErr(rows.Err())
+}
+
+func (t *txn) CountRecords(kind string) (int64, error) {
+	var n int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT count(DISTINCT id) FROM records WHERE kind = ?`, kind).Scan(&n)
+	return n, mapErr(err)
+}
+
+func (t *txn) TreeSize() (int64, error) {
+	var n int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&n)
+	return n, mapErr(err)
+}
+
+func (t *txn) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	if len(indexes) == 0 {
+		return out, nil
+	}
+	// Query in chunks with IN (...) and place results by index.
+	pos := make(map[int64][]int, len(indexes))
+	for i, x := range indexes {
+		pos[x] = append(pos[x], i)
+	}
+	found := 0
+	const chunk = 500
+	for s := 0; s < len(indexes); s += chunk {
+		part := indexes[s:min(s+chunk, len(indexes))]
+		args := make([]any, len(part))
+		for i, x := range part {
+			args[i] = x
+		}
+		q := `SELECT idx, hash FROM log_hashes WHERE idx IN (?` + strings.Repeat(",?", len(part)-1) + `)`
+		rows, err := t.tx.QueryContext(t.ctx, q, args...)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		for rows.Next() {
+			var idx int64
+			var h []byte
+			if err := rows.Scan(&idx, &h); err != nil {
+				rows.Close()
+				return nil, mapErr(err)
+			}
+			if len(h) != tlog.HashSize {
+				rows.Close()
+				return nil, fmt.Errorf("%w: stored hash %d has length %d", vigil.ErrCorrupt, idx, len(h))
+			}
+			for _, i := range pos[idx] {
+				out[i] = tlog.Hash(h)
+				found++
+			}
+			delete(pos, idx)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, mapErr(err)
+		}
+	}
+	if found != len(indexes) {
+		return nil, fmt.Errorf("%w: %d stored hashes missing", vigil.ErrNotFound, len(indexes)-found)
+	}
+	return out, nil
+}
+
+func (t *txn) ReadEntries(start, end int64) ([][]byte, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT idx, entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx`, start, end)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out [][]byte
+	for rows.Next() {
+		var idx int64
+		var e []byte
+		if err := rows.Scan(&idx, &e); err != nil {
+			return nil, mapErr(err)
+		}
+		if idx != start+int64(len(out)) {
+			return nil, fmt.Errorf("%w: log entry %d missing", vigil.ErrCorrupt, start+int64(len(out)))
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapErr(err)
+	}
+	if int64(len(out)) != end-start {
+		return nil, fmt.Errorf("log entries %d-%d: %w", start+int64(len(out)), end, vigil.ErrNotFound)
+	}
+	return out, nil
+}
+
+func (t *txn) LatestCheckpoint() ([]byte, error) {
+	var b []byte
+	err := t.tx.QueryRowContext(t.ctx, `SELECT signed FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return b, mapErr(err)
+}
+
+func (t *txn) Checkpoint(size int64) ([]byte, error) {
+	var b []byte
+	err := t.tx.QueryRowContext(t.ctx, `SELECT signed FROM checkpoints WHERE size = ?`, size).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("checkpoint %d: %w", size, vigil.ErrNotFound)
+	}
+	return b, mapErr(err)
+}
+
+func (t *txn) PutRecord(r store.Record) error {
+	if r.Version < 1 || r.Kind == "" || r.ID.IsZero() {
+		return fmt.Errorf("%w: record needs id, kind and version >= 1", vigil.ErrInvalid)
+	}
+	var latest int64
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT coalesce(max(version), 0) FROM records WHERE id = ?`, r.ID[:]).Scan(&latest); err != nil {
+		return mapErr(err)
+	}
+	if r.Version <= latest {
+		return fmt.Errorf("record %s version %d: %w", r.ID, r.Version, vigil.ErrConflict)
+	}
+	if r.Version != latest+1 {
+		return fmt.Errorf("%w: record %s version %d after %d", vigil.ErrInvalid, r.ID, r.Version, latest)
+	}
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO records (id, version, kind, created, leaf_index, blob, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		r.ID[:], r.Version, r.Kind, r.Created.Unix(), r.LeafIndex, r.Blob, r.Body)
+	return mapErr(err)
+}
+
+func (t *txn) WriteLeaf(index int64, entry []byte, hashes []tlog.Hash) error {
+	n, err := t.TreeSize()
+	if err != nil {
+		return err
+	}
+	if index != n {
+		return fmt.Errorf("leaf %d with tree size %d: %w", index, n, vigil.ErrConflict)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO log_entries (idx, entry) VALUES (?, ?)`, index, entry); err != nil {
+		return mapErr(err)
+	}
+	base := tlog.StoredHashIndex(0, index)
+	for i, h := range hashes {
+		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO log_hashes (idx, hash) VALUES (?, ?)`, base+int64(i), h[:]); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+func (t *txn) PutCheckpoint(size int64, signed []byte) error {
+	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO checkpoints (size, signed) VALUES (?, ?) ON CONFLICT (size) DO NOTHING`, size, signed)
+	return mapErr(err)
+}

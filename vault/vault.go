@@ -1,0 +1,392 @@
+// Package vault holds vigil's keys and does every private-key operation.
+//
+// Open a vault with [Open], passing the public keys from the data directory's
+// configuration. A freshly opened vault is sealed: it holds only the age
+// recipient, which is enough to encrypt ([Vault.Encrypt], [Vault.SealField]),
+// so intake and ingest keep working. [Vault.Unseal] decrypts the key file with
+// the admin passphrase and keeps the age identity and the Ed25519 log-signing
+// key in memory; only then do [Vault.Decrypt], [Vault.OpenField] and the
+// [Vault.LogSigner] work. [Vault.Seal] drops the keys at once. Every read path
+// returns [vigil.ErrSealed] while sealed.
+//
+// # Formats
+//
+// The key file is an ordinary age file encrypted to the passphrase (age's
+// scrypt recipient, c2sp.org/age), so it can be opened with the stock age
+// command. Blobs are ordinary age files. An encrypted field is an age file
+// whose plaintext starts with a label line binding it to its place (kind, id,
+// field, version); age has no associated data, so the label inside the
+// plaintext does that job and [Vault.OpenField] checks it.
+//
+// # Memory
+//
+// Seal zeroes the key buffers the vault owns (the Ed25519 private key and the
+// encoded identity) and drops every reference. The age library keeps its own
+// copy of the X25519 scalar inside age.X25519Identity, which Go cannot wipe;
+// it becomes garbage at once and is overwritten when its memory is reused.
+package vault
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"filippo.io/age"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/internal/atomicfile"
+)
+
+// ErrWrongPassphrase is returned by [Vault.Unseal] and [ReadIdentity] when the
+// passphrase does not decrypt the key file.
+var ErrWrongPassphrase = errors.New("wrong passphrase")
+
+// DefaultWorkFactor is the scrypt work factor (log2 N) for new key files, age's
+// own default: about a second on a laptop.
+const DefaultWorkFactor = 18
+
+// Public holds a vault's public keys. It is stored in plaintext in the data
+// directory's configuration and served at /.well-known/vigil.json.
+type Public struct {
+	// Recipient is the age X25519 recipient ("age1...") everything is encrypted to.
+	Recipient string `json:"age_recipient"`
+	// LogVKey is the log's Ed25519 verifier key in signed-note form
+	// (c2sp.org/signed-note), named after the log's origin.
+	LogVKey string `json:"log_vkey"`
+}
+
+// Create generates a new age identity and an Ed25519 log-signing key named
+// origin, writes them to path encrypted under passphrase with the given scrypt
+// work factor (0 means [DefaultWorkFactor]), and returns the public keys.
+// It refuses to overwrite an existing file. The file is durable on return.
+func Create(path string, passphrase []byte, origin string, workFactor int) (Public, error) {
+	if len(passphrase) == 0 {
+		return Public{}, fmt.Errorf("%w: empty passphrase", vigil.ErrInvalid)
+	}
+	if workFactor == 0 {
+		workFactor = DefaultWorkFactor
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return Public{}, fmt.Errorf("generate age identity: %w", err)
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		return Public{}, fmt.Errorf("generate log key: %w", err)
+	}
+	plain := fmt.Sprintf("%s\nage-identity %s\nlog-skey %s\n", keysHeader, id.String(), skey)
+	r, err := age.NewScryptRecipient(string(passphrase))
+	if err != nil {
+		return Public{}, fmt.Errorf("passphrase recipient: %w", err)
+	}
+	r.SetWorkFactor(workFactor)
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		return Public{}, fmt.Errorf("encrypt key file: %w", err)
+	}
+	io.WriteString(w, plain)
+	if err := w.Close(); err != nil {
+		return Public{}, fmt.Errorf("encrypt key file: %w", err)
+	}
+	if err := atomicfile.WriteNew(path, buf.Bytes(), 0o600); err != nil {
+		return Public{}, fmt.Errorf("write key file: %w", err)
+	}
+	return Public{Recipient: id.Recipient().String(), LogVKey: vkey}, nil
+}
+
+const keysHeader = "vigil-keys/v1"
+
+// secrets is the decrypted content of the key file.
+type secrets struct {
+	identity    *age.X25519Identity
+	identityStr []byte // "AGE-SECRET-KEY-1...", zeroed on seal
+	logKey      ed25519.PrivateKey
+	logName     string
+}
+
+func (s *secrets) wipe() {
+	clear(s.identityStr)
+	clear(s.logKey)
+	s.identity = nil
+}
+
+// readSecrets decrypts and parses the key file.
+func readSecrets(path string, passphrase []byte) (*secrets, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open key file: %w", err)
+	}
+	defer f.Close()
+	id, err := age.NewScryptIdentity(string(passphrase))
+	if err != nil {
+		return nil, fmt.Errorf("passphrase: %w", err)
+	}
+	r, err := age.Decrypt(f, id)
+	if err != nil {
+		var noMatch *age.NoIdentityMatchError
+		if errors.As(err, &noMatch) {
+			return nil, ErrWrongPassphrase
+		}
+		return nil, fmt.Errorf("decrypt key file: %w", err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return nil, fmt.Errorf("decrypt key file: %w", err)
+	}
+	defer clear(plain)
+	s := &secrets{}
+	sc := bufio.NewScanner(bytes.NewReader(plain))
+	if !sc.Scan() || sc.Text() != keysHeader {
+		return nil, fmt.Errorf("%w: key file: bad header", vigil.ErrCorrupt)
+	}
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		switch k {
+		case "age-identity":
+			s.identityStr = []byte(v)
+			s.identity, err = age.ParseX25519Identity(v)
+			if err != nil {
+				return nil, fmt.Errorf("%w: key file: age identity: %v", vigil.ErrCorrupt, err)
+			}
+		case "log-skey":
+			s.logName, s.logKey, err = parseSKey(v)
+			if err != nil {
+				return nil, fmt.Errorf("%w: key file: log key: %v", vigil.ErrCorrupt, err)
+			}
+		}
+	}
+	if s.identity == nil || s.logKey == nil {
+		return nil, fmt.Errorf("%w: key file: missing keys", vigil.ErrCorrupt)
+	}
+	return s, nil
+}
+
+// parseSKey parses a signed-note Ed25519 signer key
+// "PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>".
+func parseSKey(skey string) (name string, key ed25519.PrivateKey, err error) {
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
+		return "", nil, errors.New("malformed signer key")
+	}
+	name = parts[2]
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return "", nil, errors.New("malformed signer key")
+	}
+	defer clear(raw)
+	return name, ed25519.NewKeyFromSeed(raw[1:]), nil
+}
+
+// A Vault holds the recipient always and the private keys while unsealed.
+// All its methods are safe for concurrent use.
+type Vault struct {
+	path      string
+	pub       Public
+	recipient *age.X25519Recipient
+	verifier  note.Verifier
+
+	mu  sync.RWMutex
+	sec *secrets // nil while sealed
+}
+
+// Open returns a sealed vault for the key file at path with the given public
+// keys. It does not read the key file until [Vault.Unseal].
+func Open(path string, pub Public) (*Vault, error) {
+	r, err := age.ParseX25519Recipient(pub.Recipient)
+	if err != nil {
+		return nil, fmt.Errorf("age recipient: %w", err)
+	}
+	v, err := note.NewVerifier(pub.LogVKey)
+	if err != nil {
+		return nil, fmt.Errorf("log verifier key: %w", err)
+	}
+	return &Vault{path: path, pub: pub, recipient: r, verifier: v}, nil
+}
+
+// Public returns the vault's public keys.
+func (v *Vault) Public() Public { return v.pub }
+
+// Recipient returns the age recipient that everything is encrypted to.
+func (v *Vault) Recipient() age.Recipient { return v.recipient }
+
+// LogVerifier returns the verifier of the log's checkpoints.
+func (v *Vault) LogVerifier() note.Verifier { return v.verifier }
+
+// Unseal decrypts the key file with passphrase and keeps the private keys in
+// memory. It returns [ErrWrongPassphrase] for a wrong passphrase and an error
+// wrapping [vigil.ErrCorrupt] if the keys do not match the configured public
+// keys. Unsealing an unsealed vault checks the passphrase again.
+func (v *Vault) Unseal(passphrase []byte) error {
+	s, err := readSecrets(v.path, passphrase)
+	if err != nil {
+		return err
+	}
+	if s.identity.Recipient().String() != v.pub.Recipient {
+		s.wipe()
+		return fmt.Errorf("%w: key file does not match the configured age recipient", vigil.ErrCorrupt)
+	}
+	if s.logName != v.verifier.Name() || !bytes.Equal(s.logKey.Public().(ed25519.PublicKey), vkeyBytes(v.pub.LogVKey)) {
+		s.wipe()
+		return fmt.Errorf("%w: key file does not match the configured log key", vigil.ErrCorrupt)
+	}
+	v.mu.Lock()
+	old := v.sec
+	v.sec = s
+	v.mu.Unlock()
+	if old != nil {
+		old.wipe()
+	}
+	return nil
+}
+
+// vkeyBytes returns the raw Ed25519 public key of a signed-note verifier key.
+func vkeyBytes(vkey string) []byte {
+	parts := strings.SplitN(vkey, "+", 3) // name+hash+key; the key's base64 may hold '+'
+	if len(parts) != 3 {
+		return nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
+	if err != nil || len(raw) != 1+ed25519.PublicKeySize {
+		return nil
+	}
+	return raw[1:]
+}
+
+// Seal wipes the private keys from memory. It is idempotent.
+func (v *Vault) Seal() {
+	v.mu.Lock()
+	s := v.sec
+	v.sec = nil
+	v.mu.Unlock()
+	if s != nil {
+		s.wipe()
+	}
+}
+
+// Sealed reports whether the vault is sealed.
+func (v *Vault) Sealed() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.sec == nil
+}
+
+// Encrypt returns a writer that age-encrypts to the vault's recipient into w.
+// It works sealed or not. The caller must Close the writer.
+func (v *Vault) Encrypt(w io.Writer) (io.WriteCloser, error) {
+	return age.Encrypt(w, v.recipient)
+}
+
+// Decrypt returns a reader of the plaintext of the age file r. It returns
+// [vigil.ErrSealed] while sealed. Reads from the returned reader fail if the
+// ciphertext is tampered with or truncated.
+func (v *Vault) Decrypt(r io.Reader) (io.Reader, error) {
+	v.mu.RLock()
+	s := v.sec
+	v.mu.RUnlock()
+	if s == nil {
+		return nil, vigil.ErrSealed
+	}
+	pr, err := age.Decrypt(r, s.identity)
+	if err != nil {
+		return nil, fmt.Errorf("%w: decrypt: %v", vigil.ErrCorrupt, err)
+	}
+	return pr, nil
+}
+
+// A Label binds an encrypted field to its place in the store.
+type Label struct {
+	Kind    string // record kind, e.g. "item"
+	ID      vigil.ID
+	Field   string // e.g. "meta"
+	Version int64
+}
+
+func (l Label) line() string {
+	return fmt.Sprintf("vigil-field/v1 %s %s %s %d\n", l.Kind, l.ID, l.Field, l.Version)
+}
+
+// SealField encrypts plaintext for the field named by l. It works sealed or not.
+func (v *Vault) SealField(l Label, plaintext []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := v.Encrypt(&buf)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt %s: %w", l.Field, err)
+	}
+	io.WriteString(w, l.line())
+	w.Write(plaintext)
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("encrypt %s: %w", l.Field, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// OpenField decrypts a field sealed by [Vault.SealField] and checks that it
+// was sealed for l, so a ciphertext moved to another record or field is
+// refused with an error wrapping [vigil.ErrCorrupt].
+func (v *Vault) OpenField(l Label, ciphertext []byte) ([]byte, error) {
+	r, err := v.Decrypt(bytes.NewReader(ciphertext))
+	if err != nil {
+		return nil, err
+	}
+	plain, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: decrypt %s: %v", vigil.ErrCorrupt, l.Field, err)
+	}
+	want := l.line()
+	if !bytes.HasPrefix(plain, []byte(want)) {
+		return nil, fmt.Errorf("%w: field %s of %s %s: label mismatch", vigil.ErrCorrupt, l.Field, l.Kind, l.ID)
+	}
+	return plain[len(want):], nil
+}
+
+// LogSigner returns a signed-note signer for checkpoints. Its Sign method
+// returns [vigil.ErrSealed] while the vault is sealed.
+func (v *Vault) LogSigner() note.Signer { return logSigner{v} }
+
+type logSigner struct{ v *Vault }
+
+func (s logSigner) Name() string    { return s.v.verifier.Name() }
+func (s logSigner) KeyHash() uint32 { return s.v.verifier.KeyHash() }
+func (s logSigner) Sign(msg []byte) ([]byte, error) {
+	s.v.mu.RLock()
+	defer s.v.mu.RUnlock()
+	if s.v.sec == nil {
+		return nil, vigil.ErrSealed
+	}
+	return ed25519.Sign(s.v.sec.logKey, msg), nil
+}
+
+// WriteIdentity writes the age identity in the stock age key-file format, so
+// that `age -d -i FILE` decrypts any blob or field. It returns
+// [vigil.ErrSealed] while sealed.
+func (v *Vault) WriteIdentity(w io.Writer) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.sec == nil {
+		return vigil.ErrSealed
+	}
+	_, err := fmt.Fprintf(w, "# vigil vault identity: decrypts every blob and field of this vault\n# public key: %s\n%s\n",
+		v.pub.Recipient, v.sec.identityStr)
+	return err
+}
+
+// keyID is a short public fingerprint of the recipient, for messages.
+func keyID(recipient string) string {
+	h := sha256.Sum256([]byte(recipient))
+	return fmt.Sprintf("%08x", binary.BigEndian.Uint32(h[:]))
+}
+
+// Fingerprint returns a short fingerprint of the vault's age recipient.
+func (v *Vault) Fingerprint() string { return keyID(v.pub.Recipient) }

@@ -1,0 +1,70 @@
+// Package vigil holds the nouns shared by every part of vigil: identifiers
+// and the error kinds callers branch on. It does no I/O.
+//
+// vigil takes testimonies and files in, keeps them as age ciphertext, records
+// each item in a tamper-evident Merkle log (C2SP tlog-tiles) as a hiding
+// commitment, and exports evidence bundles that anyone can verify offline.
+// See the README and docs/ for the architecture.
+package vigil
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// An ID is an opaque random identifier of a record or item. It reveals
+// nothing about what it names. IDs compare with == and can be map keys.
+type ID [16]byte
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewID returns a fresh random ID.
+func NewID() ID {
+	var id ID
+	if _, err := rand.Read(id[:]); err != nil {
+		panic("vigil: crypto/rand failed: " + err.Error())
+	}
+	return id
+}
+
+// String returns the 26-character lowercase base32 (Crockford alphabet) form.
+func (id ID) String() string { return idEncoding.EncodeToString(id[:]) }
+
+// IsZero reports whether id is the zero ID.
+func (id ID) IsZero() bool { return id == ID{} }
+
+// ParseID parses the form returned by [ID.String].
+func ParseID(s string) (ID, error) {
+	var id ID
+	if len(s) != 26 {
+		return id, fmt.Errorf("%w: id %q: want 26 characters", ErrInvalid, s)
+	}
+	b, err := idEncoding.DecodeString(strings.ToLower(s))
+	if err != nil || len(b) != len(id) {
+		return id, fmt.Errorf("%w: id %q: not base32", ErrInvalid, s)
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+// Error kinds. They are stable: callers check them with errors.Is, and the
+// web and API layers map them to HTTP statuses in one table.
+var (
+	// ErrNotFound means the named record, item or blob does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a write would overwrite something immutable, such as
+	// an existing record version.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the input is malformed or out of bounds.
+	ErrInvalid = errors.New("invalid input")
+	// ErrSealed means the operation needs the vault's private keys and the
+	// vault is sealed.
+	ErrSealed = errors.New("vault sealed")
+	// ErrLocked means the data directory is in use by another process.
+	ErrLocked = errors.New("data directory locked")
+	// ErrCorrupt means stored data failed an integrity check.
+	ErrCorrupt = errors.New("integrity check failed")
+)
