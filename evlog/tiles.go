@@ -157,6 +157,11 @@ func ParseTilePath(path string) (tlog.Tile, error) {
 		n = n*1000 + int64(d)
 	}
 	t.N = n
+	// One tile, one path: refuse a leading "x000/" element and indexes that
+	// overflowed, as tlog.ParseTilePath does.
+	if TilePath(t) != path {
+		return t, errors.New("tile path is not canonical")
+	}
 	return t, nil
 }
 
