@@ -292,13 +292,18 @@ func (v *Vault) Encrypt(w io.Writer) (io.WriteCloser, error) {
 // [vigil.ErrSealed] while sealed. Reads from the returned reader fail if the
 // ciphertext is tampered with or truncated.
 func (v *Vault) Decrypt(r io.Reader) (io.Reader, error) {
+	// Take the identity under the lock: Seal wipes the secrets (and nils
+	// s.identity) after releasing it.
+	var id *age.X25519Identity
 	v.mu.RLock()
-	s := v.sec
+	if v.sec != nil {
+		id = v.sec.identity
+	}
 	v.mu.RUnlock()
-	if s == nil {
+	if id == nil {
 		return nil, vigil.ErrSealed
 	}
-	pr, err := age.Decrypt(r, s.identity)
+	pr, err := age.Decrypt(r, id)
 	if err != nil {
 		return nil, fmt.Errorf("%w: decrypt: %v", vigil.ErrCorrupt, err)
 	}
