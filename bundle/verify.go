@@ -47,7 +47,7 @@ const smallFileMax = 1 << 20
 // A Result is the verdict on one item.
 type Result struct {
 	ID         string
-	Part       string // "" if OK; else the failing part: content, statement, salt, proof, extra, checkpoint signature, checkpoint, inclusion proof
+	Part       string // "" if OK; else the failing part: content, statement, salt, proof, extra, checkpoint signature, checkpoint, inclusion proof, name, log key
 	Err        error  // nil if OK
 	HasContent bool
 	Index      int64 // leaf index, when the proof parsed
@@ -111,6 +111,11 @@ func Verify(r io.ReaderAt, size int64, v note.Verifier, lim Limits) (Report, err
 		}
 		seen[name] = true
 		if f.FileInfo().IsDir() {
+			// A directory entry is only "name/": one marked as a directory by
+			// its attributes alone would hide a file from the checks below.
+			if !strings.HasSuffix(name, "/") {
+				return Report{}, formatErr("entry %q is not a regular file", name)
+			}
 			continue
 		}
 		if f.Mode()&^0o777 != 0 {
@@ -302,12 +307,10 @@ func verifyItem(id string, f *itemFiles, v note.Verifier) Result {
 		return fail("proof", err)
 	}
 	entry := evlog.Commitment(salt, stmtBytes)
+	want := append(salt[:len(salt):len(salt)], stmtBytes...)
 	p, c, err := evlog.VerifyProof(proofBytes, v, entry)
-	if p.Extra != nil || err == nil {
-		want := append(salt[:len(salt):len(salt)], stmtBytes...)
-		if !bytes.Equal(p.Extra, want) {
-			return fail("extra", errors.New("the proof's extra line is not this salt and statement"))
-		}
+	if err == nil && !bytes.Equal(p.Extra, want) {
+		return fail("extra", errors.New("the proof's extra line is not this salt and statement"))
 	}
 	if err != nil {
 		var pe *evlog.ProofError
@@ -315,6 +318,18 @@ func verifyItem(id string, f *itemFiles, v note.Verifier) Result {
 			part := pe.Part
 			if part == "format" {
 				part = "proof"
+			}
+			// The path does not lead from this salt and statement to the
+			// checkpoint. If it leads there from the proof's extra line, the
+			// log committed to that salt and statement: name the file that
+			// differs from it rather than the proof.
+			if part == "inclusion proof" && len(p.Extra) >= len(salt) && !bytes.Equal(p.Extra, want) {
+				if _, _, err := evlog.VerifyProof(proofBytes, v, sha256.Sum256(p.Extra)); err == nil {
+					if !bytes.Equal(p.Extra[:len(salt)], salt[:]) {
+						return fail("salt", errors.New("salt.hex is not the salt the log committed to"))
+					}
+					return fail("statement", errors.New("statement.txt is not the statement the log committed to"))
+				}
 			}
 			return fail(part, pe.Err)
 		}
