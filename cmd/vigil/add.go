@@ -39,7 +39,12 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("cannot read %s: %w (nothing was added)", f, unwrapPath(err))
 		}
+		// Read a byte too: some files open but cannot be read at all.
+		_, err = fh.Read(make([]byte, 1))
 		fh.Close()
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("cannot read %s: %w (nothing was added)", f, unwrapPath(err))
+		}
 	}
 	var pass []byte
 	if havePassphrase(e, *pfile) {

@@ -121,7 +121,7 @@ func usage(w io.Writer) {
 // newFlags returns a FlagSet for a command, printing help to e.stdout.
 func newFlags(e *env, name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet("vigil "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard) // parse errors are reported once, by Main, on one line
 	fs.Usage = func() {
 		fs.SetOutput(e.stdout)
 		fmt.Fprintf(e.stdout, "Usage: vigil %s %s\n\nFlags:\n", name, args)

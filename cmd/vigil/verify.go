@@ -40,6 +40,9 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("cannot read %s: not a regular file", pos[0])
+	}
 	rep, err := bundle.Verify(f, st.Size(), v, bundle.Limits{})
 	if err != nil {
 		return err
