@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+)
+
+const agePassphrase = "stock age test passphrase"
+
+// TestAgeDecryptsEveryBlob checks the README's promise: with the identity
+// from `vigil key export-identity`, the stock age command (built from
+// filippo.io/age/cmd/age, code we did not write) decrypts every blob in the
+// data directory, and each plaintext is exactly one of the ingested files.
+func TestAgeDecryptsEveryBlob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the vigil and age binaries")
+	}
+	tmp := t.TempDir()
+	vigilBin, ageBin := ageBuild(t, tmp)
+	data := filepath.Join(tmp, "data")
+	src := filepath.Join(tmp, "src")
+	os.MkdirAll(filepath.Join(src, "sub"), 0o700)
+
+	large := make([]byte, 2<<20+777) // many 64 KiB age chunks and a partial one
+	rand.Read(large)
+	chunk := make([]byte, 64<<10) // exactly one full chunk
+	rand.Read(chunk)
+	files := map[string][]byte{
+		"statement.txt":      []byte("I saw it happen.\n"),
+		"empty":              nil,
+		"large.bin":          large,
+		"chunk.bin":          chunk,
+		"sub/testimony.txt":  []byte("Я видел это.\n"),
+		"sub/duplicate.txt":  []byte("I saw it happen.\n"), // same content, separate blob
+		"sub/photo.jpg":      append([]byte{0xff, 0xd8, 0xff, 0xe0}, large[:5000]...),
+		"sub/one-byte.bin":   {0},
+		"sub/newline-only.x": []byte("\n"),
+	}
+	want := make(map[[32]byte]int) // plaintext hash -> number of files
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(src, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want[sha256.Sum256(b)]++
+	}
+
+	env := ageEnv()
+	ageRun(t, vigilBin, env, nil, "init", "--data", data, "--scrypt-work-factor", "10")
+	out := ageRun(t, vigilBin, env, nil, "add", "--data", data, src)
+	if n := strings.Count(out, "\n"); n != len(files) {
+		t.Fatalf("vigil add printed %d lines, want %d:\n%s", n, len(files), out)
+	}
+	idFile := filepath.Join(tmp, "id.txt") // outside the data directory
+	identity := ageRun(t, vigilBin, env, nil, "key", "export-identity", "--data", data)
+	if err := os.WriteFile(idFile, []byte(identity), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The identity is for the configured recipient.
+	var cfg struct {
+		Recipient string `json:"age_recipient"`
+	}
+	b, _ := os.ReadFile(filepath.Join(data, "vigil.json"))
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := age.ParseIdentities(strings.NewReader(identity))
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("exported identity: %v\n%s", err, identity)
+	}
+	if r := ids[0].(*age.X25519Identity).Recipient().String(); r != cfg.Recipient {
+		t.Errorf("exported identity's recipient %s, vigil.json says %s", r, cfg.Recipient)
+	}
+
+	// Decrypt every blob with stock age.
+	got := make(map[[32]byte]int)
+	var blobs int
+	err = filepath.WalkDir(filepath.Join(data, "blobs"), func(path string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if de.IsDir() && de.Name() == "tmp" {
+			return filepath.SkipDir
+		}
+		if !de.Type().IsRegular() {
+			return nil
+		}
+		blobs++
+		plain := ageRun(t, ageBin, nil, nil, "-d", "-i", idFile, path)
+		h := sha256.Sum256([]byte(plain))
+		if want[h] == 0 {
+			t.Errorf("age -d %s: %d bytes that are none of the ingested files", path, len(plain))
+		}
+		got[h]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if blobs != len(files) {
+		t.Errorf("%d blobs for %d files", blobs, len(files))
+	}
+	for h, n := range want {
+		if got[h] != n {
+			t.Errorf("content %x: %d files, %d blobs decrypt to it", h[:8], n, got[h])
+		}
+	}
+
+	// Stock age refuses a blob with another vault's identity.
+	other := filepath.Join(tmp, "other.txt")
+	oid, _ := age.GenerateX25519Identity()
+	os.WriteFile(other, []byte(oid.String()+"\n"), 0o600)
+	anyBlob, _ := filepath.Glob(filepath.Join(data, "blobs", "??", "*"))
+	cmd := exec.Command(ageBin, "-d", "-i", other, anyBlob[0])
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Errorf("age -d with an unrelated identity succeeded: %q", out)
+	}
+}
+
+// ageBuild builds vigil and the stock age command into dir.
+func ageBuild(t *testing.T, dir string) (vigilBin, ageBin string) {
+	t.Helper()
+	vigilBin, ageBin = filepath.Join(dir, "vigil"), filepath.Join(dir, "age")
+	for _, c := range [][]string{{"-o", vigilBin, "."}, {"-o", ageBin, "filippo.io/age/cmd/age"}} {
+		cmd := exec.Command("go", append([]string{"build"}, c...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", c[2], err, out)
+		}
+	}
+	return vigilBin, ageBin
+}
+
+func ageEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VIGIL_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "VIGIL_PASSPHRASE="+agePassphrase)
+}
+
+// ageRun runs bin to completion and returns its standard output; a nil env
+// means the test's environment.
+func ageRun(t *testing.T, bin string, env []string, stdin []byte, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, stderr.Bytes())
+	}
+	return stdout.String()
+}
