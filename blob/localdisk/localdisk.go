@@ -2,8 +2,10 @@
 //
 // Blobs live at DIR/ab/abcdef... (two-character fan-out). A writer streams to
 // DIR/tmp/, then Commit fsyncs the file, renames it into place and fsyncs both
-// directories, so a committed blob survives power loss and an interrupted one
-// leaves at most a temporary file, which [Open] clears.
+// directories (DIR itself only the first time a [Dir] commits into a fan-out
+// directory: its entry does not change after that), so a committed blob
+// survives power loss and an interrupted one leaves at most a temporary file,
+// which [Open] clears.
 package localdisk
 
 import (
@@ -15,6 +17,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob"
@@ -24,6 +27,14 @@ import (
 // Dir is a blob store in a directory.
 type Dir struct {
 	root string
+
+	mu sync.Mutex
+	// durable holds the fan-out directories whose entries in root this Dir
+	// has fsynced (after creating them, or finding them, itself). A commit
+	// into one of them need not fsync root again. A directory found to exist
+	// but not in the set may be left over by a process that crashed before
+	// fsyncing root, so it is fsynced once more.
+	durable map[string]bool
 }
 
 var _ blob.Store = (*Dir)(nil)
@@ -39,7 +50,7 @@ func Open(root string) (*Dir, error) {
 	for _, t := range tmps {
 		os.Remove(t)
 	}
-	return &Dir{root: root}, nil
+	return &Dir{root: root, durable: make(map[string]bool)}, nil
 }
 
 func (d *Dir) path(name string) string {
@@ -85,9 +96,18 @@ func (w *writer) Commit() error {
 	}
 	dst := w.d.path(w.name)
 	dir := filepath.Dir(dst)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("blob directory: %w", err)
+	fan := w.name[:2]
+	w.d.mu.Lock()
+	known := w.d.durable[fan]
+	w.d.mu.Unlock()
+	if err := os.Mkdir(dir, 0o700); err == nil {
+		known = false // (re)created now: its entry is not durable yet
+	} else if !errors.Is(err, fs.ErrExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("blob directory: %w", err)
+		}
+		known = false
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
@@ -96,8 +116,15 @@ func (w *writer) Commit() error {
 	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("sync blob directory: %w", err)
 	}
-	if err := atomicfile.SyncDir(w.d.root); err != nil {
-		return fmt.Errorf("sync blob directory: %w", err)
+	if !known {
+		// The fan-out directory's own entry must be durable too. Once it
+		// is, later commits into it skip this fsync.
+		if err := atomicfile.SyncDir(w.d.root); err != nil {
+			return fmt.Errorf("sync blob directory: %w", err)
+		}
+		w.d.mu.Lock()
+		w.d.durable[fan] = true
+		w.d.mu.Unlock()
 	}
 	return nil
 }

@@ -33,8 +33,30 @@ var migrations embed.FS
 // DB is a SQLite-backed store.
 type DB struct {
 	path string
-	w    *sql.DB // one connection, BEGIN IMMEDIATE
-	r    *sql.DB // query-only pool
+	w    *sql.DB             // one connection, BEGIN IMMEDIATE
+	r    *sql.DB             // query-only pool
+	ws   [numStmts]*sql.Stmt // prepared on w, for the write path
+}
+
+// Statements of the write path, prepared once on the write connection (SQLite
+// parses a statement in about as much time as it runs a small one).
+const (
+	stTreeSize = iota
+	stReadHash
+	stInsEntry
+	stInsHash
+	stMaxVersion
+	stInsRecord
+	numStmts
+)
+
+var writeSQL = [numStmts]string{
+	stTreeSize:   `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`,
+	stReadHash:   `SELECT hash FROM log_hashes WHERE idx = ?`,
+	stInsEntry:   `INSERT INTO log_entries (idx, entry) VALUES (?, ?)`,
+	stInsHash:    `INSERT INTO log_hashes (idx, hash) VALUES (?, ?)`,
+	stMaxVersion: `SELECT coalesce(max(version), 0) FROM records WHERE id = ?`,
+	stInsRecord:  `INSERT INTO records (id, version, kind, created, leaf_index, blob, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 }
 
 var _ store.Store = (*DB)(nil)
@@ -59,9 +81,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
+	for i, q := range writeSQL {
+		if db.ws[i], err = w.PrepareContext(ctx, q); err != nil {
+			db.Close()
+			return nil, mapErr(fmt.Errorf("prepare: %w", err))
+		}
+	}
 	r, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
-		w.Close()
+		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	r.SetMaxOpenConns(4)
@@ -132,6 +160,12 @@ func (db *DB) Close() error {
 		err = db.r.Close()
 		db.r = nil
 	}
+	for i, st := range db.ws {
+		if st != nil {
+			st.Close()
+			db.ws[i] = nil
+		}
+	}
 	if db.w != nil {
 		if e := db.w.Close(); err == nil {
 			err = e
@@ -147,7 +181,7 @@ func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return mapErr(fmt.Errorf("begin: %w", err))
 	}
-	if err := fn(&txn{ctx: ctx, tx: tx}); err != nil {
+	if err := fn(&txn{ctx: ctx, tx: tx, ws: &db.ws, size: -1}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -182,6 +216,31 @@ func mapErr(err error) error {
 type txn struct {
 	ctx context.Context
 	tx  *sql.Tx
+	// Write transactions only:
+	ws    *[numStmts]*sql.Stmt // the DB's prepared statements (nil in View)
+	local [numStmts]*sql.Stmt  // ws bound to tx, made on first use
+	// size is the tree size as of this transaction's last TreeSize or
+	// WriteLeaf, or -1 if unknown. Only WriteLeaf adds log entries, and a
+	// write transaction is alone in writing, so it stays right until the
+	// transaction ends; any failed write resets it.
+	size int64
+}
+
+// stmt returns prepared write statement i bound to t's transaction.
+func (t *txn) stmt(i int) (*sql.Stmt, error) {
+	if t.local[i] != nil {
+		return t.local[i], nil
+	}
+	if t.ws != nil {
+		t.local[i] = t.tx.StmtContext(t.ctx, t.ws[i])
+		return t.local[i], nil
+	}
+	st, err := t.tx.PrepareContext(t.ctx, writeSQL[i]) // closed with the transaction
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	t.local[i] = st
+	return st, nil
 }
 
 func (t *txn) Record(id vigil.ID, version int64) (store.Record, error) {
@@ -260,14 +319,55 @@ func (t *txn) CountRecords(kind string) (int64, error) {
 }
 
 func (t *txn) TreeSize() (int64, error) {
-	var n int64
-	err := t.tx.QueryRowContext(t.ctx, `SELECT coalesce(max(idx) + 1, 0) FROM log_entries`).Scan(&n)
-	return n, mapErr(err)
+	if t.ws == nil {
+		var n int64
+		err := t.tx.QueryRowContext(t.ctx, writeSQL[stTreeSize]).Scan(&n)
+		return n, mapErr(err)
+	}
+	if t.size < 0 {
+		st, err := t.stmt(stTreeSize)
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		if err := st.QueryRowContext(t.ctx).Scan(&n); err != nil {
+			return 0, mapErr(err)
+		}
+		t.size = n
+	}
+	return t.size, nil
 }
 
 func (t *txn) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	if len(indexes) == 0 {
+		return out, nil
+	}
+	if t.ws != nil && len(indexes) <= 16 {
+		// An append reads a few hashes: one prepared lookup each.
+		st, err := t.stmt(stReadHash)
+		if err != nil {
+			return nil, err
+		}
+		missing := 0
+		for i, x := range indexes {
+			var h []byte
+			err := st.QueryRowContext(t.ctx, x).Scan(&h)
+			if errors.Is(err, sql.ErrNoRows) {
+				missing++
+				continue
+			}
+			if err != nil {
+				return nil, mapErr(err)
+			}
+			if len(h) != tlog.HashSize {
+				return nil, fmt.Errorf("%w: stored hash %d has length %d", vigil.ErrCorrupt, x, len(h))
+			}
+			out[i] = tlog.Hash(h)
+		}
+		if missing > 0 {
+			return nil, fmt.Errorf("%w: %d stored hashes missing", vigil.ErrNotFound, missing)
+		}
 		return out, nil
 	}
 	// Query in chunks with IN (...) and place results by index.
@@ -366,7 +466,11 @@ func (t *txn) PutRecord(r store.Record) error {
 		return fmt.Errorf("%w: record needs id, kind and version >= 1", vigil.ErrInvalid)
 	}
 	var latest int64
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT coalesce(max(version), 0) FROM records WHERE id = ?`, r.ID[:]).Scan(&latest); err != nil {
+	st, err := t.stmt(stMaxVersion)
+	if err != nil {
+		return err
+	}
+	if err := st.QueryRowContext(t.ctx, r.ID[:]).Scan(&latest); err != nil {
 		return mapErr(err)
 	}
 	if r.Version <= latest {
@@ -375,8 +479,10 @@ func (t *txn) PutRecord(r store.Record) error {
 	if r.Version != latest+1 {
 		return fmt.Errorf("%w: record %s version %d after %d", vigil.ErrInvalid, r.ID, r.Version, latest)
 	}
-	_, err := t.tx.ExecContext(t.ctx, `INSERT INTO records (id, version, kind, created, leaf_index, blob, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		r.ID[:], r.Version, r.Kind, r.Created.Unix(), r.LeafIndex, r.Blob, r.Body)
+	if st, err = t.stmt(stInsRecord); err != nil {
+		return err
+	}
+	_, err = st.ExecContext(t.ctx, r.ID[:], r.Version, r.Kind, r.Created.Unix(), r.LeafIndex, r.Blob, r.Body)
 	return mapErr(err)
 }
 
@@ -388,15 +494,25 @@ func (t *txn) WriteLeaf(index int64, entry []byte, hashes []tlog.Hash) error {
 	if index != n {
 		return fmt.Errorf("leaf %d with tree size %d: %w", index, n, vigil.ErrConflict)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO log_entries (idx, entry) VALUES (?, ?)`, index, entry); err != nil {
+	t.size = -1 // until the leaf is fully written
+	st, err := t.stmt(stInsEntry)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(t.ctx, index, entry); err != nil {
 		return mapErr(err)
 	}
 	base := tlog.StoredHashIndex(0, index)
+	ins, err := t.stmt(stInsHash)
+	if err != nil {
+		return err
+	}
 	for i, h := range hashes {
-		if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO log_hashes (idx, hash) VALUES (?, ?)`, base+int64(i), h[:]); err != nil {
+		if _, err := ins.ExecContext(t.ctx, base+int64(i), h[:]); err != nil {
 			return mapErr(err)
 		}
 	}
+	t.size = index + 1
 	return nil
 }
 
