@@ -42,6 +42,7 @@ func (c Checkpoint) Format() string {
 
 // ParseCheckpoint parses a checkpoint body (the text of a signed note). Extension
 // lines after the root hash are allowed and ignored, per c2sp.org/tlog-checkpoint.
+// The root hash must be canonical base64, so one tree has one checkpoint body.
 func ParseCheckpoint(text string) (Checkpoint, error) {
 	var c Checkpoint
 	if len(text) > MaxCheckpointSize || !strings.HasSuffix(text, "\n") {
@@ -56,7 +57,7 @@ func ParseCheckpoint(text string) (Checkpoint, error) {
 		return c, errors.New("malformed checkpoint: size")
 	}
 	h, err := base64.StdEncoding.DecodeString(lines[2])
-	if err != nil || len(h) != tlog.HashSize {
+	if err != nil || len(h) != tlog.HashSize || base64.StdEncoding.EncodeToString(h) != lines[2] {
 		return c, errors.New("malformed checkpoint: root hash")
 	}
 	for _, ext := range strings.Split(strings.TrimSuffix(lines[3], "\n"), "\n") {
