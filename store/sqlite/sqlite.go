@@ -111,9 +111,15 @@ func (db *DB) init(ctx context.Context) error {
 	return nil
 }
 
+// firstLine returns the first informative line of quick_check's report,
+// skipping its "*** in database main ***" banner.
 func firstLine(s string) string {
-	l, _, _ := strings.Cut(s, "\n")
-	return l
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "***") {
+			return l
+		}
+	}
+	return strings.TrimSpace(s)
 }
 
 func (db *DB) migrate(ctx context.Context) error {
