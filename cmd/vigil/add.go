@@ -29,10 +29,14 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 	}
 	// Collect and check every file before changing anything.
 	var files []string
+	skipped := 0
 	for _, p := range paths {
-		if err := collect(p, &files); err != nil {
+		if err := collect(p, &files, &skipped); err != nil {
 			return err
 		}
+	}
+	if skipped > 0 && !*quiet {
+		fmt.Fprintf(e.stderr, "vigil add: skipping %d entries inside directories that are not regular files (symbolic links, devices, pipes)\n", skipped)
 	}
 	for _, f := range files {
 		fh, err := os.Open(f)
@@ -152,7 +156,7 @@ func humanBytes(n int64) string {
 
 // collect appends regular files under p (recursively for directories,
 // not following symbolic links inside them).
-func collect(p string, out *[]string) error {
+func collect(p string, out *[]string, skipped *int) error {
 	st, err := os.Stat(p)
 	if err != nil {
 		return fmt.Errorf("cannot read %s: %w (nothing was added)", p, unwrapPath(err))
@@ -170,6 +174,8 @@ func collect(p string, out *[]string) error {
 		}
 		if de.Type().IsRegular() {
 			*out = append(*out, path)
+		} else if !de.IsDir() {
+			*skipped++
 		}
 		return nil
 	})
