@@ -50,22 +50,12 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("cannot read %s: %w (nothing was added)", f, unwrapPath(err))
 		}
 	}
-	var pass []byte
-	if havePassphrase(e, *pfile) {
-		if pass, err = passphrase(e, *pfile, false); err != nil {
-			return err
-		}
-	}
-	d, err := datadir.Open(ctx, *data)
+	d, err := openData(ctx, e, *data, *pfile, false)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if pass != nil {
-		if err := d.Vault.Unseal(pass); err != nil {
-			return fmt.Errorf("unseal: %w", err)
-		}
-	}
+	sign := !d.Vault.Sealed()
 	progress := !*quiet && isTerminal(e.stderr)
 	for i, f := range files {
 		it, err := addFile(ctx, e, d, f, progress, i, len(files))
@@ -74,7 +64,7 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "%s\t%d\t%s\n", it.ID, it.LeafIndex, f)
 	}
-	if pass != nil {
+	if sign {
 		if _, err := d.SignCheckpoint(ctx); err != nil {
 			return fmt.Errorf("sign checkpoint: %w", err)
 		}

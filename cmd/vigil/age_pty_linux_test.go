@@ -28,7 +28,7 @@ func TestAgeDecryptsKeyFile(t *testing.T) {
 	tmp := t.TempDir()
 	vigilBin, ageBin := ageBuild(t, tmp)
 	data := filepath.Join(tmp, "data")
-	ageRun(t, vigilBin, ageEnv(), nil, "init", "--data", data, "--scrypt-work-factor", "10")
+	ageRun(t, vigilBin, vigilEnv(agePassphrase), nil, "init", "--data", data, "--scrypt-work-factor", "10")
 
 	master, slave, err := agePty()
 	if err != nil {

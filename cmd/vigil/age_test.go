@@ -54,7 +54,7 @@ func TestAgeDecryptsEveryBlob(t *testing.T) {
 		want[sha256.Sum256(b)]++
 	}
 
-	env := ageEnv()
+	env := vigilEnv(agePassphrase)
 	ageRun(t, vigilBin, env, nil, "init", "--data", data, "--scrypt-work-factor", "10")
 	out := ageRun(t, vigilBin, env, nil, "add", "--data", data, src)
 	if n := strings.Count(out, "\n"); n != len(files) {
@@ -126,27 +126,14 @@ func TestAgeDecryptsEveryBlob(t *testing.T) {
 	}
 }
 
-// ageBuild builds vigil and the stock age command into dir.
-func ageBuild(t *testing.T, dir string) (vigilBin, ageBin string) {
+// ageBuild returns the shared vigil binary and builds the stock age command into dir.
+func ageBuild(t *testing.T, dir string) (vigil, ageBin string) {
 	t.Helper()
-	vigilBin, ageBin = filepath.Join(dir, "vigil"), filepath.Join(dir, "age")
-	for _, c := range [][]string{{"-o", vigilBin, "."}, {"-o", ageBin, "filippo.io/age/cmd/age"}} {
-		cmd := exec.Command("go", append([]string{"build"}, c...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", c[2], err, out)
-		}
+	ageBin = filepath.Join(dir, "age")
+	if out, err := exec.Command("go", "build", "-o", ageBin, "filippo.io/age/cmd/age").CombinedOutput(); err != nil {
+		t.Fatalf("go build filippo.io/age/cmd/age: %v\n%s", err, out)
 	}
-	return vigilBin, ageBin
-}
-
-func ageEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VIGIL_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "VIGIL_PASSPHRASE="+agePassphrase)
+	return vigilBin(t), ageBin
 }
 
 // ageRun runs bin to completion and returns its standard output; a nil env

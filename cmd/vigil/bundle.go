@@ -37,18 +37,11 @@ func runBundle(ctx context.Context, e *env, args []string) error {
 		}
 		items = append(items, id)
 	}
-	pass, err := passphrase(e, *pfile, false)
-	if err != nil {
-		return err
-	}
-	d, err := datadir.Open(ctx, *data)
+	d, err := openData(ctx, e, *data, *pfile, true)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.Vault.Unseal(pass); err != nil {
-		return fmt.Errorf("unseal: %w", err)
-	}
 	return exportBundle(ctx, d, items, !*noContent, *out)
 }
 

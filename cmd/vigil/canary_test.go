@@ -36,7 +36,7 @@ func TestCanaryNoPlaintextAtRest(t *testing.T) {
 		t.Skip("builds the vigil binary")
 	}
 	tmp := t.TempDir()
-	bin := canaryBuild(t, tmp)
+	bin := vigilBin(t)
 	canary := canaryString()
 	needles := canaryNeedles(canary)
 	t.Logf("canary %s", canary)
@@ -68,10 +68,10 @@ func TestCanaryNoPlaintextAtRest(t *testing.T) {
 		t.Fatal("scanner does not find the canary in the source files")
 	}
 
-	env := canaryEnv()
+	env := vigilEnv(canaryPassphrase)
 	// 1. The binary: init, add (which unseals and signs), bundle, fsck, export-identity.
-	canaryRun(t, bin, env, "init", "--data", data, "--origin", "canary.test/log", "--scrypt-work-factor", "10")
-	added := canaryRun(t, bin, env, "add", "--data", data, src)
+	vigilRun(t, bin, env, "init", "--data", data, "--origin", "canary.test/log", "--scrypt-work-factor", "10")
+	added := vigilRun(t, bin, env, "add", "--data", data, src)
 	var ids []string
 	for line := range strings.Lines(added) {
 		id, _, _ := strings.Cut(line, "\t")
@@ -81,10 +81,10 @@ func TestCanaryNoPlaintextAtRest(t *testing.T) {
 		t.Fatalf("vigil add printed %d items, want %d:\n%s", len(ids), len(files), added)
 	}
 	bundlePath := filepath.Join(out, "case-"+canary+".zip")
-	canaryRun(t, bin, env, append([]string{"bundle", "--data", data, "--out", bundlePath}, ids...)...)
-	canaryRun(t, bin, env, append([]string{"bundle", "--data", data, "--no-content", "--out", filepath.Join(out, "nocontent.zip")}, ids...)...)
-	canaryRun(t, bin, env, "fsck", "--data", data)
-	canaryRun(t, bin, env, "key", "export-identity", "--data", data)
+	vigilRun(t, bin, env, append([]string{"bundle", "--data", data, "--out", bundlePath}, ids...)...)
+	vigilRun(t, bin, env, append([]string{"bundle", "--data", data, "--no-content", "--out", filepath.Join(out, "nocontent.zip")}, ids...)...)
+	vigilRun(t, bin, env, "fsck", "--data", data)
+	vigilRun(t, bin, env, "key", "export-identity", "--data", data)
 	// Positive control: the bundle outside does carry the names and content.
 	if !canaryZipHas(t, bundlePath, canary) {
 		t.Error("the bundle does not carry the canary: is the content reaching vigil at all?")
@@ -174,10 +174,10 @@ func TestCanaryNoPlaintextAtRest(t *testing.T) {
 
 	// 3. A server, unsealed and sealed over the staff API; scan while it runs.
 	srv := canaryServe(t, bin, data)
-	canaryRun(t, bin, env, "unseal", "--staff", srv.staff)
+	vigilRun(t, bin, env, "unseal", "--staff", srv.staff)
 	want := int64(len(files) + 3)
 	canaryWaitCheckpoint(t, srv.staff, want)
-	canaryRun(t, bin, env, "seal", "--staff", srv.staff)
+	vigilRun(t, bin, env, "seal", "--staff", srv.staff)
 	canaryAssertClean(t, "while vigil serve runs", data, canary, needles)
 	srv.stop(t)
 	canaryAssertClean(t, "at the end", data, canary, needles)
@@ -336,38 +336,6 @@ func canaryZipHas(t *testing.T, path, canary string) bool {
 		}
 	}
 	return false
-}
-
-func canaryBuild(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "vigil")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func canaryEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VIGIL_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "VIGIL_PASSPHRASE="+canaryPassphrase)
-}
-
-func canaryRun(t *testing.T, bin string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("vigil %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return stdout.String()
 }
 
 type canaryServer struct {

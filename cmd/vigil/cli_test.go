@@ -24,47 +24,8 @@ import (
 
 const cliPassphrase = "cli test passphrase"
 
-var (
-	cliOnce   sync.Once
-	cliBinary string
-	cliErr    error
-)
-
-// cliBuild builds the vigil binary once for all tests in this file.
-func cliBuild(t *testing.T) string {
-	t.Helper()
-	cliOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vigil-cli-test")
-		if err != nil {
-			cliErr = err
-			return
-		}
-		cliBinary = filepath.Join(dir, "vigil")
-		out, err := exec.Command("go", "build", "-o", cliBinary, ".").CombinedOutput()
-		if err != nil {
-			cliErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
-	}
-	return cliBinary
-}
-
-// cliEnv is the environment without VIGIL_* but with the given passphrase
-// ("" for none).
-func cliEnv(pass string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VIGIL_") {
-			env = append(env, kv)
-		}
-	}
-	if pass != "" {
-		env = append(env, "VIGIL_PASSPHRASE="+pass)
-	}
-	return env
-}
+// cliBuild returns the vigil binary shared by all tests.
+func cliBuild(t *testing.T) string { return vigilBin(t) }
 
 type cliResult struct {
 	stdout, stderr string
@@ -176,7 +137,7 @@ func cliInit(t *testing.T) (data string, ids []string, vkey string) {
 	t.Helper()
 	dir := t.TempDir()
 	data = filepath.Join(dir, "data")
-	env := cliEnv(cliPassphrase)
+	env := vigilEnv(cliPassphrase)
 	cliOK(t, env, "init", "--data", data, "--origin", "example.org/log", "--scrypt-work-factor", "10")
 	for i, body := range []string{"first testimony\n", "second testimony\n"} {
 		f := filepath.Join(dir, fmt.Sprintf("file%d.txt", i))
@@ -202,10 +163,10 @@ func cliInit(t *testing.T) (data string, ids []string, vkey string) {
 
 func TestCLIHappyPath(t *testing.T) {
 	data, ids, vkey := cliInit(t)
-	env := cliEnv(cliPassphrase)
+	env := vigilEnv(cliPassphrase)
 	out := filepath.Join(t.TempDir(), "case.zip")
 	cliOK(t, env, "bundle", "--data", data, "--out", out, ids[0], ids[1])
-	r := cliRun(t, cliEnv(""), "verify", out, "--log-key", vkey)
+	r := cliRun(t, vigilEnv(""), "verify", out, "--log-key", vkey)
 	if r.code != 0 || r.stderr != "" || strings.Count(r.stdout, "OK    ") != 2 {
 		t.Fatalf("verify: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -225,7 +186,7 @@ func TestCLIHappyPath(t *testing.T) {
 }
 
 func TestCLIHelp(t *testing.T) {
-	env := cliEnv("")
+	env := vigilEnv("")
 	for _, args := range [][]string{
 		{"--help"}, {"-h"}, {"help"},
 		{"init", "--help"}, {"add", "--help"}, {"serve", "--help"}, {"unseal", "--help"}, {"seal", "--help"},
@@ -252,7 +213,7 @@ func TestCLIHelp(t *testing.T) {
 func TestCLIWrongPassphrase(t *testing.T) {
 	data, ids, _ := cliInit(t)
 	dir := t.TempDir()
-	wrong := cliEnv("not the passphrase")
+	wrong := vigilEnv("not the passphrase")
 	out := filepath.Join(dir, "case.zip")
 	cliFail(t, data, wrong, []string{"wrong passphrase"}, "bundle", "--data", data, "--out", out, ids[0])
 	if _, err := os.Stat(out); err == nil {
@@ -269,14 +230,14 @@ func TestCLIWrongPassphrase(t *testing.T) {
 	// The same through --passphrase-file.
 	pf := filepath.Join(dir, "pass")
 	os.WriteFile(pf, []byte("still not it\n"), 0o600)
-	cliFail(t, data, cliEnv(""), []string{"wrong passphrase"}, "fsck", "--data", data, "--passphrase-file", pf)
-	cliFail(t, data, cliEnv(""), []string{"passphrase file", "missing"}, "fsck", "--data", data, "--passphrase-file", filepath.Join(dir, "missing"))
+	cliFail(t, data, vigilEnv(""), []string{"wrong passphrase"}, "fsck", "--data", data, "--passphrase-file", pf)
+	cliFail(t, data, vigilEnv(""), []string{"passphrase file", "missing"}, "fsck", "--data", data, "--passphrase-file", filepath.Join(dir, "missing"))
 }
 
 func TestCLIAddBadInput(t *testing.T) {
 	data, _, _ := cliInit(t)
 	dir := t.TempDir()
-	env := cliEnv(cliPassphrase)
+	env := vigilEnv(cliPassphrase)
 	good := filepath.Join(dir, "good.txt")
 	os.WriteFile(good, []byte("fine"), 0o644)
 	gooddir := filepath.Join(dir, "gooddir")
@@ -334,7 +295,7 @@ func TestCLIAddBadInput(t *testing.T) {
 
 func TestCLISecondProcess(t *testing.T) {
 	data, _, _ := cliInit(t)
-	env := cliEnv(cliPassphrase)
+	env := vigilEnv(cliPassphrase)
 	cmd := exec.Command(cliBuild(t), "serve", "--data", data, "--public", "127.0.0.1:0", "--staff", "127.0.0.1:0")
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
@@ -415,10 +376,10 @@ func TestCLICorruptDatabase(t *testing.T) {
 	}
 	f.Close()
 	t.Logf("overwrote bytes %d-%d of a %d-byte vigil.db", off, off+page, st.Size())
-	env := cliEnv(cliPassphrase)
+	env := vigilEnv(cliPassphrase)
 	want := []string{"integrity check failed", "restore"}
 	cliFail(t, data, env, want, "fsck", "--data", data)
-	cliFail(t, data, cliEnv(""), want, "fsck", "--data", data)
+	cliFail(t, data, vigilEnv(""), want, "fsck", "--data", data)
 	cliFail(t, data, env, want, "bundle", "--data", data, "--out", filepath.Join(t.TempDir(), "b.zip"), ids[0])
 	g := filepath.Join(t.TempDir(), "x.txt")
 	os.WriteFile(g, []byte("x"), 0o644)
@@ -427,7 +388,7 @@ func TestCLICorruptDatabase(t *testing.T) {
 
 func TestCLIInitExisting(t *testing.T) {
 	data, _, _ := cliInit(t)
-	env := cliEnv(cliPassphrase)
+	env := vigilEnv(cliPassphrase)
 	cliFail(t, data, env, []string{"already exists", "refusing"}, "init", "--data", data, "--scrypt-work-factor", "10")
 	// Any non-empty directory, not only a vigil one.
 	other := t.TempDir()
@@ -435,7 +396,7 @@ func TestCLIInitExisting(t *testing.T) {
 	cliFail(t, other, env, []string{"already exists", "refusing"}, "init", "--data", other, "--scrypt-work-factor", "10")
 	// A short passphrase is refused before anything is created.
 	fresh := filepath.Join(t.TempDir(), "fresh")
-	r := cliRun(t, cliEnv("short"), "init", "--data", fresh)
+	r := cliRun(t, vigilEnv("short"), "init", "--data", fresh)
 	if r.code == 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "passphrase") {
 		t.Errorf("init with a short passphrase: exit %d, %q", r.code, r.stderr)
 	}
@@ -446,7 +407,7 @@ func TestCLIInitExisting(t *testing.T) {
 
 func TestCLIVerifyBad(t *testing.T) {
 	data, ids, vkey := cliInit(t)
-	env := cliEnv(cliPassphrase)
+	env := vigilEnv(cliPassphrase)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "case.zip")
 	cliOK(t, env, append([]string{"bundle", "--data", data, "--out", out}, ids...)...)
@@ -459,23 +420,23 @@ func TestCLIVerifyBad(t *testing.T) {
 		LogVKey string `json:"log_vkey"`
 	}
 	json.Unmarshal(b, &cfg)
-	r := cliFail(t, data, cliEnv(""), []string{"2 of 2 items failed verification"}, "verify", out, "--log-key", cfg.LogVKey)
+	r := cliFail(t, data, vigilEnv(""), []string{"2 of 2 items failed verification"}, "verify", out, "--log-key", cfg.LogVKey)
 	if strings.Count(r.stdout, "FAIL  ") != 2 || !strings.Contains(r.stdout, "checkpoint signature") {
 		t.Errorf("verify with the wrong key, stdout:\n%s", r.stdout)
 	}
 	// The key as a file works; a key file that is not a key does not.
 	kf := filepath.Join(dir, "vkey")
 	os.WriteFile(kf, []byte(vkey+"\n"), 0o644)
-	cliOK(t, cliEnv(""), "verify", out, "--log-key", kf)
+	cliOK(t, vigilEnv(""), "verify", out, "--log-key", kf)
 	os.WriteFile(kf, []byte("not a key\n"), 0o644)
-	cliFail(t, data, cliEnv(""), []string{"--log-key"}, "verify", out, "--log-key", kf)
-	cliFail(t, data, cliEnv(""), []string{"--log-key", "cannot read"}, "verify", out, "--log-key", filepath.Join(dir, "nokey"))
-	cliFail(t, data, cliEnv(""), []string{"--log-key"}, "verify", out, "--log-key", "garbage+key")
+	cliFail(t, data, vigilEnv(""), []string{"--log-key"}, "verify", out, "--log-key", kf)
+	cliFail(t, data, vigilEnv(""), []string{"--log-key", "cannot read"}, "verify", out, "--log-key", filepath.Join(dir, "nokey"))
+	cliFail(t, data, vigilEnv(""), []string{"--log-key"}, "verify", out, "--log-key", "garbage+key")
 
 	// Not a zip.
 	txt := filepath.Join(dir, "notes.zip")
 	os.WriteFile(txt, []byte("these are not the bundles you are looking for\n"), 0o644)
-	cliFail(t, data, cliEnv(""), []string{"not a readable zip file"}, "verify", txt, "--log-key", vkey)
-	cliFail(t, data, cliEnv(""), []string{"cannot read", "no such file"}, "verify", filepath.Join(dir, "none.zip"), "--log-key", vkey)
-	cliFail(t, data, cliEnv(""), []string{"cannot read", "not a regular file"}, "verify", dir, "--log-key", vkey)
+	cliFail(t, data, vigilEnv(""), []string{"not a readable zip file"}, "verify", txt, "--log-key", vkey)
+	cliFail(t, data, vigilEnv(""), []string{"cannot read", "no such file"}, "verify", filepath.Join(dir, "none.zip"), "--log-key", vkey)
+	cliFail(t, data, vigilEnv(""), []string{"cannot read", "not a regular file"}, "verify", dir, "--log-key", vkey)
 }

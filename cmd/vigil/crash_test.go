@@ -67,10 +67,7 @@ func TestCrashAdd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test builds and runs the vigil binary")
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found")
-	}
+	var err error
 	rounds := 50
 	if s := os.Getenv("VIGIL_CRASH_ROUNDS"); s != "" {
 		if rounds, err = strconv.Atoi(s); err != nil || rounds < 1 {
@@ -90,19 +87,13 @@ func TestCrashAdd(t *testing.T) {
 	content := rand.NewChaCha8(key) // file contents
 
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "vigil")
-	// The child is built without -race, whatever flags the test runs with.
-	build := exec.Command(goTool, "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := vigilBin(t) // built without -race, whatever flags the test runs with
 
 	const pass = "crash test passphrase"
 	data := filepath.Join(tmp, "data")
-	baseEnv := crashEnv()
+	baseEnv := vigilEnv("")
 	withPass := append(append([]string(nil), baseEnv...), "VIGIL_PASSPHRASE="+pass)
-	crashRun(t, bin, withPass, "init", "--data", data, "--scrypt-work-factor", "10")
+	vigilRun(t, bin, withPass, "init", "--data", data, "--scrypt-work-factor", "10")
 
 	ctx := context.Background()
 	known := map[vigil.ID]*crashAck{} // every item the store must hold
@@ -362,7 +353,7 @@ func TestCrashAdd(t *testing.T) {
 				fargs = append(fargs, "--sweep")
 			}
 			t0 := time.Now()
-			out := crashRun(t, bin, withPass, fargs...)
+			out := vigilRun(t, bin, withPass, fargs...)
 			st.inFsck += time.Since(t0)
 			want := fmt.Sprintf("items: %d, each decrypts", len(known))
 			if !strings.Contains(out, want) {
@@ -526,32 +517,6 @@ func crashSize(rng *rand.Rand) int64 {
 	default:
 		return rng.Int64N(1<<20) + 1
 	}
-}
-
-// crashEnv is the test's environment without vigil's own variables.
-func crashEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "VIGIL_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-// crashRun runs the vigil binary to completion and fails the test unless it
-// exits 0. It returns the standard output.
-func crashRun(t *testing.T, bin string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("vigil %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
-	}
-	return stdout.String()
 }
 
 // TestCrashCheckpointAnchorWindow is the checkpoint window of TestCrashAdd

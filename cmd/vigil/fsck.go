@@ -20,20 +20,11 @@ func runFsck(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := datadir.Open(ctx, *data)
+	d, err := openData(ctx, e, *data, *pfile, false)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if havePassphrase(e, *pfile) {
-		pass, err := passphrase(e, *pfile, false)
-		if err != nil {
-			return err
-		}
-		if err := d.Vault.Unseal(pass); err != nil {
-			return fmt.Errorf("unseal: %w", err)
-		}
-	}
 	rep, err := fsck(ctx, d)
 	if err != nil {
 		return err

@@ -41,11 +41,11 @@ func TestInteropTorchwood(t *testing.T) {
 	}
 	ctx := t.Context()
 	tmp := t.TempDir()
-	bin := interopBuild(t, tmp)
-	env := interopEnv()
+	bin := vigilBin(t)
+	env := vigilEnv(interopPassphrase)
 	data := filepath.Join(tmp, "data")
 
-	out := interopRun(t, bin, env, "init", "--data", data, "--origin", "interop.example/log", "--scrypt-work-factor", "10")
+	out := vigilRun(t, bin, env, "init", "--data", data, "--origin", "interop.example/log", "--scrypt-work-factor", "10")
 	var initVKey string
 	for line := range strings.Lines(out) {
 		if v, ok := strings.CutPrefix(line, "log key:"); ok {
@@ -154,7 +154,7 @@ func TestInteropTorchwood(t *testing.T) {
 		ids = append(ids, items[i].id)
 	}
 	all := filepath.Join(tmp, "all.zip")
-	interopRun(t, bin, env, append([]string{"bundle", "--data", data, "--out", all, "--no-content"}, ids...)...)
+	vigilRun(t, bin, env, append([]string{"bundle", "--data", data, "--out", all, "--no-content"}, ids...)...)
 	interopCheckBundle(t, all, keys.LogVKey, policy, cp2, items, false)
 	t.Logf("torchwood.VerifyProof accepted all %d proofs of a bundle", n2)
 
@@ -163,7 +163,7 @@ func TestInteropTorchwood(t *testing.T) {
 		some = append(some, items[i].id)
 	}
 	withContent := filepath.Join(tmp, "some.zip")
-	interopRun(t, bin, env, append([]string{"bundle", "--data", data, "--out", withContent}, some...)...)
+	vigilRun(t, bin, env, append([]string{"bundle", "--data", data, "--out", withContent}, some...)...)
 	if got := interopCheckBundle(t, withContent, keys.LogVKey, policy, cp2, items, true); got != len(some) {
 		t.Fatalf("bundle with content has %d items, want %d", got, len(some))
 	}
@@ -177,48 +177,6 @@ type interopItem struct {
 	path  string
 	sum   [32]byte // SHA-256 of the file
 	entry []byte   // the log entry at index, as fetched and checked by torchwood
-}
-
-// interopBuild builds the vigil binary into dir.
-func interopBuild(t *testing.T, dir string) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		if g := os.Getenv("GOROOT"); g != "" {
-			goTool = filepath.Join(g, "bin", "go")
-		} else {
-			t.Skip("go command not found")
-		}
-	}
-	bin := filepath.Join(dir, "vigil")
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func interopEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VIGIL_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "VIGIL_PASSPHRASE="+interopPassphrase)
-}
-
-// interopRun runs a vigil command to completion and returns its stdout.
-func interopRun(t *testing.T, bin string, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("vigil %s: %v\n%s", args[0], err, stderr.Bytes())
-	}
-	return stdout.String()
 }
 
 // interopAdd writes n small files into dir and adds them; their leaf
@@ -237,7 +195,7 @@ func interopAdd(t *testing.T, bin string, env []string, data, dir string, first 
 		}
 		sums[p] = sha256.Sum256(b)
 	}
-	out := interopRun(t, bin, env, "add", "--data", data, "-q", dir)
+	out := vigilRun(t, bin, env, "add", "--data", data, "-q", dir)
 	seen := 0
 	for line := range strings.Lines(out) {
 		f := strings.Split(strings.TrimSuffix(line, "\n"), "\t")

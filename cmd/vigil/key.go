@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-
-	"github.com/vigil-hr/vigil/internal/datadir"
 )
 
 func runKey(ctx context.Context, e *env, args []string) error {
@@ -22,17 +20,10 @@ func runKey(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	pass, err := passphrase(e, *pfile, false)
-	if err != nil {
-		return err
-	}
-	d, err := datadir.Open(ctx, *data)
+	d, err := openData(ctx, e, *data, *pfile, true)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := d.Vault.Unseal(pass); err != nil {
-		return err
-	}
 	return d.Vault.WriteIdentity(e.stdout)
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/vigil-hr/vigil/internal/datadir"
 )
 
 // passphrase reads the admin passphrase from the file, else
@@ -64,4 +67,28 @@ func promptPassphrase(e *env, confirm bool) ([]byte, error) {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// openData reads the passphrase (always if need is set, else only when one is
+// given without a prompt), opens the data directory and unseals it with that
+// passphrase. The caller closes the directory.
+func openData(ctx context.Context, e *env, data, pfile string, need bool) (*datadir.Dir, error) {
+	var pass []byte
+	if need || havePassphrase(e, pfile) {
+		var err error
+		if pass, err = passphrase(e, pfile, false); err != nil {
+			return nil, err
+		}
+	}
+	d, err := datadir.Open(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	if pass != nil {
+		if err := d.Vault.Unseal(pass); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("unseal: %w", err)
+		}
+	}
+	return d, nil
 }

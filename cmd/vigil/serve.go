@@ -31,20 +31,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := datadir.Open(ctx, *data)
+	d, err := openData(ctx, e, *data, *pfile, false)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if havePassphrase(e, *pfile) {
-		pass, err := passphrase(e, *pfile, false)
-		if err != nil {
-			return err
-		}
-		if err := d.Vault.Unseal(pass); err != nil {
-			return fmt.Errorf("unseal: %w", err)
-		}
-	}
 	return serve(ctx, e, d, *pub, *staff, *interval, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
 	})
