@@ -33,6 +33,10 @@ type Record struct {
 	Blob string
 	// Body is age ciphertext (see vault.SealField).
 	Body []byte
+	// Key is an optional opaque lookup key (nil for none): a keyed hash of a
+	// receipt or token, or the random ID of a parent record. It must reveal
+	// nothing by itself. See [ReadTx.RecordsByKey].
+	Key []byte
 }
 
 // A Store is a transactional record store. All its methods are safe for
@@ -56,6 +60,9 @@ type ReadTx interface {
 	// Records returns the latest version of up to limit records of kind,
 	// ordered by ID, with IDs greater than after (zero ID: from the start).
 	Records(kind string, after vigil.ID, limit int) ([]Record, error)
+	// RecordsByKey returns the latest version of up to limit records of kind
+	// whose latest version has the given key, in order of leaf index, then ID.
+	RecordsByKey(kind string, key []byte, limit int) ([]Record, error)
 	// Blobs calls fn with the name of every blob any record version
 	// references, once per name.
 	Blobs(fn func(name string) error) error

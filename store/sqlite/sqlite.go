@@ -56,7 +56,7 @@ var writeSQL = [numStmts]string{
 	stInsEntry:   `INSERT INTO log_entries (idx, entry) VALUES (?, ?)`,
 	stInsHash:    `INSERT INTO log_hashes (idx, hash) VALUES (?, ?)`,
 	stMaxVersion: `SELECT coalesce(max(version), 0) FROM records WHERE id = ?`,
-	stInsRecord:  `INSERT INTO records (id, version, kind, created, leaf_index, blob, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	stInsRecord:  `INSERT INTO records (id, version, kind, created, leaf_index, blob, body, lookup) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 var _ store.Store = (*DB)(nil)
@@ -252,9 +252,9 @@ func (t *txn) stmt(i int) (*sql.Stmt, error) {
 func (t *txn) Record(id vigil.ID, version int64) (store.Record, error) {
 	var row *sql.Row
 	if version == 0 {
-		row = t.tx.QueryRowContext(t.ctx, `SELECT id, version, kind, created, leaf_index, blob, body FROM records WHERE id = ? ORDER BY version DESC LIMIT 1`, id[:])
+		row = t.tx.QueryRowContext(t.ctx, `SELECT id, version, kind, created, leaf_index, blob, body, lookup FROM records WHERE id = ? ORDER BY version DESC LIMIT 1`, id[:])
 	} else {
-		row = t.tx.QueryRowContext(t.ctx, `SELECT id, version, kind, created, leaf_index, blob, body FROM records WHERE id = ? AND version = ?`, id[:], version)
+		row = t.tx.QueryRowContext(t.ctx, `SELECT id, version, kind, created, leaf_index, blob, body, lookup FROM records WHERE id = ? AND version = ?`, id[:], version)
 	}
 	r, err := scanRecord(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -267,7 +267,7 @@ func scanRecord(scan func(...any) error) (store.Record, error) {
 	var r store.Record
 	var id []byte
 	var created int64
-	if err := scan(&id, &r.Version, &r.Kind, &created, &r.LeafIndex, &r.Blob, &r.Body); err != nil {
+	if err := scan(&id, &r.Version, &r.Kind, &created, &r.LeafIndex, &r.Blob, &r.Body, &r.Key); err != nil {
 		return r, err
 	}
 	if len(id) != len(r.ID) {
@@ -280,7 +280,7 @@ func scanRecord(scan func(...any) error) (store.Record, error) {
 
 func (t *txn) Records(kind string, after vigil.ID, limit int) ([]store.Record, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `
-		SELECT r.id, r.version, r.kind, r.created, r.leaf_index, r.blob, r.body
+		SELECT r.id, r.version, r.kind, r.created, r.leaf_index, r.blob, r.body, r.lookup
 		FROM records r
 		WHERE r.kind = ? AND r.id > ?
 		  AND r.version = (SELECT max(version) FROM records WHERE id = r.id)
@@ -316,6 +316,31 @@ func (t *txn) Blobs(fn func(string) error) error {
 		}
 	}
 	return mapErr(rows.Err())
+}
+
+func (t *txn) RecordsByKey(kind string, key []byte, limit int) ([]store.Record, error) {
+	if len(key) == 0 {
+		return nil, fmt.Errorf("%w: empty lookup key", vigil.ErrInvalid)
+	}
+	rows, err := t.tx.QueryContext(t.ctx, `
+		SELECT r.id, r.version, r.kind, r.created, r.leaf_index, r.blob, r.body, r.lookup
+		FROM records r
+		WHERE r.kind = ? AND r.lookup = ?
+		  AND r.version = (SELECT max(version) FROM records WHERE id = r.id)
+		ORDER BY r.leaf_index, r.id LIMIT ?`, kind, key, limit)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []store.Record
+	for rows.Next() {
+		r, err := scanRecord(rows.Scan)
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		out = append(out, r)
+	}
+	return out, mapErr(rows.Err())
 }
 
 func (t *txn) CountRecords(kind string) (int64, error) {
@@ -488,7 +513,11 @@ func (t *txn) PutRecord(r store.Record) error {
 	if st, err = t.stmt(stInsRecord); err != nil {
 		return err
 	}
-	_, err = st.ExecContext(t.ctx, r.ID[:], r.Version, r.Kind, r.Created.Unix(), r.LeafIndex, r.Blob, r.Body)
+	var key any // NULL for no key
+	if len(r.Key) > 0 {
+		key = r.Key
+	}
+	_, err = st.ExecContext(t.ctx, r.ID[:], r.Version, r.Kind, r.Created.Unix(), r.LeafIndex, r.Blob, r.Body, key)
 	return mapErr(err)
 }
 

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentVersionRace", testConcurrentVersionRace},
 		{"CloseTwice", testCloseTwice},
+		{"RecordsByKey", testRecordsByKey},
 	} {
 		t.Run(test.name, func(t *testing.T) { test.fn(t, mk(t)) })
 	}
@@ -89,7 +90,7 @@ func sameRecord(t *testing.T, got, want store.Record) {
 	t.Helper()
 	if got.ID != want.ID || got.Version != want.Version || got.Kind != want.Kind ||
 		!got.Created.Equal(want.Created) || got.LeafIndex != want.LeafIndex || got.Blob != want.Blob ||
-		!bytes.Equal(got.Body, want.Body) {
+		!bytes.Equal(got.Body, want.Body) || !bytes.Equal(got.Key, want.Key) {
 		t.Errorf("record = %+v\nwant     %+v", got, want)
 	}
 }
@@ -909,4 +910,70 @@ func testCloseTwice(t *testing.T, s store.Store) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+}
+
+// testRecordsByKey checks lookups by key: only the latest version counts,
+// results come in leaf order, kinds are separate, and no key is no match.
+func testRecordsByKey(t *testing.T, s store.Store) {
+	parent := []byte("parent-key-0123456789")
+	var want []store.Record
+	for i := range 5 {
+		r := rec(vigil.NewID(), 1, "message")
+		r.Key = parent
+		r.LeafIndex = int64(10 - i) // inserted in reverse leaf order
+		update(t, s, func(tx store.Tx) error { return tx.PutRecord(r) })
+		want = append([]store.Record{r}, want...)
+	}
+	other := rec(vigil.NewID(), 1, "other")
+	other.Key = parent
+	plain := rec(vigil.NewID(), 1, "message")
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutRecord(other); err != nil {
+			return err
+		}
+		return tx.PutRecord(plain)
+	})
+	// A record whose latest version moved to another key is found only there.
+	moved := rec(vigil.NewID(), 1, "message")
+	moved.Key, moved.LeafIndex = parent, 20
+	moved2 := rec(moved.ID, 2, "message")
+	moved2.Key, moved2.LeafIndex = []byte("elsewhere"), 21
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutRecord(moved); err != nil {
+			return err
+		}
+		return tx.PutRecord(moved2)
+	})
+	view(t, s, func(tx store.ReadTx) error {
+		got, err := tx.RecordsByKey("message", parent, 100)
+		if err != nil {
+			return err
+		}
+		if len(got) != len(want) {
+			t.Fatalf("RecordsByKey: %d records, want %d", len(got), len(want))
+		}
+		for i := range got {
+			sameRecord(t, got[i], want[i])
+		}
+		if got, _ := tx.RecordsByKey("message", parent, 2); len(got) != 2 {
+			t.Errorf("limit 2: %d records", len(got))
+		}
+		if got, _ := tx.RecordsByKey("message", []byte("elsewhere"), 10); len(got) != 1 || got[0].Version != 2 {
+			t.Errorf("moved record: %+v", got)
+		}
+		if got, _ := tx.RecordsByKey("message", []byte("nothing"), 10); len(got) != 0 {
+			t.Errorf("unknown key matched %d records", len(got))
+		}
+		if _, err := tx.RecordsByKey("message", nil, 10); !errors.Is(err, vigil.ErrInvalid) {
+			t.Errorf("empty key: %v, want ErrInvalid", err)
+		}
+		r, err := tx.Record(plain.ID, 0)
+		if err != nil {
+			return err
+		}
+		if r.Key != nil {
+			t.Errorf("record without key read back with key %q", r.Key)
+		}
+		return nil
+	})
 }
