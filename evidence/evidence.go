@@ -84,17 +84,47 @@ func (s *Service) now() time.Time {
 
 // Add ingests r as a new item named name (kept encrypted). An empty
 // mediaType is guessed from the name and the first bytes. It returns once the
-// item is durable.
+// item is durable. It is [Service.Stage] followed by [Service.Record] in its
+// own transaction.
 func (s *Service) Add(ctx context.Context, r io.Reader, name, mediaType string) (Item, error) {
+	p, err := s.Stage(ctx, r, name, mediaType)
+	if err != nil {
+		return Item{}, err
+	}
+	var it Item
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
+		var err error
+		it, err = s.Record(tx, p, RecordOptions{})
+		return err
+	})
+	if err != nil {
+		s.Discard(ctx, p)
+		return Item{}, fmt.Errorf("commit item: %w", err)
+	}
+	return it, nil
+}
+
+// A Pending is content stored durably in an encrypted blob but not yet
+// recorded: [Service.Record] records it, [Service.Discard] drops it.
+type Pending struct {
+	Blob      string
+	Name      string
+	MediaType string
+	SHA256    [32]byte
+	Size      int64
+}
+
+// Stage streams r into a new encrypted blob in one pass (hashing the
+// plaintext as it goes), makes the blob durable and returns it, pending. An
+// empty mediaType is guessed from the name and the first bytes.
+func (s *Service) Stage(ctx context.Context, r io.Reader, name, mediaType string) (*Pending, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if mediaType == "" {
 		mediaType = guessType(name, br)
 	}
-	mediaType = cleanType(mediaType)
-
 	w, err := s.Blobs.Create(ctx)
 	if err != nil {
-		return Item{}, err
+		return nil, err
 	}
 	committed := false
 	defer func() {
@@ -104,62 +134,73 @@ func (s *Service) Add(ctx context.Context, r io.Reader, name, mediaType string) 
 	}()
 	enc, err := s.Vault.Encrypt(w)
 	if err != nil {
-		return Item{}, fmt.Errorf("encrypt: %w", err)
+		return nil, fmt.Errorf("encrypt: %w", err)
 	}
 	h := sha256.New()
 	n, err := copyCtx(ctx, io.MultiWriter(enc, h), br)
 	if err != nil {
-		return Item{}, fmt.Errorf("read %s: %w", name, err)
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if err := enc.Close(); err != nil {
-		return Item{}, fmt.Errorf("encrypt: %w", err)
+		return nil, fmt.Errorf("encrypt: %w", err)
 	}
 	if err := w.Commit(); err != nil {
-		return Item{}, err
+		return nil, err
 	}
 	committed = true
+	p := &Pending{Blob: w.Name(), Name: name, MediaType: cleanType(mediaType), Size: n}
+	copy(p.SHA256[:], h.Sum(nil))
+	return p, nil
+}
 
+// Discard removes a pending blob that will not be recorded. Sweep catches it
+// if this fails.
+func (s *Service) Discard(ctx context.Context, p *Pending) {
+	s.Blobs.Remove(context.WithoutCancel(ctx), p.Blob)
+}
+
+// RecordOptions tune [Service.Record].
+type RecordOptions struct {
+	// Key is the record's lookup key, e.g. the ID of the submission the item
+	// came with; nil for none.
+	Key []byte
+	// Time is the statement's time. Zero means now, to the second; intake
+	// passes a coarse time so it cannot be matched to network logs.
+	Time time.Time
+}
+
+// Record writes the item record for p and its log leaf in tx.
+func (s *Service) Record(tx store.Tx, p *Pending, opt RecordOptions) (Item, error) {
 	now := s.now().UTC()
-	it := Item{ID: vigil.NewID(), Version: 1, Blob: w.Name(), Name: name, MediaType: mediaType, Size: n}
-	copy(it.SHA256[:], h.Sum(nil))
+	t := opt.Time.UTC()
+	if opt.Time.IsZero() {
+		t = now.Truncate(time.Second)
+	}
+	it := Item{ID: vigil.NewID(), Version: 1, Blob: p.Blob, Name: p.Name, MediaType: p.MediaType, SHA256: p.SHA256, Size: p.Size}
 	if _, err := rand.Read(it.Salt[:]); err != nil {
 		return Item{}, err
 	}
-	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		idx, err := tx.TreeSize()
-		if err != nil {
-			return err
-		}
-		st := evlog.Statement{Kind: Kind, ID: it.ID.String(), Version: 1, Time: now.Truncate(time.Second),
-			SHA256: it.SHA256, Size: it.Size, MediaType: mediaType, Prev: -1}
-		if it.Statement, err = st.Marshal(); err != nil {
-			return err
-		}
-		body, err := json.Marshal(meta{Name: name, MediaType: mediaType, SHA256: hex.EncodeToString(it.SHA256[:]),
-			Size: n, Statement: string(it.Statement), Salt: hex.EncodeToString(it.Salt[:])})
-		if err != nil {
-			return err
-		}
-		sealed, err := s.Vault.SealField(vault.Label{Kind: Kind, ID: it.ID, Field: "meta", Version: 1}, body)
-		if err != nil {
-			return err
-		}
-		if it.LeafIndex, err = evlog.Append(tx, it.Entry()); err != nil {
-			return err
-		}
-		if it.LeafIndex != idx {
-			return fmt.Errorf("%w: leaf index moved", vigil.ErrConflict)
-		}
-		return tx.PutRecord(store.Record{ID: it.ID, Version: 1, Kind: Kind, Created: s.coarse(now),
-			LeafIndex: it.LeafIndex, Blob: it.Blob, Body: sealed})
-	})
-	if err != nil {
-		// The blob is durable but unreferenced: remove it now; Sweep catches
-		// it if this fails too.
-		s.Blobs.Remove(context.WithoutCancel(ctx), it.Blob)
-		return Item{}, fmt.Errorf("commit item: %w", err)
+	st := evlog.Statement{Kind: Kind, ID: it.ID.String(), Version: 1, Time: t.Truncate(time.Second),
+		SHA256: it.SHA256, Size: it.Size, MediaType: it.MediaType, Prev: -1}
+	var err error
+	if it.Statement, err = st.Marshal(); err != nil {
+		return Item{}, err
 	}
-	return it, nil
+	body, err := json.Marshal(meta{Name: it.Name, MediaType: it.MediaType, SHA256: hex.EncodeToString(it.SHA256[:]),
+		Size: it.Size, Statement: string(it.Statement), Salt: hex.EncodeToString(it.Salt[:])})
+	if err != nil {
+		return Item{}, err
+	}
+	sealed, err := s.Vault.SealField(vault.Label{Kind: Kind, ID: it.ID, Field: "meta", Version: 1}, body)
+	if err != nil {
+		return Item{}, err
+	}
+	if it.LeafIndex, err = evlog.Append(tx, it.Entry()); err != nil {
+		return Item{}, err
+	}
+	err = tx.PutRecord(store.Record{ID: it.ID, Version: 1, Kind: Kind, Created: s.coarse(now),
+		LeafIndex: it.LeafIndex, Blob: it.Blob, Body: sealed, Key: opt.Key})
+	return it, err
 }
 
 func (s *Service) coarse(t time.Time) time.Time {
