@@ -60,6 +60,8 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid means the input is malformed or out of bounds.
 	ErrInvalid = errors.New("invalid input")
+	// ErrTooLarge means the input is over a configured size or count limit.
+	ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalid)
 	// ErrSealed means the operation needs the vault's private keys and the
 	// vault is sealed.
 	ErrSealed = errors.New("vault sealed")

@@ -324,8 +324,15 @@ func (l Label) line() string {
 
 // SealField encrypts plaintext for the field named by l. It works sealed or not.
 func (v *Vault) SealField(l Label, plaintext []byte) ([]byte, error) {
+	return v.SealFieldTo(l, plaintext)
+}
+
+// SealFieldTo is like [Vault.SealField] but also encrypts to the extra
+// recipients, e.g. a source's receipt-derived key, so they can read the
+// field with [OpenFieldWith] while the vault stays sealed.
+func (v *Vault) SealFieldTo(l Label, plaintext []byte, extra ...age.Recipient) ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := v.Encrypt(&buf)
+	w, err := age.Encrypt(&buf, append([]age.Recipient{v.recipient}, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt %s: %w", l.Field, err)
 	}
@@ -345,6 +352,10 @@ func (v *Vault) OpenField(l Label, ciphertext []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checkLabel(l, r)
+}
+
+func checkLabel(l Label, r io.Reader) ([]byte, error) {
 	plain, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: decrypt %s: %v", vigil.ErrCorrupt, l.Field, err)
@@ -354,6 +365,16 @@ func (v *Vault) OpenField(l Label, ciphertext []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: field %s of %s %s: label mismatch", vigil.ErrCorrupt, l.Field, l.Kind, l.ID)
 	}
 	return plain[len(want):], nil
+}
+
+// OpenFieldWith decrypts a field sealed by [Vault.SealFieldTo] with one of
+// its extra recipients' identity, checking the label like [Vault.OpenField].
+func OpenFieldWith(id age.Identity, l Label, ciphertext []byte) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(ciphertext), id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: decrypt %s: %v", vigil.ErrCorrupt, l.Field, err)
+	}
+	return checkLabel(l, r)
 }
 
 // LogSigner returns a signed-note signer for checkpoints. Its Sign method

@@ -12,6 +12,7 @@ package datadir
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,13 +20,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob/localdisk"
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/atomicfile"
 	"github.com/vigil-hr/vigil/internal/dirlock"
+	"github.com/vigil-hr/vigil/internal/groupcommit"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/store/sqlite"
 	"github.com/vigil-hr/vigil/vault"
@@ -38,6 +42,20 @@ type Config struct {
 	// Origin is the log's checkpoint origin and key name, e.g. "vigil.example.org/log".
 	Origin string `json:"origin"`
 	vault.Public
+	// ReceiptSalt is the public per-instance salt of receipt derivations
+	// (32 random bytes, base64).
+	ReceiptSalt []byte `json:"receipt_salt"`
+	// Intake bounds what sources may send; zero fields take the defaults
+	// (see intake.Config).
+	Intake IntakeConfig `json:"intake"`
+}
+
+// IntakeConfig is the intake section of vigil.json.
+type IntakeConfig struct {
+	MaxTextBytes  int    `json:"max_text_bytes,omitempty"`
+	MaxFiles      int    `json:"max_files,omitempty"`
+	MaxTotalBytes int64  `json:"max_total_bytes,omitempty"`
+	TimePrecision string `json:"time_precision,omitempty"` // a Go duration, e.g. "1h"
 }
 
 // Options for [Init].
@@ -77,7 +95,8 @@ func Init(dir string, passphrase []byte, opt Options) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Format: 1, Origin: opt.Origin, Public: pub}
+	cfg := Config{Format: 1, Origin: opt.Origin, Public: pub, ReceiptSalt: make([]byte, 32)}
+	rand.Read(cfg.ReceiptSalt)
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := atomicfile.WriteNew(filepath.Join(dir, "vigil.json"), append(b, '\n'), 0o644); err != nil {
 		return Config{}, fmt.Errorf("write config: %w", err)
@@ -102,6 +121,8 @@ type Dir struct {
 	Blobs    *localdisk.Dir
 	Evidence *evidence.Service
 	Log      *evlog.Checkpointer
+	Intake   *intake.Service
+	Commit   *groupcommit.Committer // batches intake writes
 	lock     *dirlock.Lock
 }
 
@@ -117,6 +138,9 @@ func Open(ctx context.Context, dir string) (*Dir, error) {
 	var cfg Config
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", vigil.ErrCorrupt, filepath.Join(dir, "vigil.json"), err)
+	}
+	if len(cfg.ReceiptSalt) != 32 {
+		return nil, fmt.Errorf("%w: %s: receipt_salt must be 32 bytes", vigil.ErrCorrupt, filepath.Join(dir, "vigil.json"))
 	}
 	if cfg.Format != 1 {
 		return nil, fmt.Errorf("data directory format %d is not supported by this vigil", cfg.Format)
@@ -150,6 +174,15 @@ func (d *Dir) open(ctx context.Context) error {
 	}
 	d.Blobs = blobs
 	d.Evidence = &evidence.Service{Store: db, Blobs: blobs, Vault: v}
+	ic := intake.Config{MaxText: d.Config.Intake.MaxTextBytes, MaxFiles: d.Config.Intake.MaxFiles,
+		MaxTotal: d.Config.Intake.MaxTotalBytes, ReceiptSalt: d.Config.ReceiptSalt}
+	if p := d.Config.Intake.TimePrecision; p != "" {
+		if ic.TimePrecision, err = time.ParseDuration(p); err != nil || ic.TimePrecision <= 0 {
+			return fmt.Errorf("vigil.json: intake.time_precision %q: want a positive duration like 1h", p)
+		}
+	}
+	d.Commit = groupcommit.New(db, 0)
+	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
 	d.Log = &evlog.Checkpointer{Signer: v.LogSigner(), Verifier: v.LogVerifier(), AnchorPath: filepath.Join(d.Path, "checkpoint")}
 	return nil
 }
@@ -202,6 +235,9 @@ func (d *Dir) Close() error {
 		d.Vault.Seal()
 	}
 	var err error
+	if d.Commit != nil {
+		d.Commit.Close()
+	}
 	if d.Store != nil {
 		err = d.Store.Close()
 	}

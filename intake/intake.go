@@ -1,0 +1,711 @@
+// Package intake takes testimonies and files from anonymous sources and
+// lets them come back with a receipt; staff triage and answer them.
+//
+// A source's [Service.Submit] works while the vault is sealed: the files are
+// already staged as encrypted blobs (evidence.Service.Stage), and the text is
+// sealed to the vault's recipient and to an age identity derived from the
+// source's receipt, so the source, and only someone holding the receipt, can
+// read it back. The submission, each file and each later message get a log
+// leaf in the same transaction as their records. The receipt itself is never
+// stored: records are found by a lookup key derived from it (see receipt.go).
+//
+// Staff reads ([Service.List], [Service.Get], [Service.Reply],
+// [Service.SetState], [Service.OpenFile]) need the vault unsealed and are each
+// recorded as an audit event with its own log leaf.
+//
+// Times that could be matched to network logs (when a submission or message
+// arrived) are stored at coarse precision, an hour by default.
+package intake
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"filippo.io/age"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/evidence"
+	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/internal/groupcommit"
+	"github.com/vigil-hr/vigil/store"
+	"github.com/vigil-hr/vigil/vault"
+)
+
+// Record kinds owned by intake.
+const (
+	KindSubmission = "submission"
+	KindMessage    = "message"
+	KindTriage     = "triage"
+	KindAudit      = "audit"
+)
+
+// A State is a submission's triage state.
+type State string
+
+// Triage states.
+const (
+	StateNew      State = "new"
+	StateInReview State = "in_review"
+	StateLinked   State = "linked"
+	StateRejected State = "rejected"
+)
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	switch s {
+	case StateNew, StateInReview, StateLinked, StateRejected:
+		return true
+	}
+	return false
+}
+
+// ErrBadReceipt is the one answer to any receipt that does not open a
+// submission: malformed, unknown or wrong. It says nothing more on purpose.
+var ErrBadReceipt = errors.New("receipt not recognised")
+
+// Config bounds what a source may send. Zero fields take the defaults.
+type Config struct {
+	MaxText  int   // bytes of UTF-8 text per submission or message; default 1 MiB
+	MaxFiles int   // files per submission or message; default 20
+	MaxTotal int64 // bytes of all files of one submission or message; default 2 GiB
+	// TimePrecision is how coarsely arrival times are stored; default 1h.
+	TimePrecision time.Duration
+	// ReceiptSalt is this instance's public salt for receipt derivations.
+	ReceiptSalt []byte
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.MaxText == 0 {
+		c.MaxText = 1 << 20
+	}
+	if c.MaxFiles == 0 {
+		c.MaxFiles = 20
+	}
+	if c.MaxTotal == 0 {
+		c.MaxTotal = 2 << 30
+	}
+	if c.TimePrecision == 0 {
+		c.TimePrecision = time.Hour
+	}
+	return c
+}
+
+// Service is the intake service. Its methods are safe for concurrent use.
+type Service struct {
+	Store    store.Store
+	Vault    *vault.Vault
+	Evidence *evidence.Service
+	Config   Config
+	// Commit batches source writes into shared transactions; nil means one
+	// transaction per write.
+	Commit *groupcommit.Committer
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) coarseNow() time.Time {
+	return s.now().Truncate(s.Config.WithDefaults().TimePrecision)
+}
+
+func (s *Service) update(ctx context.Context, fn func(store.Tx) error) error {
+	if s.Commit != nil {
+		return s.Commit.Do(ctx, fn)
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+// A Draft is what a source typed.
+type Draft struct {
+	Text     string
+	Language string // the language the source wrote in, e.g. "ru"; optional
+	Contact  string // how the source would like to be contacted, if at all; optional
+}
+
+// FileInfo describes a file of a submission or message.
+type FileInfo struct {
+	ID        vigil.ID `json:"id"`
+	Name      string   `json:"name"`
+	Size      int64    `json:"size"`
+	MediaType string   `json:"media_type"`
+	SHA256    string   `json:"sha256"`
+}
+
+// document is what a submission's or message's statement commits to.
+type document struct {
+	Text     string     `json:"text"`
+	Language string     `json:"language,omitempty"`
+	Contact  string     `json:"contact,omitempty"`
+	From     string     `json:"from,omitempty"` // messages: "source" or "staff"
+	Files    []FileInfo `json:"files"`
+}
+
+// sealed is the body of a submission or message record, sealed to the vault
+// and the source.
+type sealed struct {
+	Document  json.RawMessage `json:"document"`
+	Statement string          `json:"statement"`
+	Salt      string          `json:"salt"`
+	Time      time.Time       `json:"time"`             // coarse
+	Recipient string          `json:"source_recipient"` // submissions: the source's age recipient
+}
+
+// checkDraft validates text fields and the number of files.
+func (s *Service) checkDraft(d Draft, files int, needText bool) error {
+	c := s.Config.WithDefaults()
+	switch {
+	case !utf8.ValidString(d.Text) || !utf8.ValidString(d.Language) || !utf8.ValidString(d.Contact):
+		return fmt.Errorf("%w: text is not valid UTF-8", vigil.ErrInvalid)
+	case len(d.Text) > c.MaxText:
+		return fmt.Errorf("%w: text longer than %d bytes", vigil.ErrTooLarge, c.MaxText)
+	case len(d.Contact) > 1000:
+		return fmt.Errorf("%w: contact preference longer than 1000 bytes", vigil.ErrTooLarge)
+	case files > c.MaxFiles:
+		return fmt.Errorf("%w: more than %d files", vigil.ErrTooLarge, c.MaxFiles)
+	case strings.TrimSpace(d.Text) == "" && (needText || files == 0):
+		return fmt.Errorf("%w: empty submission", vigil.ErrInvalid)
+	}
+	if d.Language != "" && !isLangTag(d.Language) {
+		return fmt.Errorf("%w: language %q", vigil.ErrInvalid, d.Language)
+	}
+	return nil
+}
+
+func isLangTag(s string) bool {
+	if len(s) > 16 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// recordFiles records pending files as evidence items keyed to the submission.
+func (s *Service) recordFiles(tx store.Tx, sub vigil.ID, files []*evidence.Pending, t time.Time) ([]FileInfo, error) {
+	var infos []FileInfo
+	for _, p := range files {
+		it, err := s.Evidence.Record(tx, p, evidence.RecordOptions{Key: sub[:], Time: t})
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, FileInfo{ID: it.ID, Name: it.Name, Size: it.Size, MediaType: it.MediaType, SHA256: hex.EncodeToString(it.SHA256[:])})
+	}
+	return infos, nil
+}
+
+// putDocument writes a submission or message record sealed to the vault and
+// the source, with its log leaf.
+func (s *Service) putDocument(tx store.Tx, kind string, id vigil.ID, key []byte, doc document, t time.Time, src age.Recipient, recipient string) (int64, error) {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return 0, err
+	}
+	var salt [evlog.SaltSize]byte
+	rand.Read(salt[:])
+	st := evlog.Statement{Kind: kind, ID: id.String(), Version: 1, Time: t, SHA256: sha256.Sum256(raw),
+		Size: int64(len(raw)), MediaType: "application/vnd.vigil." + kind + "+json", Prev: -1}
+	stmt, err := st.Marshal()
+	if err != nil {
+		return 0, err
+	}
+	leaf, err := evlog.Append(tx, evlog.Commitment(salt, stmt))
+	if err != nil {
+		return 0, err
+	}
+	body, err := json.Marshal(sealed{Document: raw, Statement: string(stmt), Salt: hex.EncodeToString(salt[:]), Time: t, Recipient: recipient})
+	if err != nil {
+		return 0, err
+	}
+	ct, err := s.Vault.SealFieldTo(vault.Label{Kind: kind, ID: id, Field: "body", Version: 1}, body, src)
+	if err != nil {
+		return 0, err
+	}
+	return leaf, tx.PutRecord(store.Record{ID: id, Version: 1, Kind: kind, Created: t, LeafIndex: leaf, Body: ct, Key: key})
+}
+
+// triage is the body of a triage record (vault only).
+type triage struct {
+	State State  `json:"state"`
+	By    string `json:"by,omitempty"`
+}
+
+func (s *Service) putTriage(tx store.Tx, id vigil.ID, version int64, sub vigil.ID, tr triage, t time.Time) error {
+	body, _ := json.Marshal(tr)
+	ct, err := s.Vault.SealField(vault.Label{Kind: KindTriage, ID: id, Field: "body", Version: version}, body)
+	if err != nil {
+		return err
+	}
+	return tx.PutRecord(store.Record{ID: id, Version: version, Kind: KindTriage, Created: t, LeafIndex: -1, Body: ct, Key: sub[:]})
+}
+
+// Submit records a new submission with its staged files and returns the
+// receipt, which the source must keep: it is shown once and never stored. It
+// works while the vault is sealed. On error the staged files are discarded
+// and nothing is recorded.
+func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending) (Receipt, vigil.ID, error) {
+	fail := func(err error) (Receipt, vigil.ID, error) {
+		for _, p := range files {
+			s.Evidence.Discard(ctx, p)
+		}
+		return "", vigil.ID{}, err
+	}
+	if err := s.checkDraft(d, len(files), false); err != nil {
+		return fail(err)
+	}
+	if err := s.checkTotal(files); err != nil {
+		return fail(err)
+	}
+	receipt := NewReceipt()
+	lookup, id, err := receipt.keys(s.Config.ReceiptSalt)
+	if err != nil {
+		return fail(err)
+	}
+	src := id.Recipient()
+	sub := vigil.NewID()
+	t := s.coarseNow()
+	err = s.update(ctx, func(tx store.Tx) error {
+		infos, err := s.recordFiles(tx, sub, files, t)
+		if err != nil {
+			return err
+		}
+		doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact, Files: infos}
+		if _, err := s.putDocument(tx, KindSubmission, sub, lookup, doc, t, src, src.String()); err != nil {
+			return err
+		}
+		return s.putTriage(tx, vigil.NewID(), 1, sub, triage{State: StateNew}, t)
+	})
+	if err != nil {
+		return fail(fmt.Errorf("record submission: %w", err))
+	}
+	return receipt, sub, nil
+}
+
+func (s *Service) checkTotal(files []*evidence.Pending) error {
+	var total int64
+	for _, p := range files {
+		total += p.Size
+	}
+	if max := s.Config.WithDefaults().MaxTotal; total > max {
+		return fmt.Errorf("%w: files total more than %d bytes", vigil.ErrTooLarge, max)
+	}
+	return nil
+}
+
+// A Source is a source who proved they hold a receipt. It holds their
+// derived identity in memory; drop it when the session ends.
+type Source struct {
+	Submission vigil.ID
+	identity   *age.X25519Identity
+}
+
+// OpenReceipt finds the submission of a receipt and proves the receipt by
+// decrypting it. Any failure is [ErrBadReceipt]. It works sealed.
+func (s *Service) OpenReceipt(ctx context.Context, text string) (*Source, error) {
+	r, err := ParseReceipt(text)
+	if err != nil {
+		// Still derive, so malformed and unknown receipts take alike long.
+		NewReceipt().keys(s.Config.ReceiptSalt)
+		return nil, ErrBadReceipt
+	}
+	lookup, id, err := r.keys(s.Config.ReceiptSalt)
+	if err != nil {
+		return nil, ErrBadReceipt
+	}
+	var recs []store.Record
+	err = s.Store.View(ctx, func(tx store.ReadTx) error {
+		recs, err = tx.RecordsByKey(KindSubmission, lookup, 2)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up receipt: %w", err)
+	}
+	if len(recs) != 1 || subtle.ConstantTimeCompare(recs[0].Key, lookup) != 1 {
+		return nil, ErrBadReceipt
+	}
+	if _, err := vault.OpenFieldWith(id, label(recs[0]), recs[0].Body); err != nil {
+		return nil, ErrBadReceipt
+	}
+	return &Source{Submission: recs[0].ID, identity: id}, nil
+}
+
+func label(r store.Record) vault.Label {
+	return vault.Label{Kind: r.Kind, ID: r.ID, Field: "body", Version: r.Version}
+}
+
+// A Message is one message of a submission's thread.
+type Message struct {
+	ID        vigil.ID   `json:"id"`
+	From      string     `json:"from"` // "source" or "staff"
+	Text      string     `json:"text"`
+	Files     []FileInfo `json:"files"`
+	Time      time.Time  `json:"time"` // coarse
+	LeafIndex int64      `json:"leaf_index"`
+}
+
+// A View is a submission as its source or staff see it.
+type View struct {
+	ID        vigil.ID   `json:"id"`
+	Text      string     `json:"text"`
+	Language  string     `json:"language,omitempty"`
+	Contact   string     `json:"contact,omitempty"`
+	Files     []FileInfo `json:"files"`
+	Received  time.Time  `json:"received"` // coarse
+	LeafIndex int64      `json:"leaf_index"`
+	State     State      `json:"state,omitempty"` // staff only
+	Messages  []Message  `json:"messages"`
+}
+
+// opener decrypts record bodies: the vault's or a source's identity.
+type opener func(store.Record) ([]byte, error)
+
+func (s *Service) view(ctx context.Context, sub vigil.ID, open opener) (View, string, error) {
+	var subRec store.Record
+	var msgs []store.Record
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		if subRec, err = tx.Record(sub, 0); err != nil {
+			return err
+		}
+		msgs, err = tx.RecordsByKey(KindMessage, sub[:], 10000)
+		return err
+	})
+	if err != nil {
+		return View{}, "", err
+	}
+	if subRec.Kind != KindSubmission {
+		return View{}, "", fmt.Errorf("submission %s: %w", sub, vigil.ErrNotFound)
+	}
+	body, doc, err := decodeDoc(open, subRec)
+	if err != nil {
+		return View{}, "", err
+	}
+	v := View{ID: sub, Text: doc.Text, Language: doc.Language, Contact: doc.Contact, Files: doc.Files,
+		Received: body.Time, LeafIndex: subRec.LeafIndex, Messages: []Message{}}
+	if v.Files == nil {
+		v.Files = []FileInfo{}
+	}
+	for _, m := range msgs {
+		mb, md, err := decodeDoc(open, m)
+		if err != nil {
+			return View{}, "", err
+		}
+		files := md.Files
+		if files == nil {
+			files = []FileInfo{}
+		}
+		v.Messages = append(v.Messages, Message{ID: m.ID, From: md.From, Text: md.Text, Files: files, Time: mb.Time, LeafIndex: m.LeafIndex})
+	}
+	return v, body.Recipient, nil
+}
+
+func decodeDoc(open opener, r store.Record) (sealed, document, error) {
+	var b sealed
+	var d document
+	plain, err := open(r)
+	if err != nil {
+		return b, d, err
+	}
+	if err := json.Unmarshal(plain, &b); err != nil {
+		return b, d, fmt.Errorf("%w: %s %s: %v", vigil.ErrCorrupt, r.Kind, r.ID, err)
+	}
+	if err := json.Unmarshal(b.Document, &d); err != nil {
+		return b, d, fmt.Errorf("%w: %s %s: %v", vigil.ErrCorrupt, r.Kind, r.ID, err)
+	}
+	return b, d, nil
+}
+
+// SourceView returns the submission and its thread as the source sees them.
+// It works sealed.
+func (s *Service) SourceView(ctx context.Context, src *Source) (View, error) {
+	v, _, err := s.view(ctx, src.Submission, func(r store.Record) ([]byte, error) {
+		return vault.OpenFieldWith(src.identity, label(r), r.Body)
+	})
+	return v, err
+}
+
+// SourceReply adds a source's message (text and staged files) to their
+// thread. It works sealed. On error the staged files are discarded.
+func (s *Service) SourceReply(ctx context.Context, src *Source, text string, files []*evidence.Pending) (Message, error) {
+	return s.addMessage(ctx, src.Submission, "source", text, files, src.identity.Recipient())
+}
+
+func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text string, files []*evidence.Pending, to age.Recipient) (Message, error) {
+	discard := func() {
+		for _, p := range files {
+			s.Evidence.Discard(ctx, p)
+		}
+	}
+	if err := s.checkDraft(Draft{Text: text}, len(files), false); err != nil {
+		discard()
+		return Message{}, err
+	}
+	if err := s.checkTotal(files); err != nil {
+		discard()
+		return Message{}, err
+	}
+	t := s.coarseNow()
+	m := Message{ID: vigil.NewID(), From: from, Text: text, Time: t}
+	err := s.update(ctx, func(tx store.Tx) error {
+		infos, err := s.recordFiles(tx, sub, files, t)
+		if err != nil {
+			return err
+		}
+		m.Files = infos
+		m.LeafIndex, err = s.putDocument(tx, KindMessage, m.ID, sub[:], document{Text: text, From: from, Files: infos}, t, to, "")
+		return err
+	})
+	if err != nil {
+		discard()
+		return Message{}, fmt.Errorf("record message: %w", err)
+	}
+	if m.Files == nil {
+		m.Files = []FileInfo{}
+	}
+	return m, nil
+}
+
+// A Summary is one line of the staff inbox.
+type Summary struct {
+	ID        vigil.ID  `json:"id"`
+	State     State     `json:"state"`
+	Received  time.Time `json:"received"` // coarse
+	Files     int       `json:"files"`
+	Messages  int       `json:"messages"`
+	LeafIndex int64     `json:"leaf_index"`
+}
+
+func (s *Service) vaultOpen(r store.Record) ([]byte, error) {
+	return s.Vault.OpenField(label(r), r.Body)
+}
+
+// state returns a submission's triage record and state.
+func (s *Service) state(tx store.ReadTx, sub vigil.ID) (store.Record, State, error) {
+	recs, err := tx.RecordsByKey(KindTriage, sub[:], 2)
+	if err != nil {
+		return store.Record{}, "", err
+	}
+	if len(recs) != 1 {
+		return store.Record{}, "", fmt.Errorf("%w: submission %s has %d triage records", vigil.ErrCorrupt, sub, len(recs))
+	}
+	plain, err := s.vaultOpen(recs[0])
+	if err != nil {
+		return store.Record{}, "", err
+	}
+	var tr triage
+	if err := json.Unmarshal(plain, &tr); err != nil || !tr.State.Valid() {
+		return store.Record{}, "", fmt.Errorf("%w: triage of %s", vigil.ErrCorrupt, sub)
+	}
+	return recs[0], tr.State, nil
+}
+
+// List returns the staff inbox, newest first. It needs the vault unsealed.
+func (s *Service) List(ctx context.Context, actor string) ([]Summary, error) {
+	if s.Vault.Sealed() {
+		return nil, vigil.ErrSealed
+	}
+	var out []Summary
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var after vigil.ID
+		for {
+			recs, err := tx.Records(KindSubmission, after, 500)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				_, st, err := s.state(tx, r.ID)
+				if err != nil {
+					return err
+				}
+				msgs, err := tx.RecordsByKey(KindMessage, r.ID[:], 10000)
+				if err != nil {
+					return err
+				}
+				files, err := tx.RecordsByKey(evidence.Kind, r.ID[:], 10000)
+				if err != nil {
+					return err
+				}
+				out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(files), Messages: len(msgs), LeafIndex: r.LeafIndex})
+			}
+			if len(recs) < 500 {
+				return nil
+			}
+			after = recs[len(recs)-1].ID
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Newest first: leaf order is arrival order.
+	sort.Slice(out, func(i, j int) bool { return out[i].LeafIndex > out[j].LeafIndex })
+	return out, s.audit(ctx, actor, "list", vigil.ID{})
+}
+
+// Get returns a submission with its files and thread. It needs the vault
+// unsealed.
+func (s *Service) Get(ctx context.Context, actor string, sub vigil.ID) (View, error) {
+	if s.Vault.Sealed() {
+		return View{}, vigil.ErrSealed
+	}
+	v, _, err := s.view(ctx, sub, s.vaultOpen)
+	if err != nil {
+		return View{}, err
+	}
+	err = s.Store.View(ctx, func(tx store.ReadTx) error {
+		_, v.State, err = s.state(tx, sub)
+		return err
+	})
+	if err != nil {
+		return View{}, err
+	}
+	return v, s.audit(ctx, actor, "read", sub)
+}
+
+// Reply adds a staff message to a submission's thread, readable by the
+// source with their receipt. It needs the vault unsealed.
+func (s *Service) Reply(ctx context.Context, actor string, sub vigil.ID, text string) (Message, error) {
+	if s.Vault.Sealed() {
+		return Message{}, vigil.ErrSealed
+	}
+	if strings.TrimSpace(text) == "" {
+		return Message{}, fmt.Errorf("%w: empty reply", vigil.ErrInvalid)
+	}
+	_, recipient, err := s.view(ctx, sub, s.vaultOpen)
+	if err != nil {
+		return Message{}, err
+	}
+	to, err := age.ParseX25519Recipient(recipient)
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: submission %s: source recipient", vigil.ErrCorrupt, sub)
+	}
+	m, err := s.addMessage(ctx, sub, "staff", text, nil, to)
+	if err != nil {
+		return Message{}, err
+	}
+	return m, s.audit(ctx, actor, "reply", sub)
+}
+
+// SetState changes a submission's triage state. It needs the vault unsealed.
+func (s *Service) SetState(ctx context.Context, actor string, sub vigil.ID, st State) error {
+	if !st.Valid() {
+		return fmt.Errorf("%w: state %q", vigil.ErrInvalid, st)
+	}
+	if s.Vault.Sealed() {
+		return vigil.ErrSealed
+	}
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		r, err := tx.Record(sub, 0)
+		if err != nil {
+			return err
+		}
+		if r.Kind != KindSubmission {
+			return fmt.Errorf("submission %s: %w", sub, vigil.ErrNotFound)
+		}
+		tr, _, err := s.state(tx, sub)
+		if err != nil {
+			return err
+		}
+		if err := s.putTriage(tx, tr.ID, tr.Version+1, sub, triage{State: st, By: actor}, s.now().Truncate(time.Second)); err != nil {
+			return err
+		}
+		return s.auditTx(tx, actor, "state:"+string(st), sub)
+	})
+	return err
+}
+
+// OpenFile returns a file of a submission (or of its thread) and its
+// decrypted content, checked against its hash as it is read. It needs the
+// vault unsealed.
+func (s *Service) OpenFile(ctx context.Context, actor string, sub, file vigil.ID) (evidence.Item, io.ReadCloser, error) {
+	if s.Vault.Sealed() {
+		return evidence.Item{}, nil, vigil.ErrSealed
+	}
+	var rec store.Record
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		rec, err = tx.Record(file, 0)
+		return err
+	})
+	if err != nil {
+		return evidence.Item{}, nil, err
+	}
+	if rec.Kind != evidence.Kind || subtle.ConstantTimeCompare(rec.Key, sub[:]) != 1 {
+		return evidence.Item{}, nil, fmt.Errorf("file %s of submission %s: %w", file, sub, vigil.ErrNotFound)
+	}
+	it, err := s.Evidence.Get(ctx, file)
+	if err != nil {
+		return evidence.Item{}, nil, err
+	}
+	rc, err := s.Evidence.Open(ctx, it)
+	if err != nil {
+		return evidence.Item{}, nil, err
+	}
+	if err := s.audit(ctx, actor, "download:"+file.String(), sub); err != nil {
+		rc.Close()
+		return evidence.Item{}, nil, err
+	}
+	return it, rc, nil
+}
+
+// An AuditEvent records a staff action (vault only), with its own log leaf.
+type AuditEvent struct {
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target,omitempty"`
+	Time   time.Time `json:"time"`
+}
+
+func (s *Service) audit(ctx context.Context, actor, action string, target vigil.ID) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error { return s.auditTx(tx, actor, action, target) })
+}
+
+func (s *Service) auditTx(tx store.Tx, actor, action string, target vigil.ID) error {
+	ev := AuditEvent{Actor: actor, Action: action, Time: s.now().Truncate(time.Second)}
+	if !target.IsZero() {
+		ev.Target = target.String()
+	}
+	raw, _ := json.Marshal(ev)
+	id := vigil.NewID()
+	var salt [evlog.SaltSize]byte
+	rand.Read(salt[:])
+	st := evlog.Statement{Kind: KindAudit, ID: id.String(), Version: 1, Time: ev.Time, SHA256: sha256.Sum256(raw),
+		Size: int64(len(raw)), MediaType: "application/vnd.vigil.audit+json", Prev: -1}
+	stmt, err := st.Marshal()
+	if err != nil {
+		return err
+	}
+	leaf, err := evlog.Append(tx, evlog.Commitment(salt, stmt))
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(sealed{Document: raw, Statement: string(stmt), Salt: hex.EncodeToString(salt[:]), Time: ev.Time})
+	ct, err := s.Vault.SealField(vault.Label{Kind: KindAudit, ID: id, Field: "body", Version: 1}, body)
+	if err != nil {
+		return err
+	}
+	var key []byte
+	if !target.IsZero() {
+		key = target[:]
+	}
+	return tx.PutRecord(store.Record{ID: id, Version: 1, Kind: KindAudit, Created: ev.Time, LeafIndex: leaf, Body: ct, Key: key})
+}
