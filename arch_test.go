@@ -47,18 +47,20 @@ func TestPackageDocs(t *testing.T) {
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/vigil-hr/vigil"
 	bad := map[string][]string{
-		mod:                          {"net/http", "database/sql"},
-		mod + "/vault":               {"net/http", "database/sql"},
-		mod + "/evlog":               {"database/sql"},
-		mod + "/bundle":              {"net/http", "database/sql"},
-		mod + "/store":               {"database/sql", "net/http"},
-		mod + "/blob":                {"net/http", "database/sql"},
-		mod + "/store/sqlite":        {mod + "/store/postgres", mod + "/blob/localdisk"},
-		mod + "/blob/localdisk":      {mod + "/store/sqlite", "database/sql"},
-		mod + "/evidence":            {"database/sql", mod + "/store/sqlite", mod + "/blob/localdisk"},
-		mod + "/internal/datadir":    {"net/http"},
-		mod + "/internal/dirlock":    {"net/http", "database/sql"},
-		mod + "/internal/atomicfile": {"net/http", "database/sql"},
+		mod:                           {"net/http", "database/sql"},
+		mod + "/vault":                {"net/http", "database/sql"},
+		mod + "/evlog":                {"database/sql"},
+		mod + "/bundle":               {"net/http", "database/sql"},
+		mod + "/store":                {"database/sql", "net/http"},
+		mod + "/blob":                 {"net/http", "database/sql"},
+		mod + "/store/sqlite":         {mod + "/store/postgres", mod + "/blob/localdisk"},
+		mod + "/blob/localdisk":       {mod + "/store/sqlite", "database/sql"},
+		mod + "/evidence":             {"database/sql", mod + "/store/sqlite", mod + "/blob/localdisk"},
+		mod + "/internal/datadir":     {"net/http"},
+		mod + "/intake":               {"net/http", "database/sql", mod + "/store/sqlite", mod + "/blob/localdisk"},
+		mod + "/internal/groupcommit": {"net/http", "database/sql"},
+		mod + "/internal/dirlock":     {"net/http", "database/sql"},
+		mod + "/internal/atomicfile":  {"net/http", "database/sql"},
 	}
 	for _, p := range listPackages(t) {
 		for _, b := range bad[p.ImportPath] {
