@@ -1,18 +1,42 @@
 // Package api serves the staff listener's JSON API under /api/v1: health,
-// unseal and seal for now.
+// unseal, seal, and the intake inbox (see inbox.go and openapi.json, served
+// at /api/v1/openapi.json).
 //
 // Errors are JSON {"error": "..."} with a status from one table ([statusOf]);
 // internal details never reach the response.
+//
+// # Authentication
+//
+// Every endpoint except health, unseal, seal and the OpenAPI document needs
+// "Authorization: Bearer vgl_..." with a token made by `vigil token create`
+// (package auth). A missing, malformed, unknown or revoked token gets one
+// answer: 401 {"error": "missing or invalid token"}. The exceptions are
+// deliberate: health reveals only what the public log shows; unseal needs
+// the admin passphrase, which is a stronger proof than a token; sealing is
+// always safe (it only drops keys from memory), and an operator must be able
+// to do it in a hurry without finding a token; the OpenAPI document
+// describes the API and holds no data. The staff listener is meant for
+// loopback or a staff-only network. POST bodies must be application/json,
+// so a web page in a staff member's browser cannot post a form to the
+// listener (browsers preflight other content types, and we answer no
+// preflight).
+//
+// Tokens are checked before the vault is: a caller learns "vault sealed"
+// (503) only after proving a token.
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/vault"
 )
 
@@ -39,17 +63,71 @@ type Server struct {
 	Health func(r *http.Request) (Health, error)
 	// OnUnseal, if set, runs after a successful unseal (e.g. to sign a checkpoint).
 	OnUnseal func()
+	// Tokens authenticates bearer tokens. If nil, every endpoint that needs
+	// a token answers 401.
+	Tokens Authenticator
+	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
+	// 404.
+	Inbox Inbox
+	// MaxBody caps the body of a POST that carries text (a reply), in bytes.
+	// Zero means 4 MiB: room for intake's default 1 MiB text cap even when
+	// every character is JSON-escaped.
+	MaxBody int64
 
 	unsealMu sync.Mutex // one passphrase attempt at a time: scrypt paces guessing
+}
+
+// An Authenticator checks bearer tokens. auth.Tokens implements it.
+type Authenticator interface {
+	// Authenticate returns the token whose secret this is, or an error
+	// wrapping auth.ErrUnauthorized. It must work while the vault is sealed.
+	Authenticate(ctx context.Context, secret string) (auth.Token, error)
 }
 
 // Handler returns the /api/v1 handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/health", s.health)
-	mux.HandleFunc("POST /api/v1/unseal", s.unseal)
-	mux.HandleFunc("POST /api/v1/seal", s.seal)
+	mux.HandleFunc("POST /api/v1/unseal", jsonBody(s.unseal))
+	mux.HandleFunc("POST /api/v1/seal", jsonBody(s.seal))
+	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /api/v1/submissions", s.authed(s.listSubmissions))
+	mux.HandleFunc("GET /api/v1/submissions/{id}", s.authed(s.getSubmission))
+	mux.HandleFunc("POST /api/v1/submissions/{id}/messages", jsonBody(s.authed(s.reply)))
+	mux.HandleFunc("POST /api/v1/submissions/{id}/state", jsonBody(s.authed(s.setState)))
+	mux.HandleFunc("GET /api/v1/submissions/{id}/files/{file}", s.authed(s.download))
 	return mux
+}
+
+// errContentType is a POST whose body is not declared as JSON.
+var errContentType = errors.New("content type must be application/json")
+
+// jsonBody refuses POSTs whose Content-Type is not application/json.
+func jsonBody(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, errContentType)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// authed wraps a handler that needs a token.
+func (s *Server) authed(h func(http.ResponseWriter, *http.Request, auth.Token)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || s.Tokens == nil {
+			writeError(w, auth.ErrUnauthorized)
+			return
+		}
+		tok, err := s.Tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		h(w, r, tok)
+	}
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
@@ -102,6 +180,12 @@ func statusOf(err error) (int, string) {
 		return http.StatusServiceUnavailable, "vault sealed"
 	case errors.Is(err, vigil.ErrNotFound):
 		return http.StatusNotFound, "not found"
+	case errors.Is(err, auth.ErrUnauthorized):
+		return http.StatusUnauthorized, auth.ErrUnauthorized.Error()
+	case errors.Is(err, errContentType):
+		return http.StatusUnsupportedMediaType, errContentType.Error()
+	case errors.Is(err, vigil.ErrTooLarge): // before ErrInvalid, which it wraps
+		return http.StatusRequestEntityTooLarge, "request too large"
 	case errors.Is(err, vigil.ErrInvalid):
 		return http.StatusBadRequest, "invalid request"
 	case errors.Is(err, vigil.ErrConflict):
@@ -112,6 +196,9 @@ func statusOf(err error) (int, string) {
 
 func writeError(w http.ResponseWriter, err error) {
 	code, msg := statusOf(err)
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil staff API"`)
+	}
 	writeJSON(w, code, map[string]string{"error": msg})
 }
 

@@ -675,6 +675,13 @@ type AuditEvent struct {
 	Time   time.Time `json:"time"`
 }
 
+// Audit records a staff action that happened outside this service (such as
+// creating an API token) as an audit event with its own log leaf. It works
+// sealed.
+func (s *Service) Audit(ctx context.Context, actor, action string, target vigil.ID) error {
+	return s.audit(ctx, actor, action, target)
+}
+
 func (s *Service) audit(ctx context.Context, actor, action string, target vigil.ID) error {
 	return s.Store.Update(ctx, func(tx store.Tx) error { return s.auditTx(tx, actor, action, target) })
 }

@@ -13,6 +13,8 @@
 //	vigil verify  FILE --log-key VKEY                check a bundle offline
 //	vigil fsck    --data DIR                         check the log, the checkpoint and the blobs
 //	vigil key export-identity --data DIR             write the age identity to stdout
+//	vigil token create --data DIR --name NAME        make a staff API token (also: list, revoke ID)
+//	vigil inbox --data DIR [ID]                      list or read submissions (also: reply, state, file)
 //	vigil demo                                       a throwaway instance with sample files
 //
 // Every command takes --data DIR (default $VIGIL_DATA, else ./vigil-data).
@@ -66,6 +68,8 @@ func init() {
 		{"verify", "verify an evidence bundle offline", runVerify},
 		{"fsck", "check the log, the checkpoint anchor and the blobs", runFsck},
 		{"key", "key operations: export-identity", runKey},
+		{"token", "staff API tokens: create, list, revoke", runToken},
+		{"inbox", "list and read submissions, reply, change state", runInbox},
 		{"demo", "run a throwaway instance with sample files", runDemo},
 	}
 }

@@ -83,6 +83,8 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr strin
 			return h, err
 		},
 		OnUnseal: sign,
+		Tokens:   newTokens(d),
+		Inbox:    d.Intake,
 	}
 	public := &http.Server{
 		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}),
