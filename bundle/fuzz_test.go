@@ -238,73 +238,138 @@ func FuzzVerify(f *testing.F) {
 	f.Add(fbZip(f, zip.Store, "README.txt", "no items\n"))
 	f.Add([]byte{})
 	f.Add([]byte("PK\x05\x06" + string(make([]byte, 18))))
+	// The real bundle with every CRC-32 set to 0, which archive/zip does not
+	// check: byte mutations of the files then reach the verifier.
+	f.Add(fbZeroCRC(f, fx.bundle))
 
-	f.Fuzz(func(t *testing.T, b []byte) {
-		rep, err := bundle.Verify(bytes.NewReader(b), int64(len(b)), fx.verifier, bundle.Limits{})
+	f.Fuzz(func(t *testing.T, b []byte) { fbCheck(t, fx, b) })
+}
+
+// fbZeroCRC rewrites the zip b with the same entries, raw, with CRC-32 0.
+func fbZeroCRC(tb testing.TB, b []byte) []byte {
+	tb.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		h := f.FileHeader
+		h.CRC32 = 0
+		h.Flags &^= 0x8 // no data descriptor
+		w, err := zw.CreateRaw(&h)
 		if err != nil {
-			var fe *bundle.FormatError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error is not a *bundle.FormatError: %v", err)
-			}
-			if len(rep.Items) != 0 {
-				t.Fatalf("format error %v with items reported", err)
-			}
+			tb.Fatal(err)
+		}
+		r, err := f.OpenRaw()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := io.Copy(w, r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// FuzzVerifyFiles fuzzes the files of a one-item bundle rather than the zip
+// bytes, so every input is a well-formed zip that reaches the item checks.
+func FuzzVerifyFiles(f *testing.F) {
+	fx := fbSetup(f)
+	for _, id := range []string{"0k6z4w3m8hq2v5a9c1d7e3f0g0", "0k6z4w3m8hq2v5a9c1d7e3f0g1", "0k6z4w3m8hq2v5a9c1d7e3f0g2"} {
+		it := fx.items[id]
+		f.Add(id, it.statement, []byte(fmt.Sprintf("%x\n", it.salt)), it.proof, it.content, true, fx.vkey+"\n")
+		f.Add(id, it.statement, []byte(fmt.Sprintf("%x\n", it.salt)), it.proof, it.data, false, fx.vkey)
+	}
+	f.Fuzz(func(t *testing.T, id string, stmt, salt, proof, content []byte, deflate bool, vkey string) {
+		if len(id) > 64 || len(content) > 1<<16 {
 			return
 		}
-		if len(rep.Items) == 0 {
-			t.Fatal("no error and no items")
+		method := zip.Store
+		if deflate {
+			method = zip.Deflate
 		}
-		var z *zip.Reader
-		for _, res := range rep.Items {
-			if (res.Err == nil) != (res.Part == "") {
-				t.Fatalf("item %q: part %q with error %v", res.ID, res.Part, res.Err)
-			}
-			if !res.OK() {
-				continue
-			}
-			// An item that verified must be exactly one of the seed's items.
-			want := fx.items[res.ID]
-			if want == nil {
-				t.Fatalf("item %q verified, but the log has no such item", res.ID)
-			}
-			if res.Index != want.index || res.TreeSize != fx.size {
-				t.Fatalf("item %q verified at %d in %d, want %d in %d", res.ID, res.Index, res.TreeSize, want.index, fx.size)
-			}
-			if z == nil {
-				if z, err = zip.NewReader(bytes.NewReader(b), int64(len(b))); err != nil {
-					t.Fatalf("Verify read a zip that archive/zip refuses: %v", err)
-				}
-			}
-			dir := "items/" + res.ID + "/"
-			stmt, err := fbReadZip(z, dir+"statement.txt", 1<<20)
-			if err != nil || !bytes.Equal(stmt, want.statement) {
-				t.Fatalf("item %q verified with statement %q (%v), want %q", res.ID, stmt, err, want.statement)
-			}
-			salt, err := fbReadZip(z, dir+"salt.hex", 1<<20)
-			if err != nil || string(salt) != fmt.Sprintf("%x\n", want.salt) {
-				t.Fatalf("item %q verified with salt %q (%v)", res.ID, salt, err)
-			}
-			proof, err := fbReadZip(z, dir+"proof.tlog-proof", 1<<20)
-			if err != nil {
-				t.Fatalf("item %q verified with an unreadable proof: %v", res.ID, err)
-			}
-			if !bytes.Equal(proof, want.proof) {
-				// Only the checkpoint's unverified parts (other signers'
-				// lines) may differ; everything the proof proves must not.
-				p, perr := evlog.ParseProof(proof)
-				wp, _ := evlog.ParseProof(want.proof)
-				text, _, _ := bytes.Cut(p.Checkpoint, []byte("\n\n"))
-				if perr != nil || !bytes.Equal(p.Extra, wp.Extra) || p.Index != wp.Index ||
-					fmt.Sprint(p.Path) != fmt.Sprint(wp.Path) || string(text)+"\n" != fx.cpText {
-					t.Fatalf("item %q verified with another proof:\n%q\nwant\n%q", res.ID, proof, want.proof)
-				}
-			}
-			if res.HasContent {
-				content, err := fbReadZip(z, dir+"content", int64(len(want.data)))
-				if err != nil || !bytes.Equal(content, want.data) {
-					t.Fatalf("item %q verified with content %q (%v), want %q", res.ID, content, err, want.data)
-				}
-			}
+		dir := "items/" + id + "/"
+		files := []string{"log.vkey", vkey, dir + "statement.txt", string(stmt), dir + "salt.hex", string(salt), dir + "proof.tlog-proof", string(proof)}
+		if content != nil {
+			files = append(files, dir+"content", string(content))
 		}
+		fbCheck(t, fx, fbZip(t, method, files...))
 	})
+}
+
+// fbCheck verifies the bundle b and checks that every item reported OK is
+// exactly one of the seed's items, untouched.
+func fbCheck(t *testing.T, fx *fbFixture, b []byte) {
+	t.Helper()
+	rep, err := bundle.Verify(bytes.NewReader(b), int64(len(b)), fx.verifier, bundle.Limits{})
+	if err != nil {
+		var fe *bundle.FormatError
+		if !errors.As(err, &fe) {
+			t.Fatalf("error is not a *bundle.FormatError: %v", err)
+		}
+		if len(rep.Items) != 0 {
+			t.Fatalf("format error %v with items reported", err)
+		}
+		return
+	}
+	if len(rep.Items) == 0 {
+		t.Fatal("no error and no items")
+	}
+	var z *zip.Reader
+	for _, res := range rep.Items {
+		if (res.Err == nil) != (res.Part == "") {
+			t.Fatalf("item %q: part %q with error %v", res.ID, res.Part, res.Err)
+		}
+		if !res.OK() {
+			continue
+		}
+		// An item that verified must be exactly one of the seed's items.
+		want := fx.items[res.ID]
+		if want == nil {
+			t.Fatalf("item %q verified, but the log has no such item", res.ID)
+		}
+		if res.Index != want.index || res.TreeSize != fx.size {
+			t.Fatalf("item %q verified at %d in %d, want %d in %d", res.ID, res.Index, res.TreeSize, want.index, fx.size)
+		}
+		if z == nil {
+			if z, err = zip.NewReader(bytes.NewReader(b), int64(len(b))); err != nil {
+				t.Fatalf("Verify read a zip that archive/zip refuses: %v", err)
+			}
+		}
+		dir := "items/" + res.ID + "/"
+		stmt, err := fbReadZip(z, dir+"statement.txt", 1<<20)
+		if err != nil || !bytes.Equal(stmt, want.statement) {
+			t.Fatalf("item %q verified with statement %q (%v), want %q", res.ID, stmt, err, want.statement)
+		}
+		salt, err := fbReadZip(z, dir+"salt.hex", 1<<20)
+		if err != nil || string(salt) != fmt.Sprintf("%x\n", want.salt) {
+			t.Fatalf("item %q verified with salt %q (%v)", res.ID, salt, err)
+		}
+		proof, err := fbReadZip(z, dir+"proof.tlog-proof", 1<<20)
+		if err != nil {
+			t.Fatalf("item %q verified with an unreadable proof: %v", res.ID, err)
+		}
+		if !bytes.Equal(proof, want.proof) {
+			// Only the checkpoint's unverified parts (other signers'
+			// lines) may differ; everything the proof proves must not.
+			p, perr := evlog.ParseProof(proof)
+			wp, _ := evlog.ParseProof(want.proof)
+			text, _, _ := bytes.Cut(p.Checkpoint, []byte("\n\n"))
+			if perr != nil || !bytes.Equal(p.Extra, wp.Extra) || p.Index != wp.Index ||
+				fmt.Sprint(p.Path) != fmt.Sprint(wp.Path) || string(text)+"\n" != fx.cpText {
+				t.Fatalf("item %q verified with another proof:\n%q\nwant\n%q", res.ID, proof, want.proof)
+			}
+		}
+		if res.HasContent {
+			content, err := fbReadZip(z, dir+"content", int64(len(want.data)))
+			if err != nil || !bytes.Equal(content, want.data) {
+				t.Fatalf("item %q verified with content %q (%v), want %q", res.ID, content, err, want.data)
+			}
+		}
+	}
 }
