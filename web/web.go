@@ -1,17 +1,68 @@
-// Package web serves vigil's public listener: the evidence log as C2SP
-// tlog-tiles under /log/, the public keys at /.well-known/vigil.json, and
-// (in later releases) the intake pages.
+// Package web serves vigil's public listener: the intake pages for sources
+// (/, /submit, /followup), the evidence log as C2SP tlog-tiles under /log/
+// and the public keys at /.well-known/vigil.json.
 //
+// Use [NewPublic] with the log, the keys and the intake service; [Options]
+// tune the rest and all have safe zero values.
+//
+// # Pages
+//
+// Pages are server-rendered html/template files (templates/, embedded) with
+// one small style sheet (static/style.css) served from the binary: no
+// JavaScript, fonts or third-party anything, so they work in Tor Browser at
+// its safest level. Every user-visible string is in a message catalog
+// (locales/TAG.json); the language is the lang query or form parameter if
+// it names a catalog, else the best Accept-Language match, else English.
+//
+// # What the server learns
+//
+// Nothing about a request (address, user agent, referrer, receipt) is
+// logged or stored. Request logging is off unless [Options.RequestLog] is
+// set, and then it records method, path (never the query) and status only.
 // Every response carries a strict Content-Security-Policy, no referrer and no
-// sniffing. Nothing about a request (address, user agent, referrer) is logged
-// or stored.
+// sniffing; intake pages are Cache-Control: no-store so a receipt never sits
+// in a cache. / and /submit set no cookie; only a source who proved a receipt
+// gets the follow-up session cookie (Path=/followup).
+//
+// # Uploads
+//
+// /submit and /followup/reply read multipart bodies as a stream
+// (mime/multipart.Reader, never ParseMultipartForm): each file part goes
+// straight into evidence.Service.Stage, encrypted on arrival, and text fields
+// are read under caps. A body whose Content-Length is over the cap is refused
+// with 413 before any of it is read. On any error every file already staged
+// is discarded, so nothing is stored. File names are checked, not rewritten:
+// a name with a path separator, "." or "..", control or bidirectional
+// formatting characters, invalid UTF-8 or more than 255 bytes is refused
+// with 400 (browsers send plain base names, so only a hand-made request
+// trips this, and a refused request stores nothing). The name is kept only
+// as encrypted metadata and never used as a path.
+//
+// # Receipts
+//
+// A receipt that does not open a submission (malformed, unknown or wrong)
+// always gets the same 403 page. Attempts are limited by in-memory token
+// buckets (internal/ratelimit) keyed by a keyed hash of the client's socket
+// address (IPv6 by /64), plus one global bucket; a successful attempt gives
+// its tokens back. Over the limit the answer is 429 with Retry-After.
 package web
 
 import (
 	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
 	"net/http"
+	"strings"
+	"time"
+
+	"embed"
 
 	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/intake"
+	"github.com/vigil-hr/vigil/internal/ratelimit"
 )
 
 // Keys is served at /.well-known/vigil.json.
@@ -22,8 +73,91 @@ type Keys struct {
 	LogURL       string `json:"log_prefix"` // path of the tlog-tiles prefix, "/log/"
 }
 
-// NewPublic returns the public listener's handler.
-func NewPublic(log evlog.Source, keys Keys) http.Handler {
+// Instance says who runs this vigil, per UI language tag ("en", "ru", ...).
+// A language without an entry falls back to English, then to the catalog's
+// default text.
+type Instance struct {
+	Name  map[string]string `json:"name,omitempty"`
+	About map[string]string `json:"about,omitempty"`
+}
+
+// Options tune [NewPublic]. The zero value is safe.
+type Options struct {
+	Instance Instance
+	// RequestLog, if set, gets one line per request: method, path and
+	// status. Never the query, address, user agent or referrer. Nil means
+	// no request logging.
+	RequestLog *slog.Logger
+	// ClientHeader, if set, names a header set by a trusted reverse proxy
+	// (e.g. "X-Forwarded-For") whose last address keys the rate limits.
+	// Empty means the socket's address, the only safe choice without such
+	// a proxy.
+	ClientHeader string
+	// ReceiptLimit bounds receipt attempts per client; zero fields take
+	// 10 attempts, then one a minute.
+	ReceiptLimit ratelimit.Config
+	// GlobalLimit bounds failed receipt attempts from all clients together;
+	// zero fields take 300, then five a second.
+	GlobalLimit ratelimit.Config
+	// SessionIdle is how long a follow-up session lives without activity;
+	// default 30 minutes.
+	SessionIdle time.Duration
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
+}
+
+//go:embed templates/*.html static/*
+var assetFS embed.FS
+
+// public is the public listener's handler state.
+type public struct {
+	in       *intake.Service // nil: no intake pages
+	cat      *catalogs
+	pages    map[string]*template.Template
+	opt      Options
+	perHost  *ratelimit.Limiter
+	global   *ratelimit.Limiter
+	sessions *sessions
+}
+
+// NewPublic returns the public listener's handler. in may be nil for a
+// listener that serves only the log and keys (the intake pages then answer
+// 404).
+func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) http.Handler {
+	cat, err := loadCatalogs()
+	if err != nil {
+		panic("web: embedded catalogs: " + err.Error()) // a build defect, caught by the tests
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.SessionIdle <= 0 {
+		opt.SessionIdle = 30 * time.Minute
+	}
+	rl := opt.ReceiptLimit
+	if rl.Burst == 0 {
+		rl.Burst = 10
+	}
+	if rl.Every == 0 {
+		rl.Every = time.Minute
+	}
+	gl := opt.GlobalLimit
+	if gl.Burst == 0 {
+		gl.Burst = 300
+	}
+	if gl.Every == 0 {
+		gl.Every = 200 * time.Millisecond
+	}
+	if rl.Now == nil {
+		rl.Now = opt.Now
+	}
+	if gl.Now == nil {
+		gl.Now = opt.Now
+	}
+	p := &public{in: in, cat: cat, opt: opt, pages: parsePages(),
+		perHost: ratelimit.New(rl), global: ratelimit.New(gl),
+		sessions: newSessions(opt.SessionIdle, opt.Now)}
+
 	mux := http.NewServeMux()
 	mux.Handle("/log/", http.StripPrefix("/log", evlog.Handler(log)))
 	keys.LogURL = "/log/"
@@ -33,36 +167,130 @@ func NewPublic(log evlog.Source, keys Keys) http.Handler {
 		w.Header().Set("Cache-Control", "max-age=300")
 		w.Write(append(wk, '\n'))
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(indexHTML))
-	})
-	return secure(mux)
+	static, _ := fs.Sub(assetFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static", staticHandler(static)))
+	mux.HandleFunc("GET /{$}", p.index)
+	mux.HandleFunc("/", p.notFound)
+	if in != nil {
+		mux.HandleFunc("GET /submit", p.submitForm)
+		mux.HandleFunc("POST /submit", p.submit)
+		mux.HandleFunc("GET /followup", p.followupForm)
+		mux.HandleFunc("POST /followup", p.followupLogin)
+		mux.HandleFunc("GET /followup/thread", p.thread)
+		mux.HandleFunc("POST /followup/reply", p.reply)
+		mux.HandleFunc("POST /followup/logout", p.logout)
+	}
+	var h http.Handler = secure(mux)
+	if opt.RequestLog != nil {
+		h = logRequests(opt.RequestLog, h)
+	}
+	return h
 }
 
-const indexHTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>vigil</title></head>
-<body>
-<h1>vigil</h1>
-<p>This server keeps an evidence log. Its public keys are at <a href="/.well-known/vigil.json">/.well-known/vigil.json</a>;
-the log is served read-only under <a href="/log/checkpoint">/log/</a> (C2SP tlog-tiles).</p>
-</body></html>
-`
+func staticHandler(fsys fs.FS) http.Handler {
+	fileServer := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=3600")
+		fileServer.ServeHTTP(w, r)
+	})
+}
+
+const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // secure sets the headers every public response carries.
 func secure(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", csp)
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Resource-Policy", "same-origin")
-		// The log and keys are public data meant to be fetched by verifiers.
-		if len(r.URL.Path) >= 5 && r.URL.Path[:5] == "/log/" || r.URL.Path == "/.well-known/vigil.json" {
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		p := r.URL.Path
+		switch {
+		case strings.HasPrefix(p, "/log/") || p == "/.well-known/vigil.json":
+			// The log and keys are public data meant to be fetched by verifiers.
 			hd.Set("Access-Control-Allow-Origin", "*")
+		case strings.HasPrefix(p, "/static/"):
+		default:
+			// Intake pages: a receipt must not sit in any cache.
+			hd.Set("Cache-Control", "no-store")
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests logs method, path and status: never the query (it may hold a
+// language choice on /followup, and nothing else belongs in a log either),
+// the address, the user agent or the referrer.
+func logRequests(l *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		l.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status)
+	})
+}
+
+// clientKey returns what keys a client's rate-limit bucket: the socket's
+// host (or the trusted proxy header's last address), IPv6 cut to its /64 so
+// that one machine cannot pose as many. It is hashed with a rotating key
+// before it is kept, and never logged.
+func (p *public) clientKey(r *http.Request) string {
+	host := r.RemoteAddr
+	if h := p.opt.ClientHeader; h != "" {
+		if v := r.Header.Values(h); len(v) > 0 {
+			parts := strings.Split(v[len(v)-1], ",")
+			host = strings.TrimSpace(parts[len(parts)-1])
+		}
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.To4() == nil {
+			return ip.Mask(net.CIDRMask(64, 128)).String()
+		}
+		return ip.String()
+	}
+	return host
+}
+
+// retryMinutes rounds a wait up to whole minutes for people.
+func retryMinutes(d time.Duration) int {
+	return int((d + time.Minute - 1) / time.Minute)
+}
+
+// retryAfter is the Retry-After header value for d.
+func retryAfter(d time.Duration) string {
+	return fmt.Sprint(int((d + time.Second - 1) / time.Second))
 }

@@ -33,7 +33,7 @@ func (m memLog) ViewLog(ctx context.Context, fn func(evlog.Reader) error) error 
 func (m memLog) LatestCheckpoint(context.Context) ([]byte, error) { return []byte("cp\n"), nil }
 
 func TestPublic(t *testing.T) {
-	h := web.NewPublic(memLog{make([]byte, 32)}, web.Keys{Origin: "example.org/log", LogVKey: "example.org/log+01234567+AAAA", AgeRecipient: "age1xyz"})
+	h := web.NewPublic(memLog{make([]byte, 32)}, web.Keys{Origin: "example.org/log", LogVKey: "example.org/log+01234567+AAAA", AgeRecipient: "age1xyz"}, nil, web.Options{})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	get := func(path string) (*http.Response, string) {

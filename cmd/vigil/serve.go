@@ -28,6 +28,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	staff := fs.String("staff", "127.0.0.1:8081", "staff listener `ADDR` (/api/v1); keep it off the public network")
 	pfile := fs.String("passphrase-file", "", "unseal at start with the passphrase in `FILE` (or VIGIL_PASSPHRASE); else unseal later with vigil unseal")
 	interval := fs.Duration("checkpoint-interval", time.Second, "how often to sign a checkpoint when the log grew and the vault is unsealed")
+	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -36,13 +37,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer d.Close()
-	return serve(ctx, e, d, *pub, *staff, *interval, func(pubURL, staffURL string) {
+	return serve(ctx, e, d, *pub, *staff, *interval, *publicLog, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
 	})
 }
 
 // serve runs both listeners until ctx is done, then shuts down gracefully.
-func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr string, interval time.Duration, ready func(pub, staff string)) error {
+func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr string, interval time.Duration, publicLog bool, ready func(pub, staff string)) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	pl, err := net.Listen("tcp", pubAddr)
 	if err != nil {
@@ -87,7 +88,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr strin
 		Inbox:    d.Intake,
 	}
 	public := &http.Server{
-		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}),
+		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, publicOptions(d, logger, publicLog)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
@@ -232,4 +233,14 @@ func staffPost(ctx context.Context, addr, path string, body []byte) error {
 		return errors.New(e.Error)
 	}
 	return nil
+}
+
+// publicOptions configures the public listener: the instance's texts and,
+// only if asked, a request log without addresses or queries.
+func publicOptions(d *datadir.Dir, logger *slog.Logger, requestLog bool) web.Options {
+	opt := web.Options{Instance: web.Instance(d.Config.Instance)}
+	if requestLog {
+		opt.RequestLog = logger
+	}
+	return opt
 }

@@ -48,6 +48,18 @@ type Config struct {
 	// Intake bounds what sources may send; zero fields take the defaults
 	// (see intake.Config).
 	Intake IntakeConfig `json:"intake"`
+	// Instance says who runs this vigil, shown on the public home page;
+	// optional (a neutral default text is shown otherwise).
+	Instance InstanceConfig `json:"instance,omitzero"`
+}
+
+// InstanceConfig is the instance section of vigil.json: texts per UI
+// language tag, e.g. {"name": {"en": "Crimea Watch", "ru": "Крым: мониторинг"},
+// "about": {"en": "...", "ru": "..."}}. A language without an entry falls
+// back to English.
+type InstanceConfig struct {
+	Name  map[string]string `json:"name,omitempty"`
+	About map[string]string `json:"about,omitempty"`
 }
 
 // IntakeConfig is the intake section of vigil.json.

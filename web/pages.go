@@ -1,0 +1,209 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/vigil-hr/vigil/intake"
+)
+
+// pageNames are the templates in templates/, each with a "content" block
+// rendered inside layout.html.
+var pageNames = []string{"index", "submit", "receipt", "followup", "thread", "error"}
+
+var funcs = template.FuncMap{
+	"int64": func(n int) int64 { return int64(n) },
+	// filesOf pairs a file list with its page, for the "files" template.
+	"filesOf": func(pg *page, files []intake.FileInfo) filesData { return filesData{Page: pg, Files: files} },
+}
+
+type filesData struct {
+	Page  *page
+	Files []intake.FileInfo
+}
+
+func parsePages() map[string]*template.Template {
+	pages := make(map[string]*template.Template)
+	for _, name := range pageNames {
+		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assetFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return pages
+}
+
+// writtenLanguages are the tags offered in /submit's language select, in
+// order; their names come from the catalogs ("langname.TAG").
+var writtenLanguages = []string{"ru", "uk", "be", "en", "kk", "ky", "uz", "tg", "tk", "az", "hy", "ka", "ce", "inh", "av", "tt", "ba", "os", "sah"}
+
+func offersLanguage(tag string) bool {
+	for _, t := range writtenLanguages {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// A page is what every template gets.
+type page struct {
+	p    *public
+	c    *catalog
+	Lang string
+	// Switch lists the language links; empty hides them (the receipt page,
+	// where leaving would lose the receipt).
+	Switch []langLink
+	// Title is the page's message key.
+	Title string
+	// Message is a message key shown as the page's notice or error, with
+	// MessageArgs.
+	Message     string
+	MessageArgs []any
+	// Back is where the error page's "back" link goes.
+	Back string
+
+	Receipt   intake.Receipt
+	FileCount int
+	View      *intake.View
+	CSRF      string
+	Sent      bool
+}
+
+type langLink struct {
+	Tag, Name, URL string
+	Current        bool
+}
+
+// T returns the message key in the page's language, formatted with args.
+func (pg *page) T(key string, args ...any) string {
+	s := pg.p.cat.msg(pg.c, key)
+	if len(args) > 0 {
+		s = fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// Msg returns the page's message, formatted.
+func (pg *page) Msg() string { return pg.T(pg.Message, pg.MessageArgs...) }
+
+// L appends the page's language to a local path.
+func (pg *page) L(path string) string { return path + "?lang=" + url.QueryEscape(pg.Lang) }
+
+// Name is the instance's name in the page's language.
+func (pg *page) Name() string { return pg.instance(pg.p.opt.Instance.Name, "site.default_name") }
+
+// About says who runs this instance.
+func (pg *page) About() string { return pg.instance(pg.p.opt.Instance.About, "index.default_about") }
+
+func (pg *page) instance(m map[string]string, key string) string {
+	if s := m[pg.Lang]; s != "" {
+		return s
+	}
+	if s := m[fallbackLang]; s != "" {
+		return s
+	}
+	return pg.T(key)
+}
+
+// LangName names a written-language tag in the page's language, or returns
+// the tag if no catalog names it.
+func (pg *page) LangName(tag string) string {
+	k := "langname." + tag
+	if s := pg.T(k); s != k {
+		return s
+	}
+	return tag
+}
+
+// Size formats a byte count.
+func (pg *page) Size(n int64) string { return pg.p.cat.formatSize(pg.c, n) }
+
+// Time formats a (coarse) time.
+func (pg *page) Time(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// List returns the texts of key.1, key.2, ... in order.
+func (pg *page) List(key string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		k := fmt.Sprintf("%s.%d", key, i)
+		s := pg.T(k)
+		if s == k {
+			return out
+		}
+		out = append(out, s)
+	}
+}
+
+// Limits returns the intake caps.
+func (pg *page) Limits() intake.Config {
+	if pg.p.in == nil {
+		return intake.Config{}.WithDefaults()
+	}
+	return pg.p.in.Config.WithDefaults()
+}
+
+// WrittenLanguages lists the select's options: tag and name.
+func (pg *page) WrittenLanguages() [][2]string {
+	out := make([][2]string, 0, len(writtenLanguages))
+	for _, t := range writtenLanguages {
+		out = append(out, [2]string{t, pg.T("langname." + t)})
+	}
+	return out
+}
+
+// newPage makes a page in lang with language links to switchPath.
+func (p *public) newPage(lang, switchPath, title string) *page {
+	pg := &page{p: p, c: p.cat.get(lang), Lang: lang, Title: title}
+	if pg.c == nil {
+		pg.c, pg.Lang = p.cat.get(fallbackLang), fallbackLang
+	}
+	if switchPath != "" {
+		for _, t := range p.cat.tags {
+			c := p.cat.get(t)
+			pg.Switch = append(pg.Switch, langLink{Tag: t, Name: p.cat.msg(c, "lang.name"),
+				URL: switchPath + "?lang=" + url.QueryEscape(t), Current: t == pg.Lang})
+		}
+	}
+	return pg
+}
+
+// lang picks the request's UI language from the lang query parameter or
+// Accept-Language. POST handlers pass the form's value as explicit.
+func (p *public) lang(r *http.Request, explicit string) string {
+	if explicit == "" {
+		explicit = r.URL.Query().Get("lang")
+	}
+	return p.cat.negotiate(explicit, r.Header.Get("Accept-Language"))
+}
+
+// render writes a page with status.
+func (p *public) render(w http.ResponseWriter, status int, name string, pg *page) {
+	var buf bytes.Buffer
+	if err := p.pages[name].Execute(&buf, pg); err != nil {
+		// A template defect; the error may quote page data, so it is not shown.
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", pg.Lang)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fail renders the error page with a message key.
+func (p *public) fail(w http.ResponseWriter, status int, lang, back, key string, args ...any) {
+	pg := p.newPage(lang, back, "error.title")
+	pg.Message, pg.MessageArgs, pg.Back = key, args, back
+	p.render(w, status, "error", pg)
+}
+
+func (p *public) index(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(p.lang(r, ""), "/", "index.title")
+	p.render(w, http.StatusOK, "index", pg)
+}
+
+func (p *public) notFound(w http.ResponseWriter, r *http.Request) {
+	p.fail(w, http.StatusNotFound, p.lang(r, ""), "/", "error.not_found")
+}

@@ -1,0 +1,103 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/intake"
+)
+
+func (p *public) submitForm(w http.ResponseWriter, r *http.Request) {
+	p.render(w, http.StatusOK, "submit", p.newPage(p.lang(r, ""), "/submit", "submit.title"))
+}
+
+// failUpload answers a refused upload in lang; back is the form's path.
+func (p *public) failUpload(w http.ResponseWriter, r *http.Request, lang, back string, err error) {
+	c := p.in.Config.WithDefaults()
+	var ue *uploadError
+	if !errors.As(err, &ue) {
+		ue = &uploadError{http.StatusInternalServerError, "error.internal"}
+	}
+	if ue.status == http.StatusRequestEntityTooLarge || ue.status == http.StatusBadRequest {
+		// The rest of the body may be large or garbage: don't read it to
+		// keep the connection.
+		w.Header().Set("Connection", "close")
+	}
+	cat := p.cat.get(lang)
+	if cat == nil {
+		cat = p.cat.get(fallbackLang)
+	}
+	var args []any
+	switch ue.key {
+	case "error.too_large":
+		args = []any{p.cat.formatSize(cat, int64(c.MaxText)), p.cat.formatSize(cat, c.MaxTotal)}
+	case "error.too_many_files":
+		args = []any{c.MaxFiles}
+	}
+	p.fail(w, ue.status, lang, back, ue.key, args...)
+}
+
+// capBody refuses a body over the cap before reading any of it, and caps
+// the rest. It reports whether the request may go on.
+func (p *public) capBody(w http.ResponseWriter, r *http.Request, lang, back string) bool {
+	max := bodyCap(p.in.Config.WithDefaults())
+	if r.ContentLength > max {
+		p.failUpload(w, r, lang, back, errTooLarge)
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, max)
+	return true
+}
+
+// submit takes a new submission: streamed, encrypted on arrival, and
+// answered with the receipt.
+func (p *public) submit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := p.lang(r, "")
+	if !p.capBody(w, r, lang, "/submit") {
+		return
+	}
+	c := p.in.Config.WithDefaults()
+	u, err := p.readUpload(r, uploadSpec{fields: map[string]int{
+		"text": c.MaxText, "language": 16, "contact": 1000, "lang": 16,
+	}})
+	if err != nil {
+		p.failUpload(w, r, lang, "/submit", err)
+		return
+	}
+	if l := u.fields["lang"]; l != "" {
+		lang = p.lang(r, l)
+	}
+	d := intake.Draft{Text: u.fields["text"], Language: u.fields["language"], Contact: strings.TrimSpace(u.fields["contact"])}
+	if d.Language != "" && !offersLanguage(d.Language) {
+		u.discard(ctx, p.in.Evidence)
+		p.failUpload(w, r, lang, "/submit", errBadForm)
+		return
+	}
+	if strings.TrimSpace(d.Text) == "" && len(u.files) == 0 {
+		p.failUpload(w, r, lang, "/submit", &uploadError{http.StatusBadRequest, "error.empty"})
+		return
+	}
+	receipt, _, err := p.in.Submit(ctx, d, u.files) // discards the files on error
+	if err != nil {
+		p.failUpload(w, r, lang, "/submit", intakeError(err))
+		return
+	}
+	pg := p.newPage(lang, "", "receipt.title")
+	pg.Receipt, pg.FileCount = receipt, len(u.files)
+	p.render(w, http.StatusOK, "receipt", pg)
+}
+
+// intakeError maps an intake error to what the source is told. Its text is
+// never shown or logged: it may name content.
+func intakeError(err error) error {
+	switch {
+	case errors.Is(err, vigil.ErrTooLarge):
+		return errTooLarge
+	case errors.Is(err, vigil.ErrInvalid):
+		return errBadForm
+	}
+	return err
+}
