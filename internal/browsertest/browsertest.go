@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -52,7 +53,7 @@ import (
 const DefaultChromium = "/usr/bin/chromium"
 
 // Timeout bounds each call of [Do], [Run] and [Screenshot].
-var Timeout = 30 * time.Second
+var Timeout = 60 * time.Second
 
 // ChromiumPath returns the browser to run: $VIGIL_CHROMIUM if set, else
 // [DefaultChromium]. It reports false if that file cannot be executed.
@@ -69,6 +70,12 @@ func ChromiumPath() (string, bool) {
 type Options struct {
 	// Width and Height are the window size in CSS pixels; default 1024×768.
 	Width, Height int
+	// Lang is the browser's language, e.g. "ru": the Accept-Language
+	// header it sends, and the language of its own widgets (the file
+	// picker's "Choose Files") where that locale is installed, which
+	// Debian's chromium-l10n package does; without it they stay in
+	// English. Empty leaves Chromium's default, en-US.
+	Lang string
 }
 
 // Start runs a fresh headless Chromium with JavaScript disabled and returns
@@ -105,7 +112,7 @@ func StartWith(t testing.TB, opt Options) (ctx context.Context, cancel context.C
 	// hosts, which the closed network refuses. --no-sandbox because tests
 	// run as root here.
 	out := &lockedBuffer{}
-	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(),
+	flags := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -127,7 +134,11 @@ func StartWith(t testing.TB, opt Options) (ctx context.Context, cancel context.C
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(opt.Width, opt.Height),
 		chromedp.CombinedOutput(out),
-	)
+	}
+	if opt.Lang != "" {
+		flags = append(flags, chromedp.Flag("lang", opt.Lang), chromedp.Flag("accept-lang", opt.Lang), chromedp.Env("LANGUAGE="+opt.Lang))
+	}
+	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), flags...)
 	ctx, tabCancel := chromedp.NewContext(allocCtx)
 	var once sync.Once
 	cancel = func() {
@@ -223,6 +234,18 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	}
 	t.Logf("screenshot %s", path)
 	return path
+}
+
+// Cookies returns the cookies the browser holds for the current page.
+func Cookies(t testing.TB, ctx context.Context) []*network.Cookie {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	r, err := chromedp.Call(c, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		t.Fatalf("browser: get cookies: %v", err)
+	}
+	return r.Cookies
 }
 
 // lockedBuffer collects the browser's output, written from another goroutine.

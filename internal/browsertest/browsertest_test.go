@@ -120,6 +120,24 @@ func TestScriptsDisabled(t *testing.T) {
 	}
 }
 
+func TestLang(t *testing.T) {
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.Header.Get("Accept-Language"):
+		default:
+		}
+		io.WriteString(w, `<!doctype html><title>t</title><p id="p">hi</p>`)
+	}))
+	defer srv.Close()
+	ctx, cancel := browsertest.StartWith(t, browsertest.Options{Lang: "ru"})
+	defer cancel()
+	browsertest.Do(t, ctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.ID("p")))
+	if al := <-got; !strings.HasPrefix(al, "ru") {
+		t.Errorf("Accept-Language = %q, want ru first", al)
+	}
+}
+
 func TestArtifactDirFromEnv(t *testing.T) {
 	root := t.TempDir()
 	t.Setenv("VIGIL_ARTIFACTS", root)
