@@ -214,12 +214,39 @@ func (s *Service) recordFiles(tx store.Tx, sub vigil.ID, files []*evidence.Pendi
 	return infos, nil
 }
 
-// putDocument writes a submission or message record sealed to the vault and
-// the source, with its log leaf.
-func (s *Service) putDocument(tx store.Tx, kind string, id vigil.ID, key []byte, doc document, t time.Time, src age.Recipient, recipient string) (int64, error) {
+// A prepared record is sealed before its transaction: JSON, statement and
+// age encryption need no transaction, so they run in the caller's goroutine,
+// in parallel with other callers, and a group-commit transaction, which runs
+// its functions one after another, does only database work. A prepared record
+// may be put more than once (groupcommit retries), each time in a transaction
+// that rolled the previous attempt back.
+type prepared struct {
+	rec   store.Record // LeafIndex set by put if logged
+	entry [evlog.EntrySize]byte
+	log   bool
+}
+
+// put writes p and, if it is logged, its log leaf, in tx; it returns the leaf
+// index (-1 if none).
+func (p *prepared) put(tx store.Tx) (int64, error) {
+	r := p.rec
+	r.LeafIndex = -1
+	if p.log {
+		leaf, err := evlog.Append(tx, p.entry)
+		if err != nil {
+			return 0, err
+		}
+		r.LeafIndex = leaf
+	}
+	return r.LeafIndex, tx.PutRecord(r)
+}
+
+// prepareDocument seals a submission or message record to the vault and the
+// source, with the commitment of its log leaf.
+func (s *Service) prepareDocument(kind string, id vigil.ID, key []byte, doc document, t time.Time, src age.Recipient, recipient string) (*prepared, error) {
 	raw, err := json.Marshal(doc)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var salt [evlog.SaltSize]byte
 	rand.Read(salt[:])
@@ -227,21 +254,18 @@ func (s *Service) putDocument(tx store.Tx, kind string, id vigil.ID, key []byte,
 		Size: int64(len(raw)), MediaType: "application/vnd.vigil." + kind + "+json", Prev: -1}
 	stmt, err := st.Marshal()
 	if err != nil {
-		return 0, err
-	}
-	leaf, err := evlog.Append(tx, evlog.Commitment(salt, stmt))
-	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	body, err := json.Marshal(sealed{Document: raw, Statement: string(stmt), Salt: hex.EncodeToString(salt[:]), Time: t, Recipient: recipient})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	ct, err := s.Vault.SealFieldTo(vault.Label{Kind: kind, ID: id, Field: "body", Version: 1}, body, src)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return leaf, tx.PutRecord(store.Record{ID: id, Version: 1, Kind: kind, Created: t, LeafIndex: leaf, Body: ct, Key: key})
+	return &prepared{rec: store.Record{ID: id, Version: 1, Kind: kind, Created: t, Body: ct, Key: key},
+		entry: evlog.Commitment(salt, stmt), log: true}, nil
 }
 
 // triage is the body of a triage record (vault only).
@@ -250,13 +274,22 @@ type triage struct {
 	By    string `json:"by,omitempty"`
 }
 
-func (s *Service) putTriage(tx store.Tx, id vigil.ID, version int64, sub vigil.ID, tr triage, t time.Time) error {
+func (s *Service) prepareTriage(id vigil.ID, version int64, sub vigil.ID, tr triage, t time.Time) (*prepared, error) {
 	body, _ := json.Marshal(tr)
 	ct, err := s.Vault.SealField(vault.Label{Kind: KindTriage, ID: id, Field: "body", Version: version}, body)
 	if err != nil {
+		return nil, err
+	}
+	return &prepared{rec: store.Record{ID: id, Version: version, Kind: KindTriage, Created: t, Body: ct, Key: sub[:]}}, nil
+}
+
+func (s *Service) putTriage(tx store.Tx, id vigil.ID, version int64, sub vigil.ID, tr triage, t time.Time) error {
+	p, err := s.prepareTriage(id, version, sub, tr, t)
+	if err != nil {
 		return err
 	}
-	return tx.PutRecord(store.Record{ID: id, Version: version, Kind: KindTriage, Created: t, LeafIndex: -1, Body: ct, Key: sub[:]})
+	_, err = p.put(tx)
+	return err
 }
 
 // Submit records a new submission with its staged files and returns the
@@ -284,16 +317,36 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 	src := id.Recipient()
 	sub := vigil.NewID()
 	t := s.coarseNow()
+	tri, err := s.prepareTriage(vigil.NewID(), 1, sub, triage{State: StateNew}, t)
+	if err != nil {
+		return fail(err)
+	}
+	// Without files the document is known before the transaction: seal it
+	// now. Files get their IDs as they are recorded, in the transaction.
+	var pre *prepared
+	if len(files) == 0 {
+		doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact}
+		if pre, err = s.prepareDocument(KindSubmission, sub, lookup, doc, t, src, src.String()); err != nil {
+			return fail(err)
+		}
+	}
 	err = s.update(ctx, func(tx store.Tx) error {
-		infos, err := s.recordFiles(tx, sub, files, t)
-		if err != nil {
+		p := pre
+		if p == nil {
+			infos, err := s.recordFiles(tx, sub, files, t)
+			if err != nil {
+				return err
+			}
+			doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact, Files: infos}
+			if p, err = s.prepareDocument(KindSubmission, sub, lookup, doc, t, src, src.String()); err != nil {
+				return err
+			}
+		}
+		if _, err := p.put(tx); err != nil {
 			return err
 		}
-		doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact, Files: infos}
-		if _, err := s.putDocument(tx, KindSubmission, sub, lookup, doc, t, src, src.String()); err != nil {
-			return err
-		}
-		return s.putTriage(tx, vigil.NewID(), 1, sub, triage{State: StateNew}, t)
+		_, err := tri.put(tx)
+		return err
 	})
 	if err != nil {
 		return fail(fmt.Errorf("record submission: %w", err))
@@ -466,13 +519,27 @@ func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text strin
 	}
 	t := s.coarseNow()
 	m := Message{ID: vigil.NewID(), From: from, Text: text, Time: t}
-	err := s.update(ctx, func(tx store.Tx) error {
-		infos, err := s.recordFiles(tx, sub, files, t)
-		if err != nil {
-			return err
+	var pre *prepared // sealed before the transaction when there are no files
+	if len(files) == 0 {
+		var err error
+		if pre, err = s.prepareDocument(KindMessage, m.ID, sub[:], document{Text: text, From: from}, t, to, ""); err != nil {
+			return Message{}, err
 		}
-		m.Files = infos
-		m.LeafIndex, err = s.putDocument(tx, KindMessage, m.ID, sub[:], document{Text: text, From: from, Files: infos}, t, to, "")
+	}
+	err := s.update(ctx, func(tx store.Tx) error {
+		p := pre
+		if p == nil {
+			infos, err := s.recordFiles(tx, sub, files, t)
+			if err != nil {
+				return err
+			}
+			m.Files = infos
+			if p, err = s.prepareDocument(KindMessage, m.ID, sub[:], document{Text: text, From: from, Files: infos}, t, to, ""); err != nil {
+				return err
+			}
+		}
+		var err error
+		m.LeafIndex, err = p.put(tx)
 		return err
 	})
 	if err != nil {

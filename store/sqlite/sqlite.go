@@ -230,6 +230,12 @@ type txn struct {
 	// write transaction is alone in writing, so it stays right until the
 	// transaction ends; any failed write resets it.
 	size int64
+	// written holds the stored hashes this transaction inserted, so that
+	// the next appends of a batch (group commit) read them from memory:
+	// most hashes an append reads are its left siblings, written by the
+	// appends just before it. Each is added once its insert succeeded, so
+	// it always agrees with the transaction's view of the table.
+	written map[int64]tlog.Hash
 }
 
 // stmt returns prepared write statement i bound to t's transaction.
@@ -382,6 +388,10 @@ func (t *txn) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 		}
 		missing := 0
 		for i, x := range indexes {
+			if h, ok := t.written[x]; ok {
+				out[i] = h
+				continue
+			}
 			var h []byte
 			err := st.QueryRowContext(t.ctx, x).Scan(&h)
 			if errors.Is(err, sql.ErrNoRows) {
@@ -542,10 +552,14 @@ func (t *txn) WriteLeaf(index int64, entry []byte, hashes []tlog.Hash) error {
 	if err != nil {
 		return err
 	}
+	if t.written == nil {
+		t.written = make(map[int64]tlog.Hash)
+	}
 	for i, h := range hashes {
 		if _, err := ins.ExecContext(t.ctx, base+int64(i), h[:]); err != nil {
 			return mapErr(err)
 		}
+		t.written[base+int64(i)] = h
 	}
 	t.size = index + 1
 	return nil

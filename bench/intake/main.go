@@ -1,0 +1,412 @@
+// Command intake load-tests anonymous intake on loopback: 5 KB text
+// submissions from concurrent clients, each acknowledged with a receipt only
+// once it is durable.
+//
+//	go run ./bench/intake [-n 5000] [-c 32] [-duration 30s] [-size 5000] [-dir DIR]
+//	        [-phases http,service,baseline] [-cpuprofile FILE]
+//
+// It creates a fresh data directory under DIR (default: the system temporary
+// directory; datadir.Init with a low scrypt work factor), opens it and
+// serves the public handler that `vigil serve` serves, in this process, on
+// 127.0.0.1:0, with the vault unsealed and a checkpoint signed every second
+// as `vigil serve --passphrase-file` does. Then -c clients POST submissions
+// as a browser sends them (multipart/form-data: text, language, contact, the
+// UI language and an empty file field) until -n are done or -duration has
+// passed, whichever comes first. A response counts only if it is 200 and its
+// page holds a receipt (28 digits in <strong id="receipt">).
+//
+// For context it then runs, in the same process and with the same -n, -c
+// and -size:
+//
+//   - service: intake.Service.Submit called directly (group commit, no HTTP);
+//   - baseline: bare SQLite (WAL, synchronous=FULL, as vigil runs it), one
+//     transaction and fsync per submission inserting the text as one row:
+//     what one fsync per submission allows on this disk.
+//
+// Each prints submissions per second, latency p50/p90/p99/max and errors;
+// the last lines give the ratios to the baseline and whether the targets
+// (HTTP: >= 500/s, p99 < 100 ms) are met. Everything it wrote is removed.
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	_ "modernc.org/sqlite" // the baseline's bare database
+
+	"github.com/vigil-hr/vigil/intake"
+	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/web"
+)
+
+const (
+	targetRate = 500                    // submissions per second over HTTP
+	targetP99  = 100 * time.Millisecond // HTTP latency
+	passphrase = "benchmark passphrase"
+)
+
+func main() {
+	n := flag.Int("n", 5000, "stop after this many submissions (per phase)")
+	c := flag.Int("c", 32, "concurrent clients")
+	dur := flag.Duration("duration", 30*time.Second, "stop after this long (per phase)")
+	size := flag.Int("size", 5000, "bytes of text per submission")
+	dir := flag.String("dir", "", "directory for the data directories (default: the system temporary directory)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (use with -phases)")
+	phases := flag.String("phases", "http,service,baseline", "phases to run, comma-separated")
+	flag.Parse()
+	if *n < 1 || *c < 1 || *size < 1 || *dur <= 0 {
+		fmt.Fprintln(os.Stderr, "intake bench: -n, -c, -size and -duration must be positive")
+		os.Exit(2)
+	}
+	b := &bench{n: *n, c: *c, dur: *dur, size: *size, cpuprofile: *cpuprofile}
+	if err := b.run(*dir, strings.Split(*phases, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, "intake bench:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	n, c, size int
+	dur        time.Duration
+	cpuprofile string
+	work       string
+}
+
+// A result is one phase's measurements.
+type result struct {
+	name     string
+	ok       int
+	errs     int
+	firstErr error
+	elapsed  time.Duration
+	lat      []time.Duration // of the successful submissions
+	note     string
+}
+
+func (r result) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(r.lat)-1))
+	return r.lat[i]
+}
+
+func (r result) print() {
+	fmt.Printf("%-8s %6d ok in %6.2fs = %7.1f submissions/s   latency p50 %6.1f ms  p90 %6.1f ms  p99 %6.1f ms  max %6.1f ms   errors %d\n",
+		r.name, r.ok, r.elapsed.Seconds(), r.rate(), ms(r.pct(0.50)), ms(r.pct(0.90)), ms(r.pct(0.99)), ms(r.pct(1)), r.errs)
+	if r.firstErr != nil {
+		fmt.Printf("         first error: %v\n", r.firstErr)
+	}
+	if r.note != "" {
+		fmt.Printf("         %s\n", r.note)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func (b *bench) run(dir string, phases []string) error {
+	var err error
+	if b.work, err = os.MkdirTemp(dir, "vigil-bench-intake-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.work)
+	fmt.Printf("%d clients, %d-byte texts, at most %d submissions or %v per phase\n", b.c, b.size, b.n, b.dur)
+	if b.cpuprofile != "" {
+		f, err := os.Create(b.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res := map[string]result{}
+	for _, p := range phases {
+		var r result
+		switch strings.TrimSpace(p) {
+		case "http":
+			r, err = b.httpPhase()
+		case "service":
+			r, err = b.servicePhase()
+		case "baseline":
+			r, err = b.baselinePhase()
+		default:
+			return fmt.Errorf("unknown phase %q", p)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		r.print()
+		res[r.name] = r
+	}
+	base, haveBase := res["baseline"]
+	for _, name := range []string{"http", "service"} {
+		if r, ok := res[name]; ok && haveBase && base.rate() > 0 {
+			fmt.Printf("%s/baseline = %.1f (submissions/s)\n", name, r.rate()/base.rate())
+		}
+	}
+	if r, ok := res["http"]; ok {
+		if r.errs == 0 && r.rate() >= targetRate && r.pct(0.99) < targetP99 {
+			fmt.Printf("targets (HTTP >= %d/s, p99 < %v): met\n", targetRate, targetP99)
+		} else {
+			fmt.Printf("targets (HTTP >= %d/s, p99 < %v, no errors): MISSED\n", targetRate, targetP99)
+		}
+	}
+	return nil
+}
+
+// openData creates and opens a fresh data directory, unsealed.
+func (b *bench) openData(name string) (*datadir.Dir, error) {
+	path := filepath.Join(b.work, name)
+	if _, err := datadir.Init(path, []byte(passphrase), datadir.Options{WorkFactor: 10}); err != nil {
+		return nil, err
+	}
+	d, err := datadir.Open(context.Background(), path)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Vault.Unseal([]byte(passphrase)); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// load runs b.c workers calling submit until b.n calls were made or b.dur
+// passed, and measures each successful call.
+func (b *bench) load(name string, submit func(worker, seq int) error) result {
+	var next atomic.Int64
+	deadline := time.Now().Add(b.dur)
+	lats := make([][]time.Duration, b.c)
+	var errs atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range b.c {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.n) || time.Now().After(deadline) {
+					return
+				}
+				t0 := time.Now()
+				if err := submit(w, int(i)); err != nil {
+					errs.Add(1)
+					errOnce.Do(func() { firstErr = err })
+					continue
+				}
+				lats[w] = append(lats[w], time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	r := result{name: name, elapsed: time.Since(start), errs: int(errs.Load()), firstErr: firstErr}
+	for _, l := range lats {
+		r.lat = append(r.lat, l...)
+	}
+	slices.Sort(r.lat)
+	r.ok = len(r.lat)
+	return r
+}
+
+// text returns a submission's text: size bytes of UTF-8, Russian and
+// English words, unique per submission.
+func text(size, seq int) string {
+	words := []string{"Меня", "задержали", "у", "станции", "метро", "3", "марта", "около", "18:00;", "the", "officers", "took", "my", "phone", "and", "passport.", "Свидетели:", "двое", "прохожих."}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "Submission %d. ", seq)
+	for i := 0; sb.Len() < size; i++ {
+		sb.WriteString(words[(i*7+seq)%len(words)])
+		sb.WriteByte(' ')
+	}
+	s := sb.String()
+	if len(s) <= size {
+		return s
+	}
+	for size > 0 && !utf8.RuneStart(s[size]) { // cut at a rune boundary
+		size--
+	}
+	return s[:size]
+}
+
+// form builds a multipart body as a browser sends the submission form with
+// no file chosen.
+func form(t string) (body []byte, contentType string) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("lang", "ru")
+	mw.WriteField("text", t)
+	mw.WriteField("language", "ru")
+	mw.WriteField("contact", "")
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="files"; filename=""`)
+	h.Set("Content-Type", "application/octet-stream")
+	mw.CreatePart(h)
+	mw.Close()
+	return buf.Bytes(), mw.FormDataContentType()
+}
+
+var receiptRE = regexp.MustCompile(`<strong id="receipt"[^>]*>\s*([0-9]{4}(?:[ \x{00a0}]?[0-9]{4}){6})\s*</strong>`)
+
+func (b *bench) httpPhase() (result, error) {
+	d, err := b.openData("http")
+	if err != nil {
+		return result{}, err
+	}
+	defer d.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback only
+	if err != nil {
+		return result{}, err
+	}
+	srv := &http.Server{
+		// The handler `vigil serve` gives its public listener (cmd/vigil/serve.go).
+		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, web.Options{Instance: web.Instance(d.Config.Instance)}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+
+	// Sign a checkpoint every second, as serve does when unsealed.
+	ctx, stop := context.WithCancel(context.Background())
+	signed := 0
+	signDone := make(chan struct{})
+	go func() {
+		defer close(signDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := d.SignCheckpoint(ctx); err == nil {
+					signed++
+				}
+			}
+		}
+	}()
+
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: b.c, MaxConnsPerHost: b.c, DisableCompression: true},
+		Timeout:   30 * time.Second,
+		// The receipt page is the answer; a redirect would be a failure.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	// One request first, so a missing /submit fails loudly and at once.
+	if err := b.post(client, base, 0, b.n); err != nil {
+		stop()
+		<-signDone
+		return result{}, fmt.Errorf("first submission: %w", err)
+	}
+	r := b.load("http", func(w, seq int) error { return b.post(client, base, w, seq) })
+	stop()
+	<-signDone
+	r.note = fmt.Sprintf("%d checkpoints signed meanwhile", signed)
+	return r, nil
+}
+
+func (b *bench) post(client *http.Client, base string, w, seq int) error {
+	body, ct := form(text(b.size, seq))
+	req, err := http.NewRequest(http.MethodPost, base+"/submit", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Accept-Language", "ru")
+	req.Header.Set("Origin", base)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST /submit: %s: %.200q", resp.Status, page)
+	}
+	if !receiptRE.Match(page) {
+		return fmt.Errorf("POST /submit: 200 without a receipt: %.300q", page)
+	}
+	return nil
+}
+
+func (b *bench) servicePhase() (result, error) {
+	d, err := b.openData("service")
+	if err != nil {
+		return result{}, err
+	}
+	defer d.Close()
+	ctx := context.Background()
+	r := b.load("service", func(w, seq int) error {
+		rc, _, err := d.Intake.Submit(ctx, intake.Draft{Text: text(b.size, seq), Language: "ru"}, nil)
+		if err == nil && rc == "" {
+			err = errors.New("empty receipt")
+		}
+		return err
+	})
+	return r, nil
+}
+
+// baselinePhase commits one row per submission, each in its own fsynced
+// transaction, the way one-fsync-per-submission intake would.
+func (b *bench) baselinePhase() (result, error) {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(b.work, "baseline.db")+"?"+q.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return result{}, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE submissions (id INTEGER PRIMARY KEY, body BLOB NOT NULL)`); err != nil {
+		return result{}, err
+	}
+	ins, err := db.Prepare(`INSERT INTO submissions (body) VALUES (?)`)
+	if err != nil {
+		return result{}, err
+	}
+	defer ins.Close()
+	r := b.load("baseline", func(w, seq int) error {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Stmt(ins).Exec([]byte(text(b.size, seq))); err != nil {
+			tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+	return r, nil
+}
