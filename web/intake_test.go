@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
@@ -681,5 +682,78 @@ func TestReceiptStorm(t *testing.T) {
 	}
 	if rec := try("203.0.113.99:1", "x", "en"); rec.Code != 429 || !strings.Contains(rec.Body.String(), "too many attempts") {
 		t.Fatalf("global limit: %d", rec.Code)
+	}
+}
+
+// With request logging on, a line has method, path and status and nothing
+// about the client: no address, query, user agent, referrer or receipt.
+func TestRequestLog(t *testing.T) {
+	ctx := context.Background()
+	d := openDir(t)
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
+	srv := server(t, d, web.Options{RequestLog: logger})
+	receipt, _, err := d.Intake.Submit(ctx, intake.Draft{Text: "x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ua, ref, xff = "Canary-UA/7.7", "http://canary-referrer.example/", "203.0.113.77"
+	send := func(method, u string, body io.Reader, ctype string) {
+		req, _ := http.NewRequest(method, u, body)
+		req.Header.Set("User-Agent", ua)
+		req.Header.Set("Referer", ref)
+		req.Header.Set("X-Forwarded-For", xff)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		do(t, &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, req)
+	}
+	send("GET", srv.URL+"/?lang=ru&canary=q1", nil, "")
+	send("GET", srv.URL+"/followup?lang=ru&canary=q2", nil, "")
+	send("POST", srv.URL+"/followup?canary=q3", strings.NewReader(url.Values{"receipt": {string(receipt)}}.Encode()), "application/x-www-form-urlencoded")
+	b, ct := multipartBody(field("text", "hello"))
+	send("POST", srv.URL+"/submit?lang=en", b, ct)
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	for _, want := range []string{"method=GET path=/ status=200", "path=/followup status=200", "method=POST path=/followup status=303", "method=POST path=/submit status=200"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	digits := strings.ReplaceAll(string(receipt), " ", "")
+	for _, bad := range []string{"canary", "lang=", ua, "Canary", ref, xff, "127.0.0.1", string(receipt), digits[:8], "?"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("log contains %q:\n%s", bad, out)
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// Over TLS the session cookie is Secure.
+func TestCookieSecureOverTLS(t *testing.T) {
+	d := openDir(t)
+	receipt, _, err := d.Intake.Submit(context.Background(), intake.Draft{Text: "x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handler(d, web.Options{})
+	req := httptest.NewRequest("POST", "https://vigil.example/followup", strings.NewReader(url.Values{"receipt": {string(receipt)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if c := rec.Header().Get("Set-Cookie"); rec.Code != http.StatusSeeOther || !strings.Contains(c, "; Secure") {
+		t.Fatalf("TLS login: %d, cookie %q", rec.Code, c)
 	}
 }
