@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -494,5 +495,44 @@ func TestAttachment(t *testing.T) {
 		if err != nil || typ != "attachment" || params["filename"] != c.want {
 			t.Errorf("Attachment(%q) = %q → %q %v, want filename %q", c.in, v, params["filename"], err, c.want)
 		}
+	}
+}
+
+// A file whose blob was altered on disk streams until the damage and is then
+// cut short: the client never gets a complete response.
+func TestInboxDownloadTampered(t *testing.T) {
+	ctx := context.Background()
+	e := inboxSetup(t)
+	content := make([]byte, 1<<20)
+	rand.Read(content)
+	_, sub := e.submit(t, "tampered", map[string][]byte{"a.bin": content})
+	e.unseal(t)
+	v, err := e.d.Intake.Get(ctx, "test", sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := e.d.Evidence.Get(ctx, v.Files[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(e.d.Path, "blobs", it.Blob[:2], it.Blob)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-100] ^= 1
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/submissions/"+sub.String()+"/files/"+it.ID.String(), nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err == nil || len(got) >= len(content) || resp.ContentLength != int64(len(content)) {
+		t.Fatalf("tampered download: %d of %d bytes (Content-Length %d), err %v; want it cut short", len(got), len(content), resp.ContentLength, err)
 	}
 }
