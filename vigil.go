@@ -36,6 +36,20 @@ func (id ID) String() string { return idEncoding.EncodeToString(id[:]) }
 // IsZero reports whether id is the zero ID.
 func (id ID) IsZero() bool { return id == ID{} }
 
+// MarshalText encodes the ID as [ID.String], so JSON shows the same form
+// as URLs and the CLI.
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText parses the form of [ID.String].
+func (id *ID) UnmarshalText(b []byte) error {
+	v, err := ParseID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}
+
 // ParseID parses the form returned by [ID.String].
 func ParseID(s string) (ID, error) {
 	var id ID
@@ -47,6 +61,9 @@ func ParseID(s string) (ID, error) {
 		return id, fmt.Errorf("%w: id %q: not base32", ErrInvalid, s)
 	}
 	copy(id[:], b)
+	if id.String() != strings.ToLower(s) {
+		return ID{}, fmt.Errorf("%w: id %q: not canonical", ErrInvalid, s)
+	}
 	return id, nil
 }
 

@@ -96,7 +96,10 @@ func (s *sessions) drop(id string) {
 	s.mu.Unlock()
 }
 
-// setCookie sets (or, with maxAge < 0, clears) the session cookie.
+// setCookie sets (or, with maxAge < 0, clears) the session cookie. The
+// cookie itself has no lifetime (maxAge 0 means a browser-session cookie, gone
+// when the browser closes, so nothing lingers on a phone that is later
+// searched); the server expires the session after SessionIdle.
 func (p *public) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: value, Path: "/followup", MaxAge: maxAge,
 		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
@@ -152,7 +155,7 @@ func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.internal")
 		return
 	}
-	p.setCookie(w, r, id, int(p.opt.SessionIdle/time.Second))
+	p.setCookie(w, r, id, 0)
 	http.Redirect(w, r, "/followup/thread?lang="+lang, http.StatusSeeOther)
 }
 
@@ -191,7 +194,7 @@ func (p *public) thread(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Refresh the cookie so an active source is not cut off mid-answer.
-	p.setCookie(w, r, id, int(p.opt.SessionIdle/time.Second))
+	p.setCookie(w, r, id, 0)
 	pg := p.newPage(lang, "/followup/thread", "thread.title")
 	pg.View, pg.CSRF, pg.Sent = &v, ss.csrf, r.URL.Query().Get("sent") == "1"
 	p.render(w, http.StatusOK, "thread", pg)

@@ -318,7 +318,7 @@ func TestSubmitFollowupRound(t *testing.T) {
 			t.Errorf("login status %d, want 303", r2.StatusCode)
 		}
 	}
-	for _, s := range []string{"vigil_followup=", "Path=/followup", "HttpOnly", "SameSite=Strict", "Max-Age=1800"} {
+	for _, s := range []string{"vigil_followup=", "Path=/followup", "HttpOnly", "SameSite=Strict"} {
 		if !strings.Contains(setCookie, s) {
 			t.Errorf("cookie %q lacks %s", setCookie, s)
 		}

@@ -88,7 +88,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr strin
 		Inbox:    d.Intake,
 	}
 	public := &http.Server{
-		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, publicOptions(d, logger, publicLog)),
+		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, publicOptions(d, e.stderr, publicLog)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
@@ -237,10 +237,19 @@ func staffPost(ctx context.Context, addr, path string, body []byte) error {
 
 // publicOptions configures the public listener: the instance's texts and,
 // only if asked, a request log without addresses or queries.
-func publicOptions(d *datadir.Dir, logger *slog.Logger, requestLog bool) web.Options {
+func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
 	opt := web.Options{Instance: web.Instance(d.Config.Instance)}
 	if requestLog {
-		opt.RequestLog = logger
+		// No time stamps: exact request times, matched with the order of log
+		// leaves, would undo the coarse arrival times of submissions.
+		opt.RequestLog = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+				if len(groups) == 0 && a.Key == slog.TimeKey {
+					return slog.Attr{}
+				}
+				return a
+			},
+		}))
 	}
 	return opt
 }
