@@ -27,8 +27,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -113,6 +115,21 @@ type Service struct {
 	Commit *groupcommit.Committer
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
+
+	cpuOnce sync.Once
+	cpu     chan struct{} // see acquireCPU
+}
+
+// acquireCPU bounds how many callers seal records at once, to fewer than
+// the CPUs when there are several: sealing is CPU-bound, and a crowd of
+// sealers would starve the one goroutine that runs every group commit. It
+// returns the release function.
+func (s *Service) acquireCPU() func() {
+	s.cpuOnce.Do(func() {
+		s.cpu = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
+	})
+	s.cpu <- struct{}{}
+	return func() { <-s.cpu }
 }
 
 func (s *Service) now() time.Time {
@@ -309,9 +326,11 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 	if err := s.checkTotal(files); err != nil {
 		return fail(err)
 	}
+	release := s.acquireCPU()
 	receipt := NewReceipt()
 	lookup, id, err := receipt.keys(s.Config.ReceiptSalt)
 	if err != nil {
+		release()
 		return fail(err)
 	}
 	src := id.Recipient()
@@ -319,6 +338,7 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 	t := s.coarseNow()
 	tri, err := s.prepareTriage(vigil.NewID(), 1, sub, triage{State: StateNew}, t)
 	if err != nil {
+		release()
 		return fail(err)
 	}
 	// Without files the document is known before the transaction: seal it
@@ -327,9 +347,11 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 	if len(files) == 0 {
 		doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact}
 		if pre, err = s.prepareDocument(KindSubmission, sub, lookup, doc, t, src, src.String()); err != nil {
+			release()
 			return fail(err)
 		}
 	}
+	release()
 	err = s.update(ctx, func(tx store.Tx) error {
 		p := pre
 		if p == nil {
@@ -522,7 +544,10 @@ func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text strin
 	var pre *prepared // sealed before the transaction when there are no files
 	if len(files) == 0 {
 		var err error
-		if pre, err = s.prepareDocument(KindMessage, m.ID, sub[:], document{Text: text, From: from}, t, to, ""); err != nil {
+		release := s.acquireCPU()
+		pre, err = s.prepareDocument(KindMessage, m.ID, sub[:], document{Text: text, From: from}, t, to, "")
+		release()
+		if err != nil {
 			return Message{}, err
 		}
 	}
