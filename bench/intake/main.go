@@ -3,7 +3,7 @@
 // once it is durable.
 //
 //	go run ./bench/intake [-n 5000] [-c 32] [-duration 30s] [-size 5000] [-dir DIR]
-//	        [-phases http,service,baseline] [-cpuprofile FILE]
+//	        [-phases http,service,single,baseline] [-cpuprofile FILE]
 //
 // It creates a fresh data directory under DIR (default: the system temporary
 // directory; datadir.Init with a low scrypt work factor), opens it and
@@ -19,6 +19,8 @@
 // and -size:
 //
 //   - service: intake.Service.Submit called directly (group commit, no HTTP);
+//   - single: the same without group commit, one transaction and fsync per
+//     submission (what group commit buys);
 //   - baseline: bare SQLite (WAL, synchronous=FULL, as vigil runs it), one
 //     transaction and fsync per submission inserting the text as one row:
 //     what one fsync per submission allows on this disk.
@@ -72,7 +74,7 @@ func main() {
 	size := flag.Int("size", 5000, "bytes of text per submission")
 	dir := flag.String("dir", "", "directory for the data directories (default: the system temporary directory)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (use with -phases)")
-	phases := flag.String("phases", "http,service,baseline", "phases to run, comma-separated")
+	phases := flag.String("phases", "http,service,single,baseline", "phases to run, comma-separated")
 	flag.Parse()
 	if *n < 1 || *c < 1 || *size < 1 || *dur <= 0 {
 		fmt.Fprintln(os.Stderr, "intake bench: -n, -c, -size and -duration must be positive")
@@ -133,6 +135,15 @@ func (b *bench) run(dir string, phases []string) error {
 	}
 	defer os.RemoveAll(b.work)
 	fmt.Printf("%d clients, %d-byte texts, at most %d submissions or %v per phase\n", b.c, b.size, b.n, b.dur)
+	loadAvg := func() string {
+		l, err := os.ReadFile("/proc/loadavg") // other work on the machine skews every figure
+		if err != nil {
+			return "unknown"
+		}
+		return strings.Join(strings.Fields(string(l))[:3], " ")
+	}
+	fmt.Printf("load average before: %s\n", loadAvg())
+	defer func() { fmt.Printf("load average after: %s\n", loadAvg()) }()
 	if b.cpuprofile != "" {
 		f, err := os.Create(b.cpuprofile)
 		if err != nil {
@@ -151,7 +162,9 @@ func (b *bench) run(dir string, phases []string) error {
 		case "http":
 			r, err = b.httpPhase()
 		case "service":
-			r, err = b.servicePhase()
+			r, err = b.servicePhase(true)
+		case "single":
+			r, err = b.servicePhase(false)
 		case "baseline":
 			r, err = b.baselinePhase()
 		default:
@@ -163,8 +176,13 @@ func (b *bench) run(dir string, phases []string) error {
 		r.print()
 		res[r.name] = r
 	}
+	if g, ok := res["service"]; ok {
+		if one, ok := res["single"]; ok && one.rate() > 0 {
+			fmt.Printf("service/single = %.1f (what group commit buys)\n", g.rate()/one.rate())
+		}
+	}
 	base, haveBase := res["baseline"]
-	for _, name := range []string{"http", "service"} {
+	for _, name := range []string{"http", "service", "single"} {
 		if r, ok := res[name]; ok && haveBase && base.rate() > 0 {
 			fmt.Printf("%s/baseline = %.1f (submissions/s)\n", name, r.rate()/base.rate())
 		}
@@ -359,15 +377,25 @@ func (b *bench) post(client *http.Client, base string, w, seq int) error {
 	return nil
 }
 
-func (b *bench) servicePhase() (result, error) {
-	d, err := b.openData("service")
+// servicePhase calls intake.Service.Submit directly, with group commit or
+// with one transaction per submission.
+func (b *bench) servicePhase(group bool) (result, error) {
+	name := "service"
+	if !group {
+		name = "single"
+	}
+	d, err := b.openData(name)
 	if err != nil {
 		return result{}, err
 	}
 	defer d.Close()
+	in := d.Intake
+	if !group {
+		in = &intake.Service{Store: d.Store, Vault: d.Vault, Evidence: d.Evidence, Config: d.Intake.Config}
+	}
 	ctx := context.Background()
-	r := b.load("service", func(w, seq int) error {
-		rc, _, err := d.Intake.Submit(ctx, intake.Draft{Text: text(b.size, seq), Language: "ru"}, nil)
+	r := b.load(name, func(w, seq int) error {
+		rc, _, err := in.Submit(ctx, intake.Draft{Text: text(b.size, seq), Language: "ru"}, nil)
 		if err == nil && rc == "" {
 			err = errors.New("empty receipt")
 		}
