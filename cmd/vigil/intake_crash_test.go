@@ -174,7 +174,7 @@ func TestIntakeCrash(t *testing.T) {
 				}
 			})
 		}
-		time.Sleep(time.Duration(rng.Int64N(int64(400 * time.Millisecond))))
+		time.Sleep(time.Duration(rng.Int64N(int64(300 * time.Millisecond))))
 		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("round %d: kill: %v (server exited early?)\n%s", round, err, srv.stderr.String())
 		}
@@ -210,16 +210,21 @@ func TestIntakeCrash(t *testing.T) {
 			d.Close()
 			t.Fatalf("round %d: unseal: %v", round, err)
 		}
-		// This round's receipts and a sample of earlier ones each round;
-		// all of them after the last round (later kills must not lose
-		// earlier submissions).
+		// Up to ten of this round's receipts and five earlier ones each
+		// round; all of them after the last round (later kills must not
+		// lose earlier submissions).
 		last := round == rounds-1
-		check := got
+		var check []icrashSub
 		if last {
 			check = all
-		} else if prev := all[:len(all)-len(got)]; len(prev) > 0 {
-			for range min(5, len(prev)) {
-				check = append(check, prev[rng.IntN(len(prev))])
+		} else {
+			for _, i := range rng.Perm(len(got))[:min(10, len(got))] {
+				check = append(check, got[i])
+			}
+			if prev := all[:len(all)-len(got)]; len(prev) > 0 {
+				for range min(5, len(prev)) {
+					check = append(check, prev[rng.IntN(len(prev))])
+				}
 			}
 		}
 		err = func() error {
@@ -233,7 +238,7 @@ func TestIntakeCrash(t *testing.T) {
 				return err
 			}
 			st.receiptChecks += len(check)
-			n, err := icrashRecords(ctx, d, len(all), verified, last, &st)
+			n, err := icrashRecords(ctx, d, len(all), verified, &st)
 			if err != nil {
 				return err
 			}
@@ -433,9 +438,10 @@ func icrashOpen(ctx context.Context, d *datadir.Dir, s icrashSub) error {
 // cover the log, and each submission has exactly one triage record (a
 // submission and its triage commit together). It returns the number of
 // submissions, at least acked. Records in verified were decrypted and
-// checked in an earlier round and are skipped unless all is set; the others
-// are added.
-func icrashRecords(ctx context.Context, d *datadir.Dir, acked int, verified map[vigil.ID]bool, all bool, st *icrashStats) (int, error) {
+// checked after an earlier kill and are skipped (records are immutable, and
+// the final receipt checks open every acknowledged submission again); the
+// others are added.
+func icrashRecords(ctx context.Context, d *datadir.Dir, acked int, verified map[vigil.ID]bool, st *icrashStats) (int, error) {
 	var subs, items, triage, other []store.Record
 	var entries [][]byte
 	err := d.Store.View(ctx, func(tx store.ReadTx) error {
@@ -486,7 +492,7 @@ func icrashRecords(ctx context.Context, d *datadir.Dir, acked int, verified map[
 		if err := use(r); err != nil {
 			return 0, err
 		}
-		if all || !verified[r.ID] {
+		if !verified[r.ID] {
 			open = append(open, r)
 		}
 	}
@@ -524,7 +530,7 @@ func icrashRecords(ctx context.Context, d *datadir.Dir, acked int, verified map[
 		if err := use(r); err != nil {
 			return 0, err
 		}
-		if all || !verified[r.ID] {
+		if !verified[r.ID] {
 			openItems = append(openItems, r)
 		}
 	}
