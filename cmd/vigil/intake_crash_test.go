@@ -175,10 +175,12 @@ func TestIntakeCrash(t *testing.T) {
 			})
 		}
 		time.Sleep(time.Duration(rng.Int64N(int64(300 * time.Millisecond))))
+		// Mark the kill first: a request cut by it must not read as a
+		// failure before it.
+		close(killed)
 		if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("round %d: kill: %v (server exited early?)\n%s", round, err, srv.stderr.String())
 		}
-		close(killed)
 		werr := srv.cmd.Wait()
 		wg.Wait()
 		var ee *exec.ExitError
