@@ -334,7 +334,7 @@ func TestCLISecondProcess(t *testing.T) {
 	want := []string{"in use by another vigil process", fmt.Sprintf("pid %d", cmd.Process.Pid)}
 	cliFail(t, data, env, want, "add", "--data", data, f)
 	cliFail(t, data, env, want, "fsck", "--data", data)
-	cliFail(t, data, env, want, "bundle", "--data", data, "--out", filepath.Join(t.TempDir(), "b.zip"), "0000000000000000000000000a")
+	cliFail(t, data, env, want, "bundle", "--data", data, "--out", filepath.Join(t.TempDir(), "b.zip"), "0000000000000000000000000g")
 }
 
 type cliLockedWriter struct {
