@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/internal/datadir"
 )
 
@@ -66,12 +67,20 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err := exportBundle(ctx, d, ids, true, bundlePath); err != nil {
 		return err
 	}
+	token, _, err := newTokens(d).Create(ctx, "demo", "demo", auth.RoleAdmin)
+	if err != nil {
+		return err
+	}
 	return serve(ctx, e, d, *pub, *staff, time.Second, false, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "\nPublic listener: %s\nStaff listener:  %s\n\nTry:\n", pubURL, staffURL)
 		fmt.Fprintf(e.stdout, "  curl %s.well-known/vigil.json     # the public keys\n", pubURL)
 		fmt.Fprintf(e.stdout, "  curl %slog/checkpoint             # the signed checkpoint (C2SP tlog-checkpoint)\n", pubURL)
 		fmt.Fprintf(e.stdout, "  curl -s %slog/tile/entries/000.p/%d | xxd | head   # log entries: hiding commitments, nothing readable\n", pubURL, len(ids))
 		fmt.Fprintf(e.stdout, "  curl %sapi/v1/health\n", staffURL)
+		fmt.Fprintf(e.stdout, "\nAs a source (works with JavaScript off): open %ssubmit, send a testimony, keep the receipt,\nthen come back at %sfollowup. As staff, with the demo's API token:\n", pubURL, pubURL)
+		fmt.Fprintf(e.stdout, "  curl -H 'Authorization: Bearer %s' %sapi/v1/submissions\n", token, staffURL)
+		fmt.Fprintf(e.stdout, "  curl -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\\n       -d '{\"text\":\"Thank you. Where did it happen?\"}' %sapi/v1/submissions/ID/messages\n", token, staffURL)
+		fmt.Fprintf(e.stdout, "\nEvidence:\n")
 		fmt.Fprintf(e.stdout, "  unzip -l %s                # an evidence bundle of the samples\n", bundlePath)
 		fmt.Fprintf(e.stdout, "  go run ./cmd/vigil verify %s --log-key '%s'\n", bundlePath, cfg.LogVKey)
 		fmt.Fprintf(e.stdout, "\nThe vault is unsealed. Seal it: go run ./cmd/vigil seal --staff %s\nCtrl-C stops the demo and deletes everything.\n", strings.TrimSuffix(strings.TrimPrefix(staffURL, "http://"), "/"))
