@@ -239,6 +239,10 @@ func staffPost(ctx context.Context, addr, path string, body []byte) error {
 // only if asked, a request log without addresses or queries.
 func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
 	opt := web.Options{Instance: web.Instance(d.Config.Instance)}
+	opt.ReceiptLimit.Burst = d.Config.Intake.ReceiptAttempts
+	if w, err := time.ParseDuration(d.Config.Intake.ReceiptWait); err == nil && w > 0 {
+		opt.ReceiptLimit.Every = w
+	}
 	if requestLog {
 		// No time stamps: exact request times, matched with the order of log
 		// leaves, would undo the coarse arrival times of submissions.

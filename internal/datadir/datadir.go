@@ -68,6 +68,10 @@ type IntakeConfig struct {
 	MaxFiles      int    `json:"max_files,omitempty"`
 	MaxTotalBytes int64  `json:"max_total_bytes,omitempty"`
 	TimePrecision string `json:"time_precision,omitempty"` // a Go duration, e.g. "1h"
+	// ReceiptAttempts is how many receipt attempts a client may make before
+	// it must wait ReceiptWait between attempts (defaults 10 and "1m").
+	ReceiptAttempts int    `json:"receipt_attempts,omitempty"`
+	ReceiptWait     string `json:"receipt_wait,omitempty"`
 }
 
 // Options for [Init].
@@ -192,6 +196,14 @@ func (d *Dir) open(ctx context.Context) error {
 		if ic.TimePrecision, err = time.ParseDuration(p); err != nil || ic.TimePrecision <= 0 {
 			return fmt.Errorf("vigil.json: intake.time_precision %q: want a positive duration like 1h", p)
 		}
+	}
+	if w := d.Config.Intake.ReceiptWait; w != "" {
+		if v, err := time.ParseDuration(w); err != nil || v <= 0 {
+			return fmt.Errorf("vigil.json: intake.receipt_wait %q: want a positive duration like 1m", w)
+		}
+	}
+	if d.Config.Intake.ReceiptAttempts < 0 {
+		return fmt.Errorf("vigil.json: intake.receipt_attempts must not be negative")
 	}
 	d.Commit = groupcommit.New(db, 0)
 	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
