@@ -79,6 +79,9 @@ var (
 	ErrInvalid = errors.New("invalid input")
 	// ErrTooLarge means the input is over a configured size or count limit.
 	ErrTooLarge = fmt.Errorf("%w: too large", ErrInvalid)
+	// ErrUnavailable means the operation cannot be done now but may succeed
+	// later, e.g. the disk is nearly full.
+	ErrUnavailable = errors.New("temporarily unavailable")
 	// ErrSealed means the operation needs the vault's private keys and the
 	// vault is sealed.
 	ErrSealed = errors.New("vault sealed")

@@ -31,7 +31,9 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -73,6 +75,11 @@ type Server struct {
 	// Zero means 4 MiB: room for intake's default 1 MiB text cap even when
 	// every character is JSON-escaped.
 	MaxBody int64
+	// Hosts are extra host names the staff listener answers to (say, behind
+	// a reverse proxy). IP literals and "localhost" are always accepted;
+	// any other Host header is refused, so a web page cannot reach the
+	// listener through DNS rebinding (unseal and seal need no token).
+	Hosts []string
 
 	unsealMu sync.Mutex // one passphrase attempt at a time: scrypt paces guessing
 }
@@ -96,7 +103,25 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/submissions/{id}/messages", jsonBody(s.authed(s.reply)))
 	mux.HandleFunc("POST /api/v1/submissions/{id}/state", jsonBody(s.authed(s.setState)))
 	mux.HandleFunc("GET /api/v1/submissions/{id}/files/{file}", s.authed(s.download))
-	return mux
+	return s.checkHost(mux)
+}
+
+// checkHost refuses requests whose Host names anything but an IP address,
+// localhost or one of s.Hosts.
+func (s *Server) checkHost(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hp, _, err := net.SplitHostPort(host); err == nil {
+			host = hp
+		}
+		host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+		ok := net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") || slices.ContainsFunc(s.Hosts, func(a string) bool { return strings.EqualFold(a, host) })
+		if !ok {
+			writeJSON(w, http.StatusMisdirectedRequest, map[string]string{"error": "unknown host name (see vigil serve --staff-host)"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // errContentType is a POST whose body is not declared as JSON.

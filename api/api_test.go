@@ -102,3 +102,37 @@ func TestMethods(t *testing.T) {
 		}
 	}
 }
+
+// A web page that rebinds its own name to the staff listener's address must
+// not reach it: only IP literals, localhost and configured names pass.
+func TestHostCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.age")
+	pub, err := vault.Create(path, []byte("right passphrase"), "example.org/log", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := vault.Open(path, pub)
+	s := &api.Server{Vault: v, Hosts: []string{"staff.example.org"},
+		Health: func(*http.Request) (api.Health, error) { return api.Health{}, nil }}
+	h := s.Handler()
+	for host, want := range map[string]int{
+		"127.0.0.1:8081": 200, "[::1]:8081": 200, "localhost:8081": 200, "LOCALHOST": 200,
+		"staff.example.org": 200, "evil.example:8081": 421, "127.0.0.1.evil.example": 421, "": 421,
+	} {
+		req := httptest.NewRequest("GET", "/api/v1/health", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("Host %q: %d, want %d", host, rec.Code, want)
+		}
+	}
+	req := httptest.NewRequest("POST", "/api/v1/seal", strings.NewReader("{}"))
+	req.Host = "rebound.example:8081"
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 421 {
+		t.Errorf("seal through a rebound name: %d", rec.Code)
+	}
+}

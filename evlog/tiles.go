@@ -25,7 +25,8 @@ type Source interface {
 // Handler serves the log read-only per C2SP tlog-tiles
 // (https://c2sp.org/tlog-tiles), relative to its mount point (strip the
 // prefix first): "checkpoint", "tile/<L>/<N>[.p/<W>]" and
-// "tile/entries/<N>[.p/<W>]". Tiles beyond the current tree are 404.
+// "tile/entries/<N>[.p/<W>]". Tiles beyond the latest signed checkpoint are
+// 404, so the public log moves only when a checkpoint is published.
 func Handler(src Source) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -54,9 +55,27 @@ func Handler(src Source) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
+		// Serve only what the latest checkpoint covers: the live tree size
+		// would tell an observer, to the second, when each submission
+		// arrived, undoing the coarse times intake stores.
+		cp, err := src.LatestCheckpoint(r.Context())
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		published := int64(0)
+		if cp != nil {
+			text, _, _ := strings.Cut(string(cp), "\n\n")
+			c, err := ParseCheckpoint(text + "\n")
+			if err != nil {
+				http.Error(w, "internal error", http.StatusInternalServerError)
+				return
+			}
+			published = c.N
+		}
 		var data []byte
 		err = src.ViewLog(r.Context(), func(lr Reader) error {
-			data, err = ReadTile(lr, t)
+			data, err = ReadTile(capped{lr, published}, t)
 			return err
 		})
 		if errors.Is(err, errNoTile) {
@@ -74,6 +93,17 @@ func Handler(src Source) http.Handler {
 }
 
 var errNoTile = errors.New("tile not in tree")
+
+// capped is a Reader whose tree ends at n entries (or earlier).
+type capped struct {
+	Reader
+	n int64
+}
+
+func (c capped) TreeSize() (int64, error) {
+	n, err := c.Reader.TreeSize()
+	return min(n, c.n), err
+}
 
 // ReadTile returns a tile's content: hashes for levels 0 and up, an entry
 // bundle for t.L == -1. It fails with a not-found error if the tile is not

@@ -522,10 +522,12 @@ func (s *Service) SourceView(ctx context.Context, src *Source) (View, error) {
 // SourceReply adds a source's message (text and staged files) to their
 // thread. It works sealed. On error the staged files are discarded.
 func (s *Service) SourceReply(ctx context.Context, src *Source, text string, files []*evidence.Pending) (Message, error) {
-	return s.addMessage(ctx, src.Submission, "source", text, files, src.identity.Recipient())
+	return s.addMessage(ctx, src.Submission, "source", text, files, src.identity.Recipient(), nil)
 }
 
-func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text string, files []*evidence.Pending, to age.Recipient) (Message, error) {
+// addMessage records a message; also, if set, runs in the same transaction
+// (a staff reply's audit event, so a reply is never stored without it).
+func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text string, files []*evidence.Pending, to age.Recipient, also func(store.Tx) error) (Message, error) {
 	discard := func() {
 		for _, p := range files {
 			s.Evidence.Discard(ctx, p)
@@ -564,8 +566,10 @@ func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text strin
 			}
 		}
 		var err error
-		m.LeafIndex, err = p.put(tx)
-		return err
+		if m.LeafIndex, err = p.put(tx); err != nil || also == nil {
+			return err
+		}
+		return also(tx)
 	})
 	if err != nil {
 		discard()
@@ -690,11 +694,9 @@ func (s *Service) Reply(ctx context.Context, actor string, sub vigil.ID, text st
 	if err != nil {
 		return Message{}, fmt.Errorf("%w: submission %s: source recipient", vigil.ErrCorrupt, sub)
 	}
-	m, err := s.addMessage(ctx, sub, "staff", text, nil, to)
-	if err != nil {
-		return Message{}, err
-	}
-	return m, s.audit(ctx, actor, "reply", sub)
+	return s.addMessage(ctx, sub, "staff", text, nil, to, func(tx store.Tx) error {
+		return s.auditTx(tx, actor, "reply", sub)
+	})
 }
 
 // SetState changes a submission's triage state. It needs the vault unsealed.

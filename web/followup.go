@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/intake"
 )
 
@@ -23,17 +24,20 @@ type session struct {
 	seen time.Time
 }
 
-// sessions are the live follow-up sessions. Safe for concurrent use.
+// sessions are the live follow-up sessions, at most one per submission (a
+// new login replaces the old), so one receipt cannot fill the table. When the
+// table is full the least recently used session goes. Safe for concurrent use.
 type sessions struct {
-	mu   sync.Mutex
-	m    map[string]*session
-	idle time.Duration
-	now  func() time.Time
-	max  int
+	mu    sync.Mutex
+	m     map[string]*session
+	bySub map[vigil.ID]string
+	idle  time.Duration
+	now   func() time.Time
+	max   int
 }
 
 func newSessions(idle time.Duration, now func() time.Time) *sessions {
-	return &sessions{m: make(map[string]*session), idle: idle, now: now, max: 10000}
+	return &sessions{m: make(map[string]*session), bySub: make(map[vigil.ID]string), idle: idle, now: now, max: 10000}
 }
 
 func randomToken() string {
@@ -42,28 +46,47 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// create starts a session and returns its ID, or "" when the table is full.
+// create starts a session for src, ending any other session of the same
+// submission, and returns its ID.
 func (s *sessions) create(src *intake.Source) (string, *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	if old, ok := s.bySub[src.Submission]; ok {
+		s.remove(old)
+	}
 	if len(s.m) >= s.max {
 		s.sweep(now)
-		if len(s.m) >= s.max {
-			return "", nil
+	}
+	for len(s.m) >= s.max {
+		oldest, at := "", now
+		for id, ss := range s.m {
+			if !ss.seen.After(at) {
+				oldest, at = id, ss.seen
+			}
 		}
+		s.remove(oldest)
 	}
 	id := randomToken()
 	ss := &session{src: src, csrf: randomToken(), seen: now}
 	s.m[id] = ss
+	s.bySub[src.Submission] = id
 	return id, ss
+}
+
+// remove drops a session. s.mu is held.
+func (s *sessions) remove(id string) {
+	if ss, ok := s.m[id]; ok {
+		delete(s.bySub, ss.src.Submission)
+		delete(s.m, id)
+	}
 }
 
 // sweep drops idle sessions. s.mu is held.
 func (s *sessions) sweep(now time.Time) {
 	for id, ss := range s.m {
 		if now.Sub(ss.seen) > s.idle {
-			delete(s.m, id)
+			s.remove(id)
 		}
 	}
 }
@@ -83,7 +106,7 @@ func (s *sessions) get(r *http.Request) (id string, ss *session, expired bool) {
 		return "", nil, true
 	}
 	if now.Sub(ss.seen) > s.idle {
-		delete(s.m, c.Value)
+		s.remove(c.Value)
 		return "", nil, true
 	}
 	ss.seen = now
@@ -92,7 +115,7 @@ func (s *sessions) get(r *http.Request) (id string, ss *session, expired bool) {
 
 func (s *sessions) drop(id string) {
 	s.mu.Lock()
-	delete(s.m, id)
+	s.remove(id)
 	s.mu.Unlock()
 }
 
@@ -116,47 +139,62 @@ func (p *public) followupForm(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "followup", pg)
 }
 
-// followupLogin opens a receipt. Every failure gets the same 403 page;
-// attempts are rate-limited per client and overall.
+// followupLogin opens a receipt. Every failure gets the same 403 page.
+// Failures are rate-limited per client and overall: over the limit a wrong
+// receipt gets 429 and a wait. A right receipt always gets in, so that behind
+// an onion service, where every source shares one address, nobody can lock
+// the others out; receipts have 93 bits, so the limit protects the CPU, not
+// the receipts, and receipt checks run at most a few at a time.
 func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 	lang := p.lang(r, "")
+	if crossSite(r) {
+		p.fail(w, http.StatusForbidden, lang, "/followup", "error.csrf")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil {
 		p.fail(w, http.StatusBadRequest, lang, "/followup", "error.bad_form")
 		return
 	}
 	lang = p.lang(r, r.PostFormValue("lang"))
-	client := p.clientKey(r)
-	if ok, wait := p.perHost.Take(client); !ok {
-		p.tooMany(w, lang, wait)
-		return
-	}
-	if ok, wait := p.global.Take(""); !ok {
-		p.perHost.Give(client)
-		p.tooMany(w, lang, wait)
+	select {
+	case p.checks <- struct{}{}:
+	case <-r.Context().Done():
 		return
 	}
 	src, err := p.in.OpenReceipt(r.Context(), r.PostFormValue("receipt"))
+	<-p.checks
 	if errors.Is(err, intake.ErrBadReceipt) {
+		client := p.clientKey(r)
+		if ok, wait := p.perHost.Take(client); !ok {
+			p.tooMany(w, lang, wait)
+			return
+		}
+		if ok, wait := p.global.Take(""); !ok {
+			p.perHost.Give(client)
+			p.tooMany(w, lang, wait)
+			return
+		}
 		pg := p.newPage(lang, "/followup", "followup.title")
 		pg.Message = "followup.bad"
 		p.render(w, http.StatusForbidden, "followup", pg)
 		return
 	}
-	// A receipt that opened (or a fault on our side) is not a failure.
-	p.perHost.Give(client)
-	p.global.Give("")
 	if err != nil {
 		p.fail(w, http.StatusInternalServerError, lang, "/followup", "error.internal")
 		return
 	}
 	id, _ := p.sessions.create(src)
-	if id == "" {
-		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.internal")
-		return
-	}
 	p.setCookie(w, r, id, 0)
 	http.Redirect(w, r, "/followup/thread?lang="+lang, http.StatusSeeOther)
+}
+
+// crossSite reports a request a browser marks as sent from another site: a
+// page elsewhere posting its own receipt to swap the source's session.
+// Browsers that send no Sec-Fetch-Site are let through (SameSite=Strict and
+// the CSRF token still protect the session's own forms).
+func crossSite(r *http.Request) bool {
+	return r.Header.Get("Sec-Fetch-Site") == "cross-site"
 }
 
 func (p *public) tooMany(w http.ResponseWriter, lang string, wait time.Duration) {

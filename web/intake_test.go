@@ -323,6 +323,12 @@ func TestSubmitFollowupRound(t *testing.T) {
 			t.Errorf("cookie %q lacks %s", setCookie, s)
 		}
 	}
+	// That second login ended the first session (one per submission): log in again.
+	resp, page = post(t, c, srv.URL+"/followup", strings.NewReader(form.Encode()), "application/x-www-form-urlencoded")
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/followup/thread" {
+		t.Fatalf("login again: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
 
 	// Answer with a file.
 	body, ctype = multipartBody(field("csrf", csrf), field("lang", "ru"), field("text", "У выхода №2. <b>жирный</b>"), file("видео.mp4", "video"))
@@ -657,9 +663,20 @@ func TestReceiptStorm(t *testing.T) {
 	if rec.Code != 429 || rec.Header().Get("Retry-After") == "" || !strings.Contains(rec.Body.String(), "Слишком много попыток") {
 		t.Fatalf("11th attempt: %d Retry-After %q\n%s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 	}
-	// Even the right receipt waits, from that address; another address is not held up.
-	if rec := try("192.0.2.7:4002", string(receipt), "en"); rec.Code != 429 {
+	// The right receipt still gets in from that address: behind an onion
+	// service every source shares it, and one flooder must not lock them out.
+	if rec := try("192.0.2.7:4002", string(receipt), "en"); rec.Code != http.StatusSeeOther {
 		t.Fatalf("right receipt while limited: %d", rec.Code)
+	}
+	// Cross-site logins (a page elsewhere posting its own receipt to swap a
+	// source's session) are refused.
+	req := httptest.NewRequest("POST", "/followup", strings.NewReader(url.Values{"receipt": {string(receipt)}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	xs := httptest.NewRecorder()
+	h.ServeHTTP(xs, req)
+	if xs.Code != http.StatusForbidden || len(xs.Header().Values("Set-Cookie")) > 0 {
+		t.Fatalf("cross-site login: %d %v", xs.Code, xs.Header().Values("Set-Cookie"))
 	}
 	if rec := try("198.51.100.1:4000", string(receipt), "en"); rec.Code != http.StatusSeeOther {
 		t.Fatalf("other address: %d", rec.Code)
@@ -682,6 +699,52 @@ func TestReceiptStorm(t *testing.T) {
 	}
 	if rec := try("203.0.113.99:1", "x", "en"); rec.Code != 429 || !strings.Contains(rec.Body.String(), "too many attempts") {
 		t.Fatalf("global limit: %d", rec.Code)
+	}
+}
+
+// One receipt cannot fill the session table: a new login of the same
+// submission replaces the old session, and a full table drops the least
+// recently used one instead of refusing.
+func TestSessionsBounded(t *testing.T) {
+	ctx := context.Background()
+	d := openDir(t)
+	h := handler(d, web.Options{})
+	login := func(receipt string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/followup", strings.NewReader(url.Values{"receipt": {receipt}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	thread := func(cookie string) int {
+		req := httptest.NewRequest("GET", "/followup/thread", nil)
+		req.Header.Set("Cookie", cookie)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	cookieOf := func(rec *httptest.ResponseRecorder) string {
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == "vigil_followup" {
+				return c.Name + "=" + c.Value
+			}
+		}
+		t.Fatal("no session cookie")
+		return ""
+	}
+	r1, _, _ := d.Intake.Submit(ctx, intake.Draft{Text: "one"}, nil)
+	r2, _, _ := d.Intake.Submit(ctx, intake.Draft{Text: "two"}, nil)
+	first := cookieOf(login(string(r1)))
+	other := cookieOf(login(string(r2)))
+	var last string
+	for range 50 {
+		last = cookieOf(login(string(r1)))
+	}
+	if thread(first) == http.StatusOK {
+		t.Error("an older session of the same submission still works")
+	}
+	if thread(last) != http.StatusOK || thread(other) != http.StatusOK {
+		t.Error("the newest session, or another submission's, was dropped")
 	}
 }
 

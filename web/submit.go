@@ -19,6 +19,9 @@ func (p *public) failUpload(w http.ResponseWriter, r *http.Request, lang, back s
 	var ue *uploadError
 	if !errors.As(err, &ue) {
 		ue = &uploadError{http.StatusInternalServerError, "error.internal"}
+		if errors.Is(err, vigil.ErrUnavailable) {
+			ue = &uploadError{http.StatusServiceUnavailable, "error.internal"}
+		}
 	}
 	if ue.status == http.StatusRequestEntityTooLarge || ue.status == http.StatusBadRequest {
 		// The rest of the body may be large or garbage: don't read it to

@@ -55,6 +55,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -118,6 +119,7 @@ type public struct {
 	perHost  *ratelimit.Limiter
 	global   *ratelimit.Limiter
 	sessions *sessions
+	checks   chan struct{} // bounds concurrent receipt checks
 }
 
 // NewPublic returns the public listener's handler. in may be nil for a
@@ -156,7 +158,8 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 	}
 	p := &public{in: in, cat: cat, opt: opt, pages: parsePages(),
 		perHost: ratelimit.New(rl), global: ratelimit.New(gl),
-		sessions: newSessions(opt.SessionIdle, opt.Now)}
+		sessions: newSessions(opt.SessionIdle, opt.Now),
+		checks:   make(chan struct{}, 2*runtime.NumCPU())}
 
 	mux := http.NewServeMux()
 	mux.Handle("/log/", http.StripPrefix("/log", evlog.Handler(log)))

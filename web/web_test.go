@@ -30,7 +30,11 @@ func (m memLog) ReadEntries(start, end int64) ([][]byte, error) { return [][]byt
 func (m memLog) ViewLog(ctx context.Context, fn func(evlog.Reader) error) error {
 	return fn(m)
 }
-func (m memLog) LatestCheckpoint(context.Context) ([]byte, error) { return []byte("cp\n"), nil }
+func (m memLog) LatestCheckpoint(context.Context) ([]byte, error) { return []byte(checkpoint), nil }
+
+// checkpoint is a (fake-signed) checkpoint of size 1: the handler serves
+// tiles up to it.
+const checkpoint = "example.org/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n— example.org/log AAAA\n"
 
 func TestPublic(t *testing.T) {
 	h := web.NewPublic(memLog{make([]byte, 32)}, web.Keys{Origin: "example.org/log", LogVKey: "example.org/log+01234567+AAAA", AgeRecipient: "age1xyz"}, nil, web.Options{})
@@ -65,7 +69,7 @@ func TestPublic(t *testing.T) {
 	if keys["log_vkey"] != "example.org/log+01234567+AAAA" || keys["age_recipient"] != "age1xyz" || keys["log_prefix"] != "/log/" {
 		t.Fatalf("vigil.json: %v", keys)
 	}
-	if resp, body := get("/log/checkpoint"); resp.StatusCode != 200 || body != "cp\n" || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+	if resp, body := get("/log/checkpoint"); resp.StatusCode != 200 || body != checkpoint || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("checkpoint: %d %q", resp.StatusCode, body)
 	}
 	if resp, body := get("/log/tile/entries/000.p/1"); resp.StatusCode != 200 || len(body) != 34 {

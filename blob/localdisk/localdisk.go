@@ -18,14 +18,24 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/internal/atomicfile"
 )
 
+// DefaultMinFree is the free space Create keeps on the disk by default.
+const DefaultMinFree = 128 << 20
+
 // Dir is a blob store in a directory.
 type Dir struct {
+	// MinFree is the free disk space, in bytes, below which Create and
+	// writes fail with an error wrapping vigil.ErrUnavailable, so that a flood
+	// of uploads cannot fill the disk that the database shares. Open sets
+	// DefaultMinFree; zero turns the check off.
+	MinFree int64
+
 	root string
 
 	mu sync.Mutex
@@ -59,6 +69,9 @@ func (d *Dir) path(name string) string {
 
 // Create implements [blob.Store].
 func (d *Dir) Create(ctx context.Context) (blob.Writer, error) {
+	if err := d.checkFree(); err != nil {
+		return nil, err
+	}
 	f, err := os.CreateTemp(filepath.Join(d.root, "tmp"), "blob-*")
 	if err != nil {
 		return nil, fmt.Errorf("create blob: %w", err)
@@ -72,10 +85,39 @@ type writer struct {
 	bw   *bufio.Writer
 	name string
 	done bool
+
+	sinceCheck int64 // bytes written since the last free-space check
 }
 
-func (w *writer) Write(p []byte) (int, error) { return w.bw.Write(p) }
-func (w *writer) Name() string                { return w.name }
+// checkFree fails if the disk holding the store has less than MinFree free.
+func (d *Dir) checkFree() error {
+	if d.MinFree <= 0 {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(d.root, &st); err != nil {
+		return nil // cannot tell: let the write itself fail if it must
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < d.MinFree {
+		return fmt.Errorf("%w: %d bytes free on the blob disk, keeping %d (hint: free space or move the data directory)", vigil.ErrUnavailable, free, d.MinFree)
+	}
+	return nil
+}
+
+// freeCheckEvery is how many bytes a writer writes between free-space checks.
+const freeCheckEvery = 32 << 20
+
+func (w *writer) Write(p []byte) (int, error) {
+	w.sinceCheck += int64(len(p))
+	if w.sinceCheck >= freeCheckEvery {
+		w.sinceCheck = 0
+		if err := w.d.checkFree(); err != nil {
+			return 0, err
+		}
+	}
+	return w.bw.Write(p)
+}
+func (w *writer) Name() string { return w.name }
 
 func (w *writer) Commit() error {
 	if w.done {

@@ -2,10 +2,12 @@ package localdisk_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/blob/blobtest"
 	"github.com/vigil-hr/vigil/blob/localdisk"
@@ -52,4 +54,23 @@ func TestOpenClearsTemporaries(t *testing.T) {
 			t.Fatalf("unexpected %s after an interrupted write", e.Name())
 		}
 	}
+}
+
+// A nearly full disk refuses new blobs with vigil.ErrUnavailable, before
+// anything is written.
+func TestMinFree(t *testing.T) {
+	d, err := localdisk.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.MinFree = 1 << 62 // more than any disk has
+	if _, err := d.Create(context.Background()); !errors.Is(err, vigil.ErrUnavailable) {
+		t.Fatalf("Create on a full disk: %v, want ErrUnavailable", err)
+	}
+	d.MinFree = 0
+	w, err := d.Create(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Abort()
 }

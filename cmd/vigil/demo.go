@@ -71,7 +71,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, e, d, *pub, *staff, time.Second, false, func(pubURL, staffURL string) {
+	return serve(ctx, e, d, serveConfig{Public: *pub, Staff: *staff, Interval: time.Second}, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "\nPublic listener: %s\nStaff listener:  %s\n\nTry:\n", pubURL, staffURL)
 		fmt.Fprintf(e.stdout, "  curl %s.well-known/vigil.json     # the public keys\n", pubURL)
 		fmt.Fprintf(e.stdout, "  curl %slog/checkpoint             # the signed checkpoint (C2SP tlog-checkpoint)\n", pubURL)

@@ -27,7 +27,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	pub := fs.String("public", "127.0.0.1:8080", "public listener `ADDR` (log, keys; later intake)")
 	staff := fs.String("staff", "127.0.0.1:8081", "staff listener `ADDR` (/api/v1); keep it off the public network")
 	pfile := fs.String("passphrase-file", "", "unseal at start with the passphrase in `FILE` (or VIGIL_PASSPHRASE); else unseal later with vigil unseal")
-	interval := fs.Duration("checkpoint-interval", time.Second, "how often to sign a checkpoint when the log grew and the vault is unsealed")
+	interval := fs.Duration("checkpoint-interval", 0, "how often to publish a checkpoint when the log grew and the vault is unsealed, aligned to the clock; 0 means the intake time precision (default 1h), so the public log cannot date submissions more finely than the stored times (also signed at start and at unseal)")
+	staffHosts := fs.String("staff-host", "", "comma-separated extra host names the staff listener answers to (IP addresses and localhost always work; other names are refused against DNS rebinding)")
 	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -37,13 +38,29 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer d.Close()
-	return serve(ctx, e, d, *pub, *staff, *interval, *publicLog, func(pubURL, staffURL string) {
+	var hosts []string
+	for _, h := range strings.Split(*staffHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts}
+	return serve(ctx, e, d, cfg, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
 	})
 }
 
 // serve runs both listeners until ctx is done, then shuts down gracefully.
-func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr string, interval time.Duration, publicLog bool, ready func(pub, staff string)) error {
+// serveConfig is how serve runs.
+type serveConfig struct {
+	Public, Staff string        // listener addresses
+	Interval      time.Duration // checkpoint interval; 0: the intake time precision
+	PublicLog     bool          // log public requests (method, path, status)
+	StaffHosts    []string      // extra host names for the staff listener
+}
+
+func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
+	pubAddr, staffAddr, interval, publicLog := cfg.Public, cfg.Staff, cfg.Interval, cfg.PublicLog
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 	pl, err := net.Listen("tcp", pubAddr)
 	if err != nil {
@@ -62,6 +79,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr strin
 		}
 	}
 	apiSrv := &api.Server{
+		Hosts: cfg.StaffHosts,
 		Vault: d.Vault,
 		Health: func(r *http.Request) (api.Health, error) {
 			h := api.Health{Checkpoint: -1}
@@ -106,14 +124,24 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, pubAddr, staffAddr strin
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
-		t := time.NewTicker(interval)
+		if interval <= 0 {
+			interval = d.Intake.Config.WithDefaults().TimePrecision
+		}
+		// Wake often enough to sign soon after each clock-aligned slot
+		// (e.g. the top of the hour) begins.
+		t := time.NewTicker(min(interval, time.Minute))
 		defer t.Stop()
+		slot := time.Now().Truncate(interval)
 		sign()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
+			case now := <-t.C:
+				if now.Truncate(interval).Equal(slot) {
+					continue
+				}
+				slot = now.Truncate(interval)
 			case <-signNow:
 			}
 			if err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
