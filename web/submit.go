@@ -2,8 +2,10 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/intake"
@@ -50,8 +52,26 @@ func (p *public) capBody(w http.ResponseWriter, r *http.Request, lang, back stri
 		p.failUpload(w, r, lang, back, errTooLarge)
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, max)
+	r.Body = &stallGuard{ReadCloser: http.MaxBytesReader(w, r.Body, max), rc: http.NewResponseController(w)}
 	return true
+}
+
+// uploadStall is how long an upload may make no progress before the
+// connection is dropped. Tor is slow, so it is generous; but a connection
+// that sends nothing must not hold a goroutine, a file and its buffers
+// forever (slowloris).
+const uploadStall = 2 * time.Minute
+
+// stallGuard pushes the connection's read deadline forward on every read,
+// so an upload may take as long as it needs while it makes progress.
+type stallGuard struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (g *stallGuard) Read(p []byte) (int, error) {
+	g.rc.SetReadDeadline(time.Now().Add(uploadStall)) // unsupported (tests): no deadline
+	return g.ReadCloser.Read(p)
 }
 
 // submit takes a new submission: streamed, encrypted on arrival, and
