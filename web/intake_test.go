@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -818,5 +819,40 @@ func TestCookieSecureOverTLS(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if c := rec.Header().Get("Set-Cookie"); rec.Code != http.StatusSeeOther || !strings.Contains(c, "; Secure") {
 		t.Fatalf("TLS login: %d, cookie %q", rec.Code, c)
+	}
+}
+
+// An upload that stops sending is dropped after the stall time, and what it
+// had staged is discarded.
+func TestUploadStall(t *testing.T) {
+	d := openDir(t)
+	srv := server(t, d, web.Options{UploadStall: 300 * time.Millisecond})
+	before := snapshot(t, d)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := "--b\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\nhello\r\n" +
+		"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.bin\"\r\n\r\n" + strings.Repeat("x", 70000)
+	fmt.Fprintf(conn, "POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000000\r\n\r\n%s", body)
+	// Send nothing more: the server must give up on its own.
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	resp, _ := io.ReadAll(conn)
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("connection held %v after the upload stalled", waited)
+	}
+	if strings.Contains(string(resp), `id="receipt"`) {
+		t.Fatal("a stalled upload got a receipt")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if after := snapshot(t, d); after == before {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("a stalled upload left %+v (before %+v)", after, before)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

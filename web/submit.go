@@ -52,25 +52,26 @@ func (p *public) capBody(w http.ResponseWriter, r *http.Request, lang, back stri
 		p.failUpload(w, r, lang, back, errTooLarge)
 		return false
 	}
-	r.Body = &stallGuard{ReadCloser: http.MaxBytesReader(w, r.Body, max), rc: http.NewResponseController(w)}
+	stall := p.opt.UploadStall
+	if stall <= 0 {
+		stall = 2 * time.Minute
+	}
+	r.Body = &stallGuard{ReadCloser: http.MaxBytesReader(w, r.Body, max), rc: http.NewResponseController(w), stall: stall}
 	return true
 }
 
-// uploadStall is how long an upload may make no progress before the
-// connection is dropped. Tor is slow, so it is generous; but a connection
-// that sends nothing must not hold a goroutine, a file and its buffers
-// forever (slowloris).
-const uploadStall = 2 * time.Minute
-
 // stallGuard pushes the connection's read deadline forward on every read,
 // so an upload may take as long as it needs while it makes progress.
+// Tor is slow, so the default stall is generous; but a connection that sends
+// nothing must not hold a goroutine, a file and its buffers forever (slowloris).
 type stallGuard struct {
 	io.ReadCloser
-	rc *http.ResponseController
+	rc    *http.ResponseController
+	stall time.Duration
 }
 
 func (g *stallGuard) Read(p []byte) (int, error) {
-	g.rc.SetReadDeadline(time.Now().Add(uploadStall)) // unsupported (tests): no deadline
+	g.rc.SetReadDeadline(time.Now().Add(g.stall)) // unsupported (recorders): no deadline
 	return g.ReadCloser.Read(p)
 }
 

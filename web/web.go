@@ -100,6 +100,9 @@ type Options struct {
 	// GlobalLimit bounds failed receipt attempts from all clients together;
 	// zero fields take 300, then five a second.
 	GlobalLimit ratelimit.Config
+	// UploadStall is how long an upload may make no progress before its
+	// connection is dropped; default two minutes (Tor is slow).
+	UploadStall time.Duration
 	// SessionIdle is how long a follow-up session lives without activity;
 	// default 30 minutes.
 	SessionIdle time.Duration
