@@ -306,8 +306,6 @@ func TestSubmitFollowupRound(t *testing.T) {
 	if strings.Contains(page, "<script>") {
 		t.Error("staff text rendered as HTML")
 	}
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
-
 	// The cookie: HttpOnly, SameSite=Strict, Path=/followup, not Secure over plain HTTP.
 	setCookie := ""
 	{
@@ -329,7 +327,7 @@ func TestSubmitFollowupRound(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/followup/thread" {
 		t.Fatalf("login again: %d at %s", resp.StatusCode, resp.Request.URL)
 	}
-	csrf = regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
 
 	// Answer with a file.
 	body, ctype = multipartBody(field("csrf", csrf), field("lang", "ru"), field("text", "У выхода №2. <b>жирный</b>"), file("видео.mp4", "video"))
