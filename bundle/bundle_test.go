@@ -407,7 +407,12 @@ func TestTamper(t *testing.T) {
 
 	// log.vkey concerns every item.
 	for name, fn := range map[string]func([]byte) []byte{
-		"log.vkey key":     func(b []byte) []byte { return btSwapCase(b, bytes.LastIndexByte(b, '+')+5) },
+		// name+hash+key: the key's base64 may itself hold '+', so find the
+		// key by the first two separators, not the last one.
+		"log.vkey key": func(b []byte) []byte {
+			first := bytes.IndexByte(b, '+')
+			return btSwapCase(b, first+1+bytes.IndexByte(b[first+1:], '+')+5)
+		},
 		"log.vkey name":    func(b []byte) []byte { b[0] ^= 1; return b },
 		"log.vkey garbage": func(b []byte) []byte { return []byte("nonsense\n") },
 	} {
