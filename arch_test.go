@@ -59,6 +59,7 @@ func TestDependencies(t *testing.T) {
 		mod + "/internal/datadir":     {"net/http"},
 		mod + "/intake":               {"net/http", "database/sql", mod + "/store/sqlite", mod + "/blob/localdisk"},
 		mod + "/internal/groupcommit": {"net/http", "database/sql"},
+		mod + "/internal/connlimit":   {"net/http", "database/sql"},
 		mod + "/internal/dirlock":     {"net/http", "database/sql"},
 		mod + "/internal/atomicfile":  {"net/http", "database/sql"},
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/internal/connlimit"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/web"
@@ -29,6 +30,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	pfile := fs.String("passphrase-file", "", "unseal at start with the passphrase in `FILE` (or VIGIL_PASSPHRASE); else unseal later with vigil unseal")
 	interval := fs.Duration("checkpoint-interval", 0, "how often to publish a checkpoint when the log grew and the vault is unsealed, aligned to the clock; 0 means the intake time precision (default 1h), so the public log cannot date submissions more finely than the stored times (also signed at start and at unseal)")
 	staffHosts := fs.String("staff-host", "", "comma-separated extra host names the staff listener answers to (IP addresses and localhost always work; other names are refused against DNS rebinding)")
+	maxConns := fs.Int("public-max-conns", 1024, "most connections the public listener holds open at once (slow uploads over Tor each hold one)")
 	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -44,7 +46,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts}
+	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns}
 	return serve(ctx, e, d, cfg, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
 	})
@@ -57,6 +59,8 @@ type serveConfig struct {
 	Interval      time.Duration // checkpoint interval; 0: the intake time precision
 	PublicLog     bool          // log public requests (method, path, status)
 	StaffHosts    []string      // extra host names for the staff listener
+	// PublicMaxConns caps open connections on the public listener; 0: 1024.
+	PublicMaxConns int
 }
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
@@ -66,6 +70,11 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
 	}
+	maxConns := cfg.PublicMaxConns
+	if maxConns <= 0 {
+		maxConns = 1024
+	}
+	pl = connlimit.Listen(pl, maxConns)
 	sl, err := net.Listen("tcp", staffAddr)
 	if err != nil {
 		pl.Close()
