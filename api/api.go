@@ -68,6 +68,8 @@ type Server struct {
 	// Tokens authenticates bearer tokens. If nil, every endpoint that needs
 	// a token answers 401.
 	Tokens Authenticator
+	// TokenAdmin lists and revokes tokens for admin tokens; nil: 404.
+	TokenAdmin TokenAdmin
 	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
 	// 404.
 	Inbox Inbox
@@ -103,6 +105,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/submissions/{id}/messages", jsonBody(s.authed(s.reply)))
 	mux.HandleFunc("POST /api/v1/submissions/{id}/state", jsonBody(s.authed(s.setState)))
 	mux.HandleFunc("GET /api/v1/submissions/{id}/files/{file}", s.authed(s.download))
+	mux.HandleFunc("GET /api/v1/tokens", s.authed(adminOnly(s.listTokens)))
+	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.authed(adminOnly(s.revokeToken)))
 	return s.checkHost(mux)
 }
 
@@ -207,6 +211,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "not found"
 	case errors.Is(err, auth.ErrUnauthorized):
 		return http.StatusUnauthorized, auth.ErrUnauthorized.Error()
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, errForbidden.Error()
 	case errors.Is(err, errContentType):
 		return http.StatusUnsupportedMediaType, errContentType.Error()
 	case errors.Is(err, vigil.ErrTooLarge): // before ErrInvalid, which it wraps

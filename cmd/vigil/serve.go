@@ -110,9 +110,10 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 			})
 			return h, err
 		},
-		OnUnseal: sign,
-		Tokens:   newTokens(d),
-		Inbox:    d.Intake,
+		OnUnseal:   sign,
+		Tokens:     newTokens(d),
+		TokenAdmin: newTokens(d),
+		Inbox:      d.Intake,
 	}
 	public := &http.Server{
 		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, publicOptions(d, e.stderr, publicLog)),
