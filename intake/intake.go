@@ -265,6 +265,13 @@ func (s *Service) prepareDocument(kind string, id vigil.ID, key []byte, doc docu
 	if err != nil {
 		return nil, err
 	}
+	return s.prepare(kind, id, key, raw, t, recipient, src)
+}
+
+// prepare seals raw (the record's document) with its statement and salt to
+// the vault and the extra readers, and returns the record and its log entry
+// ready to be put in a transaction.
+func (s *Service) prepare(kind string, id vigil.ID, key, raw []byte, t time.Time, recipient string, readers ...age.Recipient) (*prepared, error) {
 	var salt [evlog.SaltSize]byte
 	rand.Read(salt[:])
 	st := evlog.Statement{Kind: kind, ID: id.String(), Version: 1, Time: t, SHA256: sha256.Sum256(raw),
@@ -277,7 +284,7 @@ func (s *Service) prepareDocument(kind string, id vigil.ID, key []byte, doc docu
 	if err != nil {
 		return nil, err
 	}
-	ct, err := s.Vault.SealFieldTo(vault.Label{Kind: kind, ID: id, Field: "body", Version: 1}, body, src)
+	ct, err := s.Vault.SealFieldTo(vault.Label{Kind: kind, ID: id, Field: "body", Version: 1}, body, readers...)
 	if err != nil {
 		return nil, err
 	}
@@ -782,31 +789,16 @@ func (s *Service) audit(ctx context.Context, actor, action string, target vigil.
 
 func (s *Service) auditTx(tx store.Tx, actor, action string, target vigil.ID) error {
 	ev := AuditEvent{Actor: actor, Action: action, Time: s.now().Truncate(time.Second)}
-	if !target.IsZero() {
-		ev.Target = target.String()
-	}
-	raw, _ := json.Marshal(ev)
-	id := vigil.NewID()
-	var salt [evlog.SaltSize]byte
-	rand.Read(salt[:])
-	st := evlog.Statement{Kind: KindAudit, ID: id.String(), Version: 1, Time: ev.Time, SHA256: sha256.Sum256(raw),
-		Size: int64(len(raw)), MediaType: "application/vnd.vigil.audit+json", Prev: -1}
-	stmt, err := st.Marshal()
-	if err != nil {
-		return err
-	}
-	leaf, err := evlog.Append(tx, evlog.Commitment(salt, stmt))
-	if err != nil {
-		return err
-	}
-	body, _ := json.Marshal(sealed{Document: raw, Statement: string(stmt), Salt: hex.EncodeToString(salt[:]), Time: ev.Time})
-	ct, err := s.Vault.SealField(vault.Label{Kind: KindAudit, ID: id, Field: "body", Version: 1}, body)
-	if err != nil {
-		return err
-	}
 	var key []byte
 	if !target.IsZero() {
+		ev.Target = target.String()
 		key = target[:]
 	}
-	return tx.PutRecord(store.Record{ID: id, Version: 1, Kind: KindAudit, Created: ev.Time, LeafIndex: leaf, Body: ct, Key: key})
+	raw, _ := json.Marshal(ev)
+	p, err := s.prepare(KindAudit, vigil.NewID(), key, raw, ev.Time, "")
+	if err != nil {
+		return err
+	}
+	_, err = p.put(tx)
+	return err
 }
