@@ -226,24 +226,14 @@ func (s *Tokens) List(ctx context.Context) ([]Token, error) {
 	}
 	var out []Token
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var after vigil.ID
-		for {
-			recs, err := tx.Records(Kind, after, 500)
+		return store.EachRecord(tx, Kind, func(r store.Record) error {
+			b, err := s.open(r)
 			if err != nil {
 				return err
 			}
-			for _, r := range recs {
-				b, err := s.open(r)
-				if err != nil {
-					return err
-				}
-				out = append(out, Token{ID: r.ID, Name: b.Name, Role: b.Role, Created: b.Created, Revoked: b.Revoked})
-			}
-			if len(recs) < 500 {
-				return nil
-			}
-			after = recs[len(recs)-1].ID
-		}
+			out = append(out, Token{ID: r.ID, Name: b.Name, Role: b.Role, Created: b.Created, Revoked: b.Revoked})
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

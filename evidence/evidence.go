@@ -308,18 +308,7 @@ func decodeHex(dst []byte, s string) error {
 func (s *Service) List(ctx context.Context) ([]store.Record, error) {
 	var out []store.Record
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var after vigil.ID
-		for {
-			recs, err := tx.Records(Kind, after, 1000)
-			if err != nil {
-				return err
-			}
-			out = append(out, recs...)
-			if len(recs) < 1000 {
-				return nil
-			}
-			after = recs[len(recs)-1].ID
-		}
+		return store.EachRecord(tx, Kind, func(r store.Record) error { out = append(out, r); return nil })
 	})
 	return out, err
 }

@@ -629,32 +629,22 @@ func (s *Service) List(ctx context.Context, actor string) ([]Summary, error) {
 	}
 	var out []Summary
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var after vigil.ID
-		for {
-			recs, err := tx.Records(KindSubmission, after, 500)
+		return store.EachRecord(tx, KindSubmission, func(r store.Record) error {
+			_, st, err := s.state(tx, r.ID)
 			if err != nil {
 				return err
 			}
-			for _, r := range recs {
-				_, st, err := s.state(tx, r.ID)
-				if err != nil {
-					return err
-				}
-				msgs, err := tx.RecordsByKey(KindMessage, r.ID[:], 10000)
-				if err != nil {
-					return err
-				}
-				files, err := tx.RecordsByKey(evidence.Kind, r.ID[:], 10000)
-				if err != nil {
-					return err
-				}
-				out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(files), Messages: len(msgs), LeafIndex: r.LeafIndex})
+			msgs, err := tx.RecordsByKey(KindMessage, r.ID[:], 10000)
+			if err != nil {
+				return err
 			}
-			if len(recs) < 500 {
-				return nil
+			files, err := tx.RecordsByKey(evidence.Kind, r.ID[:], 10000)
+			if err != nil {
+				return err
 			}
-			after = recs[len(recs)-1].ID
-		}
+			out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(files), Messages: len(msgs), LeafIndex: r.LeafIndex})
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err

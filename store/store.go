@@ -97,3 +97,25 @@ type Tx interface {
 	// PutCheckpoint records a signed checkpoint of the given tree size.
 	PutCheckpoint(size int64, signed []byte) error
 }
+
+// EachRecord calls fn with the latest version of every record of kind, in
+// ID order, reading tx's Records page by page. It stops at fn's first error.
+func EachRecord(tx ReadTx, kind string, fn func(Record) error) error {
+	const page = 500
+	var after vigil.ID
+	for {
+		recs, err := tx.Records(kind, after, page)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(recs) < page {
+			return nil
+		}
+		after = recs[len(recs)-1].ID
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/store"
@@ -95,17 +96,9 @@ func fsck(ctx context.Context, d *datadir.Dir) (fsckReport, error) {
 			}
 			rep.checkpoint = max(rep.checkpoint, c.N)
 		}
-		var after vigil.ID
-		for {
-			page, err := tx.Records("item", after, 1000)
-			if err != nil {
-				return err
-			}
-			recs = append(recs, page...)
-			if len(page) < 1000 {
-				break
-			}
-			after = page[len(page)-1].ID
+		err = store.EachRecord(tx, evidence.Kind, func(r store.Record) error { recs = append(recs, r); return nil })
+		if err != nil {
+			return err
 		}
 		return tx.Blobs(func(n string) error { used[n] = true; return nil })
 	})

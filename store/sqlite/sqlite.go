@@ -285,12 +285,17 @@ func scanRecord(scan func(...any) error) (store.Record, error) {
 }
 
 func (t *txn) Records(kind string, after vigil.ID, limit int) ([]store.Record, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `
+	return t.queryRecords(`
 		SELECT r.id, r.version, r.kind, r.created, r.leaf_index, r.blob, r.body, r.lookup
 		FROM records r
 		WHERE r.kind = ? AND r.id > ?
 		  AND r.version = (SELECT max(version) FROM records WHERE id = r.id)
 		ORDER BY r.id LIMIT ?`, kind, after[:], limit)
+}
+
+// queryRecords runs a query selecting whole records and scans them all.
+func (t *txn) queryRecords(query string, args ...any) ([]store.Record, error) {
+	rows, err := t.tx.QueryContext(t.ctx, query, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -328,25 +333,12 @@ func (t *txn) RecordsByKey(kind string, key []byte, limit int) ([]store.Record, 
 	if len(key) == 0 {
 		return nil, fmt.Errorf("%w: empty lookup key", vigil.ErrInvalid)
 	}
-	rows, err := t.tx.QueryContext(t.ctx, `
+	return t.queryRecords(`
 		SELECT r.id, r.version, r.kind, r.created, r.leaf_index, r.blob, r.body, r.lookup
 		FROM records r
 		WHERE r.kind = ? AND r.lookup = ?
 		  AND r.version = (SELECT max(version) FROM records WHERE id = r.id)
 		ORDER BY r.leaf_index, r.id LIMIT ?`, kind, key, limit)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []store.Record
-	for rows.Next() {
-		r, err := scanRecord(rows.Scan)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, r)
-	}
-	return out, mapErr(rows.Err())
 }
 
 func (t *txn) CountRecords(kind string) (int64, error) {
