@@ -5,13 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/internal/datadir/datadirtest"
 	"github.com/vigil-hr/vigil/store"
 )
 
@@ -19,16 +19,7 @@ const pass = "auth test passphrase"
 
 func openDir(t *testing.T) *datadir.Dir {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := datadir.Init(dir, []byte(pass), datadir.Options{WorkFactor: 10}); err != nil {
-		t.Fatal(err)
-	}
-	d, err := datadir.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return datadirtest.Open(t, pass)
 }
 
 func TestLifecycle(t *testing.T) {

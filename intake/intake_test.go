@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/internal/datadir/datadirtest"
 	"github.com/vigil-hr/vigil/store"
 )
 
@@ -23,16 +23,7 @@ const pass = "intake test passphrase"
 
 func openDir(t *testing.T) *datadir.Dir {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := datadir.Init(dir, []byte(pass), datadir.Options{WorkFactor: 10}); err != nil {
-		t.Fatal(err)
-	}
-	d, err := datadir.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return datadirtest.Open(t, pass)
 }
 
 func stage(t *testing.T, d *datadir.Dir, name, content string) *evidence.Pending {

@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/internal/datadir/datadirtest"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/web"
 )
@@ -31,16 +31,7 @@ const pass = "web test passphrase"
 
 func openDir(t *testing.T) *datadir.Dir {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "data")
-	if _, err := datadir.Init(dir, []byte(pass), datadir.Options{WorkFactor: 10}); err != nil {
-		t.Fatal(err)
-	}
-	d, err := datadir.Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	return d
+	return datadirtest.Open(t, pass)
 }
 
 func handler(d *datadir.Dir, opt web.Options) http.Handler {
