@@ -25,7 +25,7 @@ import (
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "--data DIR [--public ADDR] [--staff ADDR]")
 	data := dataFlag(fs, e)
-	pub := fs.String("public", "127.0.0.1:8080", "public listener `ADDR` (log, keys; later intake)")
+	pub := fs.String("public", "127.0.0.1:8080", "public listener `ADDR` (intake pages, log, keys)")
 	staff := fs.String("staff", "127.0.0.1:8081", "staff listener `ADDR` (/api/v1); keep it off the public network")
 	pfile := fs.String("passphrase-file", "", "unseal at start with the passphrase in `FILE` (or VIGIL_PASSPHRASE); else unseal later with vigil unseal")
 	interval := fs.Duration("checkpoint-interval", 0, "how often to publish a checkpoint when the log grew and the vault is unsealed, aligned to the clock; 0 means the intake time precision (default 1h), so the public log cannot date submissions more finely than the stored times (also signed at start and at unseal)")
@@ -64,9 +64,8 @@ type serveConfig struct {
 }
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
-	pubAddr, staffAddr, interval, publicLog := cfg.Public, cfg.Staff, cfg.Interval, cfg.PublicLog
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
-	pl, err := net.Listen("tcp", pubAddr)
+	pl, err := net.Listen("tcp", cfg.Public)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
 	}
@@ -75,7 +74,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		maxConns = 1024
 	}
 	pl = connlimit.Listen(pl, maxConns)
-	sl, err := net.Listen("tcp", staffAddr)
+	sl, err := net.Listen("tcp", cfg.Staff)
 	if err != nil {
 		pl.Close()
 		return fmt.Errorf("staff listener: %w", err)
@@ -116,7 +115,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Inbox:      d.Intake,
 	}
 	public := &http.Server{
-		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, publicOptions(d, e.stderr, publicLog)),
+		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, publicOptions(d, e.stderr, cfg.PublicLog)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
@@ -134,6 +133,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	loopDone := make(chan struct{})
 	go func() {
 		defer close(loopDone)
+		interval := cfg.Interval
 		if interval <= 0 {
 			interval = d.Intake.Config.WithDefaults().TimePrecision
 		}
