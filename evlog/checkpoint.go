@@ -1,6 +1,7 @@
 package evlog
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -94,6 +95,8 @@ type CheckpointStore interface {
 	Reader
 	// PutCheckpoint records a signed checkpoint of the given size.
 	PutCheckpoint(size int64, signed []byte) error
+	// LatestCheckpoint returns the latest stored checkpoint, or nil.
+	LatestCheckpoint() ([]byte, error)
 }
 
 // A Checkpointer signs checkpoints and refuses to fork the log. The last
@@ -157,6 +160,18 @@ func (c *Checkpointer) Sign(s CheckpointStore) ([]byte, error) {
 			return nil, fmt.Errorf("%w: the first %d entries hash to %s, checkpoint says %s", ErrFork, prev.N, h, prev.Hash)
 		}
 		if tree.N == prev.N {
+			// The anchor is written before the caller's transaction
+			// commits: after a crash in between, the database lacks the
+			// anchored checkpoint. Store it, so what is published catches up.
+			latest, err := s.LatestCheckpoint()
+			if err != nil {
+				return nil, fmt.Errorf("latest checkpoint: %w", err)
+			}
+			if !bytes.Equal(latest, anchor) {
+				if err := s.PutCheckpoint(prev.N, anchor); err != nil {
+					return nil, fmt.Errorf("store checkpoint: %w", err)
+				}
+			}
 			return anchor, nil
 		}
 	}

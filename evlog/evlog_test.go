@@ -66,14 +66,18 @@ func (l *utLog) PutCheckpoint(size int64, signed []byte) error {
 	return nil
 }
 
-func (l *utLog) ViewLog(ctx context.Context, fn func(evlog.Reader) error) error { return fn(l) }
-
-func (l *utLog) LatestCheckpoint(ctx context.Context) ([]byte, error) {
+func (l *utLog) LatestCheckpoint() ([]byte, error) {
 	if len(l.checkpoints) == 0 {
 		return nil, nil
 	}
 	return l.checkpoints[len(l.checkpoints)-1], nil
 }
+
+// utSource serves a utLog as an evlog.Source.
+type utSource struct{ l *utLog }
+
+func (s utSource) ViewLog(ctx context.Context, fn func(evlog.Reader) error) error { return fn(s.l) }
+func (s utSource) LatestCheckpoint(context.Context) ([]byte, error)               { return s.l.LatestCheckpoint() }
 
 // utEntry is the deterministic i'th test entry (a commitment to a statement).
 func utEntry(i int, variant string) [evlog.EntrySize]byte {
@@ -835,7 +839,7 @@ func TestReadTile(t *testing.T) {
 func TestHandler(t *testing.T) {
 	s, v := utKeys(t, "example.org/log")
 	l := utNewLog(t, 3, "")
-	srv := httptest.NewServer(http.StripPrefix("/log/", evlog.Handler(l)))
+	srv := httptest.NewServer(http.StripPrefix("/log/", evlog.Handler(utSource{l})))
 	defer srv.Close()
 	get := func(path string) (int, http.Header, []byte) {
 		t.Helper()

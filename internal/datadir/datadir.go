@@ -10,7 +10,6 @@
 package datadir
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -217,22 +216,8 @@ func (d *Dir) SignCheckpoint(ctx context.Context) ([]byte, error) {
 	var cp []byte
 	err := d.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		if cp, err = d.Log.Sign(tx); err != nil {
-			return err
-		}
-		// Sign writes the anchor before this transaction commits. If a
-		// process died in between, the anchor holds a checkpoint the
-		// database lacks, and Sign returns it unchanged until the tree
-		// grows: store it here, so the published checkpoint catches up.
-		latest, err := tx.LatestCheckpoint()
-		if err != nil || bytes.Equal(latest, cp) {
-			return err
-		}
-		c, err := evlog.OpenCheckpoint(cp, d.Vault.LogVerifier())
-		if err != nil {
-			return err
-		}
-		return tx.PutCheckpoint(c.N, cp)
+		cp, err = d.Log.Sign(tx)
+		return err
 	})
 	return cp, err
 }
