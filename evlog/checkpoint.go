@@ -130,7 +130,8 @@ func (c *Checkpointer) Anchor() ([]byte, error) {
 // Sign signs a checkpoint of the whole tree in s, stores it in the database
 // (through s, which should be a write transaction) and then in the anchor
 // file, and returns it. If the tree has not grown since the anchor, it returns
-// the anchor unchanged. It returns an error wrapping [ErrFork] if the tree is
+// the anchor unchanged (storing it in s if s lacks it, as after a crash
+// between the two writes). It returns an error wrapping [ErrFork] if the tree is
 // smaller than the anchor or its first anchor.N entries hash to another root,
 // and vigil.ErrSealed if the signer's vault is sealed.
 func (c *Checkpointer) Sign(s CheckpointStore) ([]byte, error) {
