@@ -67,21 +67,8 @@ func TestCrashAdd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test builds and runs the vigil binary")
 	}
-	var err error
-	rounds := 50
-	if s := os.Getenv("VIGIL_CRASH_ROUNDS"); s != "" {
-		if rounds, err = strconv.Atoi(s); err != nil || rounds < 1 {
-			t.Fatalf("VIGIL_CRASH_ROUNDS=%q: want a positive integer", s)
-		}
-	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("VIGIL_CRASH_SEED"); s != "" {
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("VIGIL_CRASH_SEED=%q: %v", s, err)
-		}
-	}
+	rounds, seed, rng := crashPlan(t, "VIGIL_CRASH_ROUNDS", 50)
 	t.Logf("seed %d (VIGIL_CRASH_SEED reproduces the files and kill plan, not the timing), %d rounds", seed, rounds)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	var key [32]byte
 	binary.LittleEndian.PutUint64(key[:], seed)
 	content := rand.NewChaCha8(key) // file contents
@@ -569,4 +556,25 @@ func TestCrashCheckpointAnchorWindow(t *testing.T) {
 			t.Fatalf("after SignCheckpoint the database's latest checkpoint is %q (%v), the anchor %q", latest, err, anchor)
 		}
 	}
+}
+
+// crashPlan reads a crash test's round count (roundsVar, else def) and seed
+// (VIGIL_CRASH_SEED, else the clock) and returns a generator seeded with it.
+func crashPlan(t *testing.T, roundsVar string, def int) (rounds int, seed uint64, rng *rand.Rand) {
+	t.Helper()
+	rounds = def
+	if s := os.Getenv(roundsVar); s != "" {
+		var err error
+		if rounds, err = strconv.Atoi(s); err != nil || rounds < 1 {
+			t.Fatalf("%s=%q: want a positive integer", roundsVar, s)
+		}
+	}
+	seed = uint64(time.Now().UnixNano())
+	if s := os.Getenv("VIGIL_CRASH_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("VIGIL_CRASH_SEED=%q: %v", s, err)
+		}
+	}
+	return rounds, seed, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }

@@ -16,12 +16,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,21 +72,8 @@ func TestIntakeCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test builds and runs the vigil binary")
 	}
-	var err error
-	rounds := 30
-	if s := os.Getenv("VIGIL_INTAKE_CRASH_ROUNDS"); s != "" {
-		if rounds, err = strconv.Atoi(s); err != nil || rounds < 1 {
-			t.Fatalf("VIGIL_INTAKE_CRASH_ROUNDS=%q: want a positive integer", s)
-		}
-	}
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("VIGIL_CRASH_SEED"); s != "" {
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("VIGIL_CRASH_SEED=%q: %v", s, err)
-		}
-	}
+	rounds, seed, rng := crashPlan(t, "VIGIL_INTAKE_CRASH_ROUNDS", 30)
 	t.Logf("seed %d (VIGIL_CRASH_SEED reproduces the kill plan, not the timing), %d rounds", seed, rounds)
-	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 
 	bin := vigilBin(t)
 	const pass = "intake crash passphrase"
