@@ -98,6 +98,20 @@ type Tokens struct {
 	Audit func(ctx context.Context, actor, action string, target vigil.ID) error
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
+	// TimePrecision is how coarse the records' plaintext times are (the
+	// exact times are sealed in their bodies), so that staff actions cannot
+	// bracket a source's arrival more finely than intake stores it. Zero
+	// means an hour.
+	TimePrecision time.Duration
+}
+
+// coarse rounds t down to the plaintext time precision.
+func (s *Tokens) coarse(t time.Time) time.Time {
+	p := s.TimePrecision
+	if p <= 0 {
+		p = time.Hour
+	}
+	return t.Truncate(p)
 }
 
 func (s *Tokens) now() time.Time {
@@ -158,7 +172,7 @@ func (s *Tokens) Create(ctx context.Context, actor, name string, role Role) (str
 		return "", Token{}, err
 	}
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		return tx.PutRecord(store.Record{ID: t.ID, Version: 1, Kind: Kind, Created: t.Created, LeafIndex: -1, Body: ct, Key: hash(secret)})
+		return tx.PutRecord(store.Record{ID: t.ID, Version: 1, Kind: Kind, Created: s.coarse(t.Created), LeafIndex: -1, Body: ct, Key: hash(secret)})
 	})
 	if err != nil {
 		return "", Token{}, fmt.Errorf("store token: %w", err)
@@ -190,7 +204,7 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 	}
 	t := Token{ID: recs[0].ID, Created: recs[0].Created}
 	if b, err := s.open(recs[0]); err == nil {
-		t.Name, t.Role = b.Name, b.Role
+		t.Name, t.Role, t.Created = b.Name, b.Role, b.Created
 	} else if !errors.Is(err, vigil.ErrSealed) {
 		return Token{}, err
 	}
@@ -273,7 +287,7 @@ func (s *Tokens) Revoke(ctx context.Context, actor string, id vigil.ID) error {
 		if err != nil {
 			return err
 		}
-		return tx.PutRecord(store.Record{ID: id, Version: r.Version + 1, Kind: Kind, Created: b.Revoked, LeafIndex: -1, Body: ct})
+		return tx.PutRecord(store.Record{ID: id, Version: r.Version + 1, Kind: Kind, Created: s.coarse(b.Revoked), LeafIndex: -1, Body: ct})
 	})
 	if err != nil || done {
 		return err

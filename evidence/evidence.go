@@ -7,6 +7,21 @@
 // its log leaf (the hiding commitment SHA-256(salt || statement)). A crash at
 // any point leaves the item either fully present or absent (an orphan blob
 // without a record is never visible and is swept by [Service.Sweep]).
+//
+// # What the disk shows
+//
+// A seized data directory must not tie a blob to its item, nor a file to
+// what it came with, nor match a file on a seized phone by its size or
+// date. So the blob's name is only inside the item's sealed body (the
+// record's plaintext blob column stays empty), the record names no other
+// record and not its log leaf (readers find the leaf from the sealed
+// commitment with store.ReadTx.LeafOf), and the plaintext is padded with
+// zeros to its Padmé length (internal/padme: at most 12 % more) before it is
+// encrypted, so a blob's size tells only its size class. Its true size is in
+// the sealed body; stock age decrypts a blob to the content followed by the
+// padding, so `age -d -i key.txt BLOB | head -c SIZE` recovers the file
+// (SIZE from the item, e.g. its bundle statement). Blob times are coarse
+// (blob/localdisk).
 package evidence
 
 import (
@@ -29,6 +44,7 @@ import (
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/internal/padme"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/vault"
 )
@@ -67,6 +83,7 @@ func (it Item) Entry() [32]byte { return evlog.Commitment(it.Salt, it.Statement)
 
 // meta is the encrypted body of an item record.
 type meta struct {
+	Blob      string `json:"blob"` // empty in items written before blob names were sealed
 	Name      string `json:"name"`
 	MediaType string `json:"media_type"`
 	SHA256    string `json:"sha256"`
@@ -91,10 +108,15 @@ func (s *Service) Add(ctx context.Context, r io.Reader, name, mediaType string) 
 	if err != nil {
 		return Item{}, err
 	}
+	pre, err := s.Prepare(p, RecordOptions{})
+	if err != nil {
+		s.Discard(ctx, p)
+		return Item{}, err
+	}
 	var it Item
 	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		it, err = s.Record(tx, p, RecordOptions{})
+		it, err = pre.Put(tx)
 		return err
 	})
 	if err != nil {
@@ -115,8 +137,9 @@ type Pending struct {
 }
 
 // Stage streams r into a new encrypted blob in one pass (hashing the
-// plaintext as it goes), makes the blob durable and returns it, pending. An
-// empty mediaType is guessed from the name and the first bytes.
+// plaintext as it goes), pads it with zeros to its Padmé size, makes the blob
+// durable and returns it, pending. An empty mediaType is guessed from the
+// name and the first bytes.
 func (s *Service) Stage(ctx context.Context, r io.Reader, name, mediaType string) (*Pending, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if mediaType == "" {
@@ -141,6 +164,9 @@ func (s *Service) Stage(ctx context.Context, r io.Reader, name, mediaType string
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
+	if err := writeZeros(enc, padme.Size(n)-n); err != nil {
+		return nil, fmt.Errorf("encrypt: %w", err)
+	}
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("encrypt: %w", err)
 	}
@@ -159,48 +185,83 @@ func (s *Service) Discard(ctx context.Context, p *Pending) {
 	s.Blobs.Remove(context.WithoutCancel(ctx), p.Blob)
 }
 
-// RecordOptions tune [Service.Record].
+func writeZeros(w io.Writer, n int64) error {
+	var zeros [16 << 10]byte
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if _, err := w.Write(zeros[:k]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// RecordOptions tune [Service.Prepare].
 type RecordOptions struct {
-	// Key is the record's lookup key, e.g. the ID of the submission the item
-	// came with; nil for none.
-	Key []byte
 	// Time is the statement's time. Zero means now, to the second; intake
 	// passes a coarse time so it cannot be matched to network logs.
 	Time time.Time
 }
 
-// Record writes the item record for p and its log leaf in tx.
-func (s *Service) Record(tx store.Tx, p *Pending, opt RecordOptions) (Item, error) {
+// A Prepared item is sealed and ready to be written by [Prepared.Put].
+type Prepared struct {
+	// Item is the item as it will be recorded; its LeafIndex is set by Put.
+	Item Item
+	rec  store.Record
+}
+
+// Prepare seals the item record for p, outside any transaction: sealing is
+// CPU work that must not hold the database's one writer. The item gets a
+// fresh ID, which callers may reference (sealed) before the item is put.
+func (s *Service) Prepare(p *Pending, opt RecordOptions) (*Prepared, error) {
 	now := s.now().UTC()
 	t := opt.Time.UTC()
 	if opt.Time.IsZero() {
 		t = now.Truncate(time.Second)
 	}
-	it := Item{ID: vigil.NewID(), Version: 1, Blob: p.Blob, Name: p.Name, MediaType: p.MediaType, SHA256: p.SHA256, Size: p.Size}
+	it := Item{ID: vigil.NewID(), Version: 1, Blob: p.Blob, Name: p.Name, MediaType: p.MediaType, SHA256: p.SHA256, Size: p.Size, LeafIndex: -1}
 	if _, err := rand.Read(it.Salt[:]); err != nil {
-		return Item{}, err
+		return nil, err
 	}
 	st := evlog.Statement{Kind: Kind, ID: it.ID.String(), Version: 1, Time: t.Truncate(time.Second),
 		SHA256: it.SHA256, Size: it.Size, MediaType: it.MediaType, Prev: -1}
 	var err error
 	if it.Statement, err = st.Marshal(); err != nil {
-		return Item{}, err
+		return nil, err
 	}
-	body, err := json.Marshal(meta{Name: it.Name, MediaType: it.MediaType, SHA256: hex.EncodeToString(it.SHA256[:]),
+	body, err := json.Marshal(meta{Blob: it.Blob, Name: it.Name, MediaType: it.MediaType, SHA256: hex.EncodeToString(it.SHA256[:]),
 		Size: it.Size, Statement: string(it.Statement), Salt: hex.EncodeToString(it.Salt[:])})
 	if err != nil {
-		return Item{}, err
+		return nil, err
 	}
-	sealed, err := s.Vault.SealField(vault.Label{Kind: Kind, ID: it.ID, Field: "meta", Version: 1}, body)
+	sealed, err := s.Vault.SealField(vault.Label{Kind: Kind, ID: it.ID, Field: "meta", Version: 1}, padme.JSON(body))
 	if err != nil {
-		return Item{}, err
+		return nil, err
 	}
+	return &Prepared{Item: it, rec: store.Record{ID: it.ID, Version: 1, Kind: Kind, Created: s.coarse(now), LeafIndex: -1, Body: sealed}}, nil
+}
+
+// Put writes the prepared item record and its log leaf in tx and returns the
+// item with its leaf index. It may be called again in a new transaction
+// after the previous one rolled back (group commits retry).
+func (p *Prepared) Put(tx store.Tx) (Item, error) {
+	it := p.Item
+	var err error
 	if it.LeafIndex, err = evlog.Append(tx, it.Entry()); err != nil {
 		return Item{}, err
 	}
-	err = tx.PutRecord(store.Record{ID: it.ID, Version: 1, Kind: Kind, Created: s.coarse(now),
-		LeafIndex: it.LeafIndex, Blob: it.Blob, Body: sealed, Key: opt.Key})
-	return it, err
+	return it, tx.PutRecord(p.rec)
+}
+
+// Record prepares and puts the item record for p in tx. Prefer
+// [Service.Prepare] before the transaction and [Prepared.Put] in it.
+func (s *Service) Record(tx store.Tx, p *Pending, opt RecordOptions) (Item, error) {
+	pre, err := s.Prepare(p, opt)
+	if err != nil {
+		return Item{}, err
+	}
+	return pre.Put(tx)
 }
 
 func (s *Service) coarse(t time.Time) time.Time {
@@ -260,16 +321,36 @@ func cleanType(t string) string {
 // Get returns the item with its decrypted metadata. It needs the vault
 // unsealed (else vigil.ErrSealed).
 func (s *Service) Get(ctx context.Context, id vigil.ID) (Item, error) {
-	var rec store.Record
+	var it Item
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		rec, err = tx.Record(id, 0)
+		rec, err := tx.Record(id, 0)
+		if err != nil {
+			return err
+		}
+		it, err = s.Decode(tx, rec)
 		return err
 	})
+	return it, err
+}
+
+// Decode decrypts an item record read in tx and finds its log leaf. It needs
+// the vault unsealed.
+func (s *Service) Decode(tx store.ReadTx, rec store.Record) (Item, error) {
+	it, err := s.decode(rec)
 	if err != nil {
 		return Item{}, err
 	}
-	return s.decode(rec)
+	if it.LeafIndex >= 0 {
+		return it, nil // written before leaf indexes were sealed
+	}
+	e := it.Entry()
+	if it.LeafIndex, err = tx.LeafOf(e[:]); err != nil {
+		if errors.Is(err, vigil.ErrNotFound) {
+			return Item{}, fmt.Errorf("%w: item %s: its commitment is not in the log", vigil.ErrCorrupt, rec.ID)
+		}
+		return Item{}, err
+	}
+	return it, nil
 }
 
 func (s *Service) decode(rec store.Record) (Item, error) {
@@ -284,8 +365,11 @@ func (s *Service) decode(rec store.Record) (Item, error) {
 	if err := json.Unmarshal(plain, &m); err != nil {
 		return Item{}, fmt.Errorf("%w: item %s metadata: %v", vigil.ErrCorrupt, rec.ID, err)
 	}
-	it := Item{ID: rec.ID, Version: rec.Version, LeafIndex: rec.LeafIndex, Blob: rec.Blob, Name: m.Name,
+	it := Item{ID: rec.ID, Version: rec.Version, LeafIndex: rec.LeafIndex, Blob: m.Blob, Name: m.Name,
 		MediaType: m.MediaType, Size: m.Size, Statement: []byte(m.Statement)}
+	if it.Blob == "" {
+		it.Blob = rec.Blob // written before blob names were sealed
+	}
 	if err := decodeHex(it.SHA256[:], m.SHA256); err != nil {
 		return Item{}, fmt.Errorf("%w: item %s sha256", vigil.ErrCorrupt, rec.ID)
 	}
@@ -334,36 +418,88 @@ func (s *Service) Open(ctx context.Context, it Item) (io.ReadCloser, error) {
 }
 
 type checkedReader struct {
-	r  io.Reader
-	c  io.Closer
-	h  hash.Hash
-	n  int64
-	it Item
+	r    io.Reader
+	c    io.Closer
+	h    hash.Hash
+	n    int64
+	it   Item
+	done error // set once the content and the padding have been checked
 }
 
+// Read returns the item's content: Size bytes. After them, it reads the
+// blob's padding to its end, which must be zeros and authentic (age
+// authenticates every chunk, the last one included), and checks the
+// content's hash.
 func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.done != nil {
+		return 0, c.done
+	}
+	if c.n == c.it.Size {
+		c.done = c.finish()
+		return 0, c.done
+	}
+	if rem := c.it.Size - c.n; int64(len(p)) > rem {
+		p = p[:rem]
+	}
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])
 	c.n += int64(n)
-	if err == io.EOF {
-		if c.n != c.it.Size || [32]byte(c.h.Sum(nil)) != c.it.SHA256 {
-			return n, fmt.Errorf("%w: item %s: content does not match its statement", vigil.ErrCorrupt, c.it.ID)
-		}
-	} else if err != nil {
-		err = fmt.Errorf("%w: item %s: blob %s: %v", vigil.ErrCorrupt, c.it.ID, c.it.Blob, err)
+	switch {
+	case err == io.EOF:
+		c.done = fmt.Errorf("%w: item %s: content does not match its statement (%d of %d bytes)", vigil.ErrCorrupt, c.it.ID, c.n, c.it.Size)
+		return n, c.done
+	case err != nil:
+		c.done = fmt.Errorf("%w: item %s: blob %s: %v", vigil.ErrCorrupt, c.it.ID, c.it.Blob, err)
+		return n, c.done
 	}
-	return n, err
+	return n, nil
+}
+
+func (c *checkedReader) finish() error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.r.Read(buf)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return fmt.Errorf("%w: item %s: content does not match its statement (longer than %d bytes)", vigil.ErrCorrupt, c.it.ID, c.it.Size)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w: item %s: blob %s: %v", vigil.ErrCorrupt, c.it.ID, c.it.Blob, err)
+		}
+	}
+	if [32]byte(c.h.Sum(nil)) != c.it.SHA256 {
+		return fmt.Errorf("%w: item %s: content does not match its statement", vigil.ErrCorrupt, c.it.ID)
+	}
+	return io.EOF
 }
 
 func (c *checkedReader) Close() error { return c.c.Close() }
 
-// Sweep removes blobs that no record of any kind references: leftovers of ingests
+// Sweep removes blobs that no item references: leftovers of ingests
 // interrupted between the blob's commit and the record's. It returns how
-// many it removed. Call it only while no ingest runs.
+// many it removed. Blob names are sealed in the items, so it needs the vault
+// unsealed. Call it only while no ingest runs.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
+	if s.Vault.Sealed() {
+		return 0, vigil.ErrSealed
+	}
 	used := make(map[string]bool)
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		return tx.Blobs(func(name string) error { used[name] = true; return nil })
+		if err := tx.Blobs(func(name string) error { used[name] = true; return nil }); err != nil {
+			return err
+		}
+		return store.EachRecord(tx, Kind, func(r store.Record) error {
+			it, err := s.decode(r)
+			if err != nil {
+				return err
+			}
+			used[it.Blob] = true
+			return nil
+		})
 	})
 	if err != nil {
 		return 0, err

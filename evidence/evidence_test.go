@@ -396,3 +396,76 @@ func TestSweep(t *testing.T) {
 		t.Errorf("second Sweep = %d, %v; want 0", n, err)
 	}
 }
+
+// TestPadding: a blob's size tells only its content's size class. Items of
+// 100,000 and 100,001 bytes get blobs of one size, read back exactly, and
+// their records name neither their blob nor their leaf in plaintext.
+func TestPadding(t *testing.T) {
+	f := mustService(t)
+	a := f.add(t, randBytes(100_000, 5), "a.bin", "")
+	b := f.add(t, randBytes(100_001, 6), "b.bin", "")
+	sa, err := os.Stat(f.blobPath(a.Blob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := os.Stat(f.blobPath(b.Blob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.Size() != sb.Size() {
+		t.Errorf("blobs of 100,000 and 100,001 bytes are %d and %d bytes", sa.Size(), sb.Size())
+	}
+	for i, it := range []evidence.Item{a, b} {
+		got, err := f.readAll(it)
+		if err != nil || !bytes.Equal(got, randBytes(100_000+i, uint64(5+i))) {
+			t.Errorf("item %d reads back %d bytes, %v", i, len(got), err)
+		}
+		err = f.svc.Store.View(ctx, func(tx store.ReadTx) error {
+			r, err := tx.Record(it.ID, 0)
+			if err != nil {
+				return err
+			}
+			if r.Blob != "" || r.LeafIndex != -1 || r.Key != nil {
+				t.Errorf("item record names blob %q, leaf %d, key %x in plaintext", r.Blob, r.LeafIndex, r.Key)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got2, err := f.svc.Get(ctx, it.ID)
+		if err != nil || got2.LeafIndex != it.LeafIndex || got2.Blob != it.Blob {
+			t.Errorf("Get = leaf %d, blob %s, %v; want leaf %d, blob %s", got2.LeafIndex, got2.Blob, err, it.LeafIndex, it.Blob)
+		}
+	}
+	if a.LeafIndex != 0 || b.LeafIndex != 1 {
+		t.Errorf("leaves %d and %d, want 0 and 1", a.LeafIndex, b.LeafIndex)
+	}
+}
+
+// TestPaddingChecked: the bytes after an item's content must be zeros. A
+// blob that decrypts to the content followed by anything else is refused.
+func TestPaddingChecked(t *testing.T) {
+	f := mustService(t)
+	content := []byte("the content")
+	it := f.add(t, content, "a.txt", "")
+	w, err := os.Create(f.blobPath(it.Blob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := f.svc.Vault.Encrypt(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc.Write(content)
+	enc.Write([]byte{0, 0, 1, 0})
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.readAll(it); !errors.Is(err, vigil.ErrCorrupt) {
+		t.Errorf("read of content with a non-zero tail = %q, %v; want ErrCorrupt", got, err)
+	}
+}

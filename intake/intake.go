@@ -14,14 +14,29 @@
 // recorded as an audit event with its own log leaf.
 //
 // Times that could be matched to network logs (when a submission or message
-// arrived) are stored at coarse precision, an hour by default.
+// arrived, when staff acted) are stored at coarse precision, an hour by
+// default.
+//
+// # References stay sealed
+//
+// A seized data directory must not tell which files and messages belong to
+// which submission. No record names another in plaintext: a submission's
+// sealed body lists its files' IDs, its triage record's ID and a random
+// thread key; the n-th message of its thread is found under the lookup key
+// HMAC-SHA256(thread key, "vigil message v1" || n), which only the vault or
+// the receipt holder can compute (both can open the submission); files and
+// audit events carry no lookup key at all. Record bodies are padded
+// (internal/padme) so their length does not give away a text's length. See
+// docs/intake.md for what a seized directory still shows.
 package intake
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -40,6 +55,7 @@ import (
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/groupcommit"
+	"github.com/vigil-hr/vigil/internal/padme"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/vault"
 )
@@ -181,8 +197,46 @@ type sealed struct {
 	Document  json.RawMessage `json:"document"`
 	Statement string          `json:"statement"`
 	Salt      string          `json:"salt"`
-	Time      time.Time       `json:"time"`             // coarse
-	Recipient string          `json:"source_recipient"` // submissions: the source's age recipient
+	Time      time.Time       `json:"time"` // coarse
+	links
+}
+
+// links are a submission's sealed references (empty in messages).
+type links struct {
+	Recipient string   `json:"source_recipient,omitempty"` // the source's age recipient
+	Triage    vigil.ID `json:"triage,omitzero"`            // its triage record
+	Thread    []byte   `json:"thread,omitempty"`           // key of its messages' lookup keys
+}
+
+// threadKeySize is the size of a submission's random thread key.
+const threadKeySize = 32
+
+// messageKey returns the lookup key of the n-th message (from 0) of the
+// thread whose key is thread.
+func messageKey(thread []byte, n int) []byte {
+	m := hmac.New(sha256.New, thread)
+	m.Write([]byte("vigil message v1"))
+	m.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
+	return m.Sum(nil)
+}
+
+// messages returns the records of a thread's messages in order.
+func messages(tx store.ReadTx, thread []byte) ([]store.Record, error) {
+	var out []store.Record
+	for n := 0; ; n++ {
+		recs, err := tx.RecordsByKey(KindMessage, messageKey(thread, n), 2)
+		if err != nil {
+			return nil, err
+		}
+		switch len(recs) {
+		case 0:
+			return out, nil
+		case 1:
+			out = append(out, recs[0])
+		default:
+			return nil, fmt.Errorf("%w: two messages under one key", vigil.ErrCorrupt)
+		}
+	}
 }
 
 // checkDraft validates text fields and the number of files.
@@ -218,17 +272,29 @@ func isLangTag(s string) bool {
 	return true
 }
 
-// recordFiles records pending files as evidence items keyed to the submission.
-func (s *Service) recordFiles(tx store.Tx, sub vigil.ID, files []*evidence.Pending, t time.Time) ([]FileInfo, error) {
+// prepareFiles seals the item records of pending files (outside the
+// transaction) and describes them for the document that lists them.
+func (s *Service) prepareFiles(files []*evidence.Pending, t time.Time) ([]*evidence.Prepared, []FileInfo, error) {
+	var pre []*evidence.Prepared
 	var infos []FileInfo
 	for _, p := range files {
-		it, err := s.Evidence.Record(tx, p, evidence.RecordOptions{Key: sub[:], Time: t})
+		it, err := s.Evidence.Prepare(p, evidence.RecordOptions{Time: t})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		infos = append(infos, FileInfo{ID: it.ID, Name: it.Name, Size: it.Size, MediaType: it.MediaType, SHA256: hex.EncodeToString(it.SHA256[:])})
+		pre = append(pre, it)
+		infos = append(infos, FileInfo{ID: it.Item.ID, Name: p.Name, Size: p.Size, MediaType: p.MediaType, SHA256: hex.EncodeToString(p.SHA256[:])})
 	}
-	return infos, nil
+	return pre, infos, nil
+}
+
+func putFiles(tx store.Tx, files []*evidence.Prepared) error {
+	for _, f := range files {
+		if _, err := f.Put(tx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // A prepared record is sealed before its transaction: JSON, statement and
@@ -244,34 +310,35 @@ type prepared struct {
 }
 
 // put writes p and, if it is logged, its log leaf, in tx; it returns the leaf
-// index (-1 if none).
+// index (-1 if none). The leaf index is not stored with the record (see
+// store.Record.LeafIndex).
 func (p *prepared) put(tx store.Tx) (int64, error) {
-	r := p.rec
-	r.LeafIndex = -1
+	leaf := int64(-1)
 	if p.log {
-		leaf, err := evlog.Append(tx, p.entry)
-		if err != nil {
+		var err error
+		if leaf, err = evlog.Append(tx, p.entry); err != nil {
 			return 0, err
 		}
-		r.LeafIndex = leaf
 	}
-	return r.LeafIndex, tx.PutRecord(r)
+	r := p.rec
+	r.LeafIndex = -1
+	return leaf, tx.PutRecord(r)
 }
 
 // prepareDocument seals a submission or message record to the vault and the
 // source, with the commitment of its log leaf.
-func (s *Service) prepareDocument(kind string, id vigil.ID, key []byte, doc document, t time.Time, src age.Recipient, recipient string) (*prepared, error) {
+func (s *Service) prepareDocument(kind string, id vigil.ID, key []byte, doc document, t time.Time, src age.Recipient, l links) (*prepared, error) {
 	raw, err := json.Marshal(doc)
 	if err != nil {
 		return nil, err
 	}
-	return s.prepare(kind, id, key, raw, t, recipient, src)
+	return s.prepare(kind, id, key, raw, t, l, src)
 }
 
 // prepare seals raw (the record's document) with its statement and salt to
 // the vault and the extra readers, and returns the record and its log entry
 // ready to be put in a transaction.
-func (s *Service) prepare(kind string, id vigil.ID, key, raw []byte, t time.Time, recipient string, readers ...age.Recipient) (*prepared, error) {
+func (s *Service) prepare(kind string, id vigil.ID, key, raw []byte, t time.Time, l links, readers ...age.Recipient) (*prepared, error) {
 	var salt [evlog.SaltSize]byte
 	rand.Read(salt[:])
 	st := evlog.Statement{Kind: kind, ID: id.String(), Version: 1, Time: t, SHA256: sha256.Sum256(raw),
@@ -280,11 +347,11 @@ func (s *Service) prepare(kind string, id vigil.ID, key, raw []byte, t time.Time
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(sealed{Document: raw, Statement: string(stmt), Salt: hex.EncodeToString(salt[:]), Time: t, Recipient: recipient})
+	body, err := json.Marshal(sealed{Document: raw, Statement: string(stmt), Salt: hex.EncodeToString(salt[:]), Time: t, links: l})
 	if err != nil {
 		return nil, err
 	}
-	ct, err := s.Vault.SealFieldTo(vault.Label{Kind: kind, ID: id, Field: "body", Version: 1}, body, readers...)
+	ct, err := s.Vault.SealFieldTo(vault.Label{Kind: kind, ID: id, Field: "body", Version: 1}, padme.JSON(body), readers...)
 	if err != nil {
 		return nil, err
 	}
@@ -294,26 +361,21 @@ func (s *Service) prepare(kind string, id vigil.ID, key, raw []byte, t time.Time
 
 // triage is the body of a triage record (vault only).
 type triage struct {
-	State State  `json:"state"`
-	By    string `json:"by,omitempty"`
+	Submission vigil.ID `json:"submission"`
+	State      State    `json:"state"`
+	By         string   `json:"by,omitempty"`
 }
 
+// prepareTriage seals a version of a triage record. It names its
+// submission only inside the sealed body; the submission names it likewise.
 func (s *Service) prepareTriage(id vigil.ID, version int64, sub vigil.ID, tr triage, t time.Time) (*prepared, error) {
+	tr.Submission = sub
 	body, _ := json.Marshal(tr)
-	ct, err := s.Vault.SealField(vault.Label{Kind: KindTriage, ID: id, Field: "body", Version: version}, body)
+	ct, err := s.Vault.SealField(vault.Label{Kind: KindTriage, ID: id, Field: "body", Version: version}, padme.JSON(body))
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{rec: store.Record{ID: id, Version: version, Kind: KindTriage, Created: t, Body: ct, Key: sub[:]}}, nil
-}
-
-func (s *Service) putTriage(tx store.Tx, id vigil.ID, version int64, sub vigil.ID, tr triage, t time.Time) error {
-	p, err := s.prepareTriage(id, version, sub, tr, t)
-	if err != nil {
-		return err
-	}
-	_, err = p.put(tx)
-	return err
+	return &prepared{rec: store.Record{ID: id, Version: version, Kind: KindTriage, Created: t, Body: ct}}, nil
 }
 
 // Submit records a new submission with its staged files and returns the
@@ -343,35 +405,31 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 	src := id.Recipient()
 	sub := vigil.NewID()
 	t := s.coarseNow()
-	tri, err := s.prepareTriage(vigil.NewID(), 1, sub, triage{State: StateNew}, t)
+	l := links{Recipient: src.String(), Triage: vigil.NewID(), Thread: make([]byte, threadKeySize)}
+	rand.Read(l.Thread)
+	// Everything is sealed before the transaction: the files' item records
+	// get their IDs now, and the submission lists them.
+	items, infos, err := s.prepareFiles(files, t)
 	if err != nil {
 		release()
 		return fail(err)
 	}
-	// Without files the document is known before the transaction: seal it
-	// now. Files get their IDs as they are recorded, in the transaction.
-	var pre *prepared
-	if len(files) == 0 {
-		doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact}
-		if pre, err = s.prepareDocument(KindSubmission, sub, lookup, doc, t, src, src.String()); err != nil {
-			release()
-			return fail(err)
-		}
+	doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact, Files: infos}
+	pre, err := s.prepareDocument(KindSubmission, sub, lookup, doc, t, src, l)
+	if err != nil {
+		release()
+		return fail(err)
 	}
+	tri, err := s.prepareTriage(l.Triage, 1, sub, triage{State: StateNew}, t)
 	release()
+	if err != nil {
+		return fail(err)
+	}
 	err = s.update(ctx, func(tx store.Tx) error {
-		p := pre
-		if p == nil {
-			infos, err := s.recordFiles(tx, sub, files, t)
-			if err != nil {
-				return err
-			}
-			doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact, Files: infos}
-			if p, err = s.prepareDocument(KindSubmission, sub, lookup, doc, t, src, src.String()); err != nil {
-				return err
-			}
+		if err := putFiles(tx, items); err != nil {
+			return err
 		}
-		if _, err := p.put(tx); err != nil {
+		if _, err := pre.put(tx); err != nil {
 			return err
 		}
 		_, err := tri.put(tx)
@@ -399,6 +457,7 @@ func (s *Service) checkTotal(files []*evidence.Pending) error {
 type Source struct {
 	Submission vigil.ID
 	identity   *age.X25519Identity
+	thread     []byte // the thread key from the submission's sealed body
 }
 
 // OpenReceipt finds the submission of a receipt and proves the receipt by
@@ -425,10 +484,17 @@ func (s *Service) OpenReceipt(ctx context.Context, text string) (*Source, error)
 	if len(recs) != 1 || subtle.ConstantTimeCompare(recs[0].Key, lookup) != 1 {
 		return nil, ErrBadReceipt
 	}
-	if _, err := vault.OpenFieldWith(id, label(recs[0]), recs[0].Body); err != nil {
+	plain, err := vault.OpenFieldWith(id, label(recs[0]), recs[0].Body)
+	if err != nil {
 		return nil, ErrBadReceipt
 	}
-	return &Source{Submission: recs[0].ID, identity: id}, nil
+	var b sealed
+	if err := json.Unmarshal(plain, &b); err != nil || len(b.Thread) != threadKeySize {
+		clear(plain)
+		return nil, fmt.Errorf("%w: submission %s", vigil.ErrCorrupt, recs[0].ID)
+	}
+	clear(plain)
+	return &Source{Submission: recs[0].ID, identity: id, thread: b.Thread}, nil
 }
 
 func label(r store.Record) vault.Label {
@@ -461,44 +527,73 @@ type View struct {
 // opener decrypts record bodies: the vault's or a source's identity.
 type opener func(store.Record) ([]byte, error)
 
-func (s *Service) view(ctx context.Context, sub vigil.ID, open opener) (View, string, error) {
-	var subRec store.Record
-	var msgs []store.Record
+// view reads a submission and its thread with open, and returns them with
+// the submission's sealed links.
+func (s *Service) view(ctx context.Context, sub vigil.ID, open opener) (View, links, error) {
+	var v View
+	var l links
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		if subRec, err = tx.Record(sub, 0); err != nil {
+		subRec, err := tx.Record(sub, 0)
+		if err != nil {
 			return err
 		}
-		msgs, err = tx.RecordsByKey(KindMessage, sub[:], 10000)
-		return err
-	})
-	if err != nil {
-		return View{}, "", err
-	}
-	if subRec.Kind != KindSubmission {
-		return View{}, "", fmt.Errorf("submission %s: %w", sub, vigil.ErrNotFound)
-	}
-	body, doc, err := decodeDoc(open, subRec)
-	if err != nil {
-		return View{}, "", err
-	}
-	v := View{ID: sub, Text: doc.Text, Language: doc.Language, Contact: doc.Contact, Files: doc.Files,
-		Received: body.Time, LeafIndex: subRec.LeafIndex, Messages: []Message{}}
-	if v.Files == nil {
-		v.Files = []FileInfo{}
-	}
-	for _, m := range msgs {
-		mb, md, err := decodeDoc(open, m)
+		if subRec.Kind != KindSubmission {
+			return fmt.Errorf("submission %s: %w", sub, vigil.ErrNotFound)
+		}
+		body, doc, err := decodeDoc(open, subRec)
 		if err != nil {
-			return View{}, "", err
+			return err
 		}
-		files := md.Files
-		if files == nil {
-			files = []FileInfo{}
+		if len(body.Thread) != threadKeySize {
+			return fmt.Errorf("%w: submission %s: thread key", vigil.ErrCorrupt, sub)
 		}
-		v.Messages = append(v.Messages, Message{ID: m.ID, From: md.From, Text: md.Text, Files: files, Time: mb.Time, LeafIndex: m.LeafIndex})
+		l = body.links
+		v = View{ID: sub, Text: doc.Text, Language: doc.Language, Contact: doc.Contact, Files: doc.Files,
+			Received: body.Time, Messages: []Message{}}
+		if v.LeafIndex, err = leafOf(tx, subRec, body); err != nil {
+			return err
+		}
+		if v.Files == nil {
+			v.Files = []FileInfo{}
+		}
+		msgs, err := messages(tx, l.Thread)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			mb, md, err := decodeDoc(open, m)
+			if err != nil {
+				return err
+			}
+			files := md.Files
+			if files == nil {
+				files = []FileInfo{}
+			}
+			leaf, err := leafOf(tx, m, mb)
+			if err != nil {
+				return err
+			}
+			v.Messages = append(v.Messages, Message{ID: m.ID, From: md.From, Text: md.Text, Files: files, Time: mb.Time, LeafIndex: leaf})
+		}
+		return nil
+	})
+	return v, l, err
+}
+
+// leafOf finds the log leaf of a decrypted record by its commitment.
+func leafOf(tx store.ReadTx, r store.Record, b sealed) (int64, error) {
+	var salt [evlog.SaltSize]byte
+	raw, err := hex.DecodeString(b.Salt)
+	if err != nil || len(raw) != len(salt) {
+		return 0, fmt.Errorf("%w: %s %s: salt", vigil.ErrCorrupt, r.Kind, r.ID)
 	}
-	return v, body.Recipient, nil
+	copy(salt[:], raw)
+	e := evlog.Commitment(salt, []byte(b.Statement))
+	leaf, err := tx.LeafOf(e[:])
+	if errors.Is(err, vigil.ErrNotFound) {
+		return 0, fmt.Errorf("%w: %s %s: its commitment is not in the log", vigil.ErrCorrupt, r.Kind, r.ID)
+	}
+	return leaf, err
 }
 
 func decodeDoc(open opener, r store.Record) (sealed, document, error) {
@@ -529,12 +624,13 @@ func (s *Service) SourceView(ctx context.Context, src *Source) (View, error) {
 // SourceReply adds a source's message (text and staged files) to their
 // thread. It works sealed. On error the staged files are discarded.
 func (s *Service) SourceReply(ctx context.Context, src *Source, text string, files []*evidence.Pending) (Message, error) {
-	return s.addMessage(ctx, src.Submission, "source", text, files, src.identity.Recipient(), nil)
+	return s.addMessage(ctx, src.thread, "source", text, files, src.identity.Recipient(), nil)
 }
 
-// addMessage records a message; also, if set, runs in the same transaction
-// (a staff reply's audit event, so a reply is never stored without it).
-func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text string, files []*evidence.Pending, to age.Recipient, also func(store.Tx) error) (Message, error) {
+// addMessage records a message in the thread whose key is thread; also, if
+// set, runs in the same transaction (a staff reply's audit event, so a reply
+// is never stored without it).
+func (s *Service) addMessage(ctx context.Context, thread []byte, from, text string, files []*evidence.Pending, to age.Recipient, also func(store.Tx) error) (Message, error) {
 	discard := func() {
 		for _, p := range files {
 			s.Evidence.Discard(ctx, p)
@@ -550,29 +646,31 @@ func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text strin
 	}
 	t := s.coarseNow()
 	m := Message{ID: vigil.NewID(), From: from, Text: text, Time: t}
-	var pre *prepared // sealed before the transaction when there are no files
-	if len(files) == 0 {
-		var err error
-		release := s.acquireCPU()
-		pre, err = s.prepareDocument(KindMessage, m.ID, sub[:], document{Text: text, From: from}, t, to, "")
-		release()
-		if err != nil {
-			return Message{}, err
-		}
+	release := s.acquireCPU()
+	items, infos, err := s.prepareFiles(files, t)
+	var pre *prepared
+	if err == nil {
+		m.Files = infos
+		pre, err = s.prepareDocument(KindMessage, m.ID, nil, document{Text: text, From: from, Files: infos}, t, to, links{})
 	}
-	err := s.update(ctx, func(tx store.Tx) error {
-		p := pre
-		if p == nil {
-			infos, err := s.recordFiles(tx, sub, files, t)
-			if err != nil {
-				return err
-			}
-			m.Files = infos
-			if p, err = s.prepareDocument(KindMessage, m.ID, sub[:], document{Text: text, From: from, Files: infos}, t, to, ""); err != nil {
-				return err
-			}
+	release()
+	if err != nil {
+		discard()
+		return Message{}, err
+	}
+	err = s.update(ctx, func(tx store.Tx) error {
+		if err := putFiles(tx, items); err != nil {
+			return err
 		}
-		var err error
+		// The message's lookup key is the thread's next free one; the
+		// transaction sees every earlier message, so two replies never
+		// take the same.
+		n, err := countMessages(tx, thread)
+		if err != nil {
+			return err
+		}
+		p := *pre
+		p.rec.Key = messageKey(thread, n)
 		if m.LeafIndex, err = p.put(tx); err != nil || also == nil {
 			return err
 		}
@@ -586,6 +684,19 @@ func (s *Service) addMessage(ctx context.Context, sub vigil.ID, from, text strin
 		m.Files = []FileInfo{}
 	}
 	return m, nil
+}
+
+// countMessages returns how many messages a thread has.
+func countMessages(tx store.ReadTx, thread []byte) (int, error) {
+	for n := 0; ; n++ {
+		recs, err := tx.RecordsByKey(KindMessage, messageKey(thread, n), 1)
+		if err != nil {
+			return 0, err
+		}
+		if len(recs) == 0 {
+			return n, nil
+		}
+	}
 }
 
 // A Summary is one line of the staff inbox.
@@ -602,24 +713,25 @@ func (s *Service) vaultOpen(r store.Record) ([]byte, error) {
 	return s.Vault.OpenField(label(r), r.Body)
 }
 
-// state returns a submission's triage record and state.
-func (s *Service) state(tx store.ReadTx, sub vigil.ID) (store.Record, State, error) {
-	recs, err := tx.RecordsByKey(KindTriage, sub[:], 2)
+// state returns a submission's triage record and state; l are the
+// submission's links.
+func (s *Service) state(tx store.ReadTx, sub vigil.ID, l links) (store.Record, State, error) {
+	r, err := tx.Record(l.Triage, 0)
+	if errors.Is(err, vigil.ErrNotFound) {
+		return store.Record{}, "", fmt.Errorf("%w: submission %s has no triage record", vigil.ErrCorrupt, sub)
+	}
 	if err != nil {
 		return store.Record{}, "", err
 	}
-	if len(recs) != 1 {
-		return store.Record{}, "", fmt.Errorf("%w: submission %s has %d triage records", vigil.ErrCorrupt, sub, len(recs))
-	}
-	plain, err := s.vaultOpen(recs[0])
+	plain, err := s.vaultOpen(r)
 	if err != nil {
 		return store.Record{}, "", err
 	}
 	var tr triage
-	if err := json.Unmarshal(plain, &tr); err != nil || !tr.State.Valid() {
+	if err := json.Unmarshal(plain, &tr); err != nil || r.Kind != KindTriage || tr.Submission != sub || !tr.State.Valid() {
 		return store.Record{}, "", fmt.Errorf("%w: triage of %s", vigil.ErrCorrupt, sub)
 	}
-	return recs[0], tr.State, nil
+	return r, tr.State, nil
 }
 
 // List returns the staff inbox, newest first. It needs the vault unsealed.
@@ -630,19 +742,23 @@ func (s *Service) List(ctx context.Context, actor string) ([]Summary, error) {
 	var out []Summary
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		return store.EachRecord(tx, KindSubmission, func(r store.Record) error {
-			_, st, err := s.state(tx, r.ID)
+			body, doc, err := decodeDoc(s.vaultOpen, r)
 			if err != nil {
 				return err
 			}
-			msgs, err := tx.RecordsByKey(KindMessage, r.ID[:], 10000)
+			_, st, err := s.state(tx, r.ID, body.links)
 			if err != nil {
 				return err
 			}
-			files, err := tx.RecordsByKey(evidence.Kind, r.ID[:], 10000)
+			msgs, err := countMessages(tx, body.Thread)
 			if err != nil {
 				return err
 			}
-			out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(files), Messages: len(msgs), LeafIndex: r.LeafIndex})
+			leaf, err := leafOf(tx, r, body)
+			if err != nil {
+				return err
+			}
+			out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(doc.Files), Messages: msgs, LeafIndex: leaf})
 			return nil
 		})
 	})
@@ -660,12 +776,12 @@ func (s *Service) Get(ctx context.Context, actor string, sub vigil.ID) (View, er
 	if s.Vault.Sealed() {
 		return View{}, vigil.ErrSealed
 	}
-	v, _, err := s.view(ctx, sub, s.vaultOpen)
+	v, l, err := s.view(ctx, sub, s.vaultOpen)
 	if err != nil {
 		return View{}, err
 	}
 	err = s.Store.View(ctx, func(tx store.ReadTx) error {
-		_, v.State, err = s.state(tx, sub)
+		_, v.State, err = s.state(tx, sub, l)
 		return err
 	})
 	if err != nil {
@@ -683,16 +799,21 @@ func (s *Service) Reply(ctx context.Context, actor string, sub vigil.ID, text st
 	if strings.TrimSpace(text) == "" {
 		return Message{}, fmt.Errorf("%w: empty reply", vigil.ErrInvalid)
 	}
-	_, recipient, err := s.view(ctx, sub, s.vaultOpen)
+	_, l, err := s.view(ctx, sub, s.vaultOpen)
 	if err != nil {
 		return Message{}, err
 	}
-	to, err := age.ParseX25519Recipient(recipient)
+	to, err := age.ParseX25519Recipient(l.Recipient)
 	if err != nil {
 		return Message{}, fmt.Errorf("%w: submission %s: source recipient", vigil.ErrCorrupt, sub)
 	}
-	return s.addMessage(ctx, sub, "staff", text, nil, to, func(tx store.Tx) error {
-		return s.auditTx(tx, actor, "reply", sub)
+	ev, err := s.prepareAudit(actor, "reply", sub)
+	if err != nil {
+		return Message{}, err
+	}
+	return s.addMessage(ctx, l.Thread, "staff", text, nil, to, func(tx store.Tx) error {
+		_, err := ev.put(tx)
+		return err
 	})
 }
 
@@ -704,24 +825,35 @@ func (s *Service) SetState(ctx context.Context, actor string, sub vigil.ID, st S
 	if s.Vault.Sealed() {
 		return vigil.ErrSealed
 	}
-	err := s.Store.Update(ctx, func(tx store.Tx) error {
-		r, err := tx.Record(sub, 0)
-		if err != nil {
-			return err
-		}
-		if r.Kind != KindSubmission {
-			return fmt.Errorf("submission %s: %w", sub, vigil.ErrNotFound)
-		}
-		tr, _, err := s.state(tx, sub)
-		if err != nil {
-			return err
-		}
-		if err := s.putTriage(tx, tr.ID, tr.Version+1, sub, triage{State: st, By: actor}, s.now().Truncate(time.Second)); err != nil {
-			return err
-		}
-		return s.auditTx(tx, actor, "state:"+string(st), sub)
+	_, l, err := s.view(ctx, sub, s.vaultOpen)
+	if err != nil {
+		return err
+	}
+	var tr store.Record
+	err = s.Store.View(ctx, func(tx store.ReadTx) error {
+		tr, _, err = s.state(tx, sub, l)
+		return err
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	// Sealed before the transaction; a concurrent change took the version
+	// and makes PutRecord fail with vigil.ErrConflict.
+	p, err := s.prepareTriage(tr.ID, tr.Version+1, sub, triage{State: st, By: actor}, s.coarseNow())
+	if err != nil {
+		return err
+	}
+	ev, err := s.prepareAudit(actor, "state:"+string(st), sub)
+	if err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		if _, err := p.put(tx); err != nil {
+			return err
+		}
+		_, err := ev.put(tx)
+		return err
+	})
 }
 
 // OpenFile returns a file of a submission (or of its thread) and its
@@ -731,16 +863,20 @@ func (s *Service) OpenFile(ctx context.Context, actor string, sub, file vigil.ID
 	if s.Vault.Sealed() {
 		return evidence.Item{}, nil, vigil.ErrSealed
 	}
-	var rec store.Record
-	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		rec, err = tx.Record(file, 0)
-		return err
-	})
+	v, _, err := s.view(ctx, sub, s.vaultOpen)
 	if err != nil {
 		return evidence.Item{}, nil, err
 	}
-	if rec.Kind != evidence.Kind || subtle.ConstantTimeCompare(rec.Key, sub[:]) != 1 {
+	listed := false
+	for _, f := range v.Files {
+		listed = listed || f.ID == file
+	}
+	for _, m := range v.Messages {
+		for _, f := range m.Files {
+			listed = listed || f.ID == file
+		}
+	}
+	if !listed {
 		return evidence.Item{}, nil, fmt.Errorf("file %s of submission %s: %w", file, sub, vigil.ErrNotFound)
 	}
 	it, err := s.Evidence.Get(ctx, file)
@@ -774,21 +910,25 @@ func (s *Service) Audit(ctx context.Context, actor, action string, target vigil.
 }
 
 func (s *Service) audit(ctx context.Context, actor, action string, target vigil.ID) error {
-	return s.Store.Update(ctx, func(tx store.Tx) error { return s.auditTx(tx, actor, action, target) })
-}
-
-func (s *Service) auditTx(tx store.Tx, actor, action string, target vigil.ID) error {
-	ev := AuditEvent{Actor: actor, Action: action, Time: s.now().Truncate(time.Second)}
-	var key []byte
-	if !target.IsZero() {
-		ev.Target = target.String()
-		key = target[:]
-	}
-	raw, _ := json.Marshal(ev)
-	p, err := s.prepare(KindAudit, vigil.NewID(), key, raw, ev.Time, "")
+	p, err := s.prepareAudit(actor, action, target)
 	if err != nil {
 		return err
 	}
-	_, err = p.put(tx)
-	return err
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		_, err := p.put(tx)
+		return err
+	})
+}
+
+// prepareAudit seals an audit event. Its exact time (to the second) is
+// sealed; the record's plaintext time is coarse like every other, so the
+// order of leaves cannot bracket a source's arrival between two staff
+// actions. The target is named only inside the sealed body.
+func (s *Service) prepareAudit(actor, action string, target vigil.ID) (*prepared, error) {
+	ev := AuditEvent{Actor: actor, Action: action, Time: s.now().Truncate(time.Second)}
+	if !target.IsZero() {
+		ev.Target = target.String()
+	}
+	raw, _ := json.Marshal(ev)
+	return s.prepare(KindAudit, vigil.NewID(), nil, raw, s.coarseNow(), links{})
 }

@@ -27,9 +27,15 @@ type Record struct {
 	// Created is when the version was written, stored at the precision the
 	// writer chose (callers round it to hide exact times where that matters).
 	Created time.Time
-	// LeafIndex is the evidence-log entry committing to this version, or -1.
+	// LeafIndex is -1 for new records: a plaintext leaf index would tie the
+	// records written in one transaction together (a submission and its
+	// files have neighbouring leaves). Readers find a record's leaf from its
+	// sealed commitment with [ReadTx.LeafOf]. Records written before that
+	// change may hold their leaf here.
 	LeafIndex int64
-	// Blob names the encrypted content in the blob store, or is empty.
+	// Blob is empty for new records: which blob holds an item's content is
+	// inside its sealed body. Records written before that change may name
+	// their blob here.
 	Blob string
 	// Body is age ciphertext (see vault.SealField).
 	Body []byte
@@ -76,6 +82,11 @@ type ReadTx interface {
 	ReadHashes(indexes []int64) ([]tlog.Hash, error)
 	// ReadEntries returns log entries [start, end).
 	ReadEntries(start, end int64) ([][]byte, error)
+	// LeafOf returns the index of the first log entry equal to entry, or an
+	// error wrapping vigil.ErrNotFound. Records do not name their leaf in
+	// plaintext: a reader who can decrypt a record recomputes its commitment
+	// and finds the leaf with LeafOf.
+	LeafOf(entry []byte) (int64, error)
 	// LatestCheckpoint returns the latest signed checkpoint, or nil.
 	LatestCheckpoint() ([]byte, error)
 	// Checkpoint returns the signed checkpoint stored for the given tree

@@ -6,6 +6,16 @@
 // directory: its entry does not change after that), so a committed blob
 // survives power loss and an interrupted one leaves at most a temporary file,
 // which [Open] clears.
+//
+// # Times
+//
+// A blob's modification time would date its arrival to the nanosecond, so
+// Commit sets the blob's and its directories' access and modification times
+// to the current time rounded down to [Dir.TimePrecision] (an hour by
+// default, the intake precision), and Abort and Remove do the same for the
+// directories they change. What a filesystem does not let a process set,
+// the inode change time (ctime) and, on some filesystems, the birth time,
+// still tells when the blob was written; docs/intake.md says what remains.
 package localdisk
 
 import (
@@ -19,6 +29,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob"
@@ -35,6 +46,11 @@ type Dir struct {
 	// of uploads cannot fill the disk that the database shares. Open sets
 	// DefaultMinFree; zero turns the check off.
 	MinFree int64
+	// TimePrecision is how coarse the times of blobs and blob directories
+	// are. Open sets an hour; zero or less leaves the filesystem's times.
+	TimePrecision time.Duration
+	// Now returns the current time. Defaults to time.Now.
+	Now func() time.Time
 
 	root string
 
@@ -60,7 +76,26 @@ func Open(root string) (*Dir, error) {
 	for _, t := range tmps {
 		os.Remove(t)
 	}
-	return &Dir{root: root, durable: make(map[string]bool)}, nil
+	return &Dir{root: root, durable: make(map[string]bool), MinFree: DefaultMinFree, TimePrecision: time.Hour}, nil
+}
+
+// coarsen sets the access and modification times of paths to now, rounded
+// down to d.TimePrecision.
+func (d *Dir) coarsen(paths ...string) error {
+	if d.TimePrecision <= 0 {
+		return nil
+	}
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	t := now().Truncate(d.TimePrecision)
+	for _, p := range paths {
+		if err := os.Chtimes(p, t, t); err != nil {
+			return fmt.Errorf("set coarse time: %w", err)
+		}
+	}
+	return nil
 }
 
 func (d *Dir) path(name string) string {
@@ -132,6 +167,9 @@ func (w *writer) Commit() error {
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = w.d.coarsen(tmp)
+	}
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("write blob: %w", err)
@@ -155,6 +193,11 @@ func (w *writer) Commit() error {
 		os.Remove(tmp)
 		return fmt.Errorf("commit blob: %w", err)
 	}
+	// The directories' times changed with the rename (and the fan-out
+	// directory's creation): make them coarse before they are made durable.
+	if err := w.d.coarsen(dir, filepath.Join(w.d.root, "tmp"), w.d.root); err != nil {
+		return err
+	}
 	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("sync blob directory: %w", err)
 	}
@@ -177,7 +220,10 @@ func (w *writer) Abort() error {
 	}
 	w.done = true
 	w.f.Close()
-	return os.Remove(w.f.Name())
+	if err := os.Remove(w.f.Name()); err != nil {
+		return err
+	}
+	return w.d.coarsen(filepath.Join(w.d.root, "tmp"))
 }
 
 // Open implements [blob.Store].
@@ -185,7 +231,14 @@ func (d *Dir) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := blob.CheckName(name); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(d.path(name))
+	// O_NOATIME: a read must not stamp the blob's access time with the
+	// moment staff opened it (relatime would, as its access time is not
+	// after its coarse modification time). Only the file's owner may ask
+	// for it, so fall back to a plain open.
+	f, err := os.OpenFile(d.path(name), os.O_RDONLY|syscall.O_NOATIME, 0)
+	if errors.Is(err, fs.ErrPermission) {
+		f, err = os.Open(d.path(name))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("blob %s: %w", name, vigil.ErrNotFound)
 	}
@@ -201,7 +254,10 @@ func (d *Dir) Remove(ctx context.Context, name string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return d.coarsen(filepath.Dir(d.path(name)))
 }
 
 // List implements [blob.Store].

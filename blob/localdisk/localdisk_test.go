@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob"
@@ -73,4 +75,63 @@ func TestMinFree(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Abort()
+}
+
+// A seized disk must not date a blob more finely than the intake precision:
+// after a commit, an abort and a removal, every file and directory of the
+// store has its access and modification times on the precision's grid.
+func TestCoarseTimes(t *testing.T) {
+	root := t.TempDir()
+	d, err := localdisk.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var names []string
+	for i := range 3 {
+		w, err := d.Create(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("content")); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			if err := w.Abort(); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, w.Name())
+	}
+	if err := d.Remove(ctx, names[0]); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, e os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		var st syscall.Stat_t
+		if err := syscall.Stat(path, &st); err != nil {
+			return err
+		}
+		for what, ts := range map[string]syscall.Timespec{"modification": st.Mtim, "access": st.Atim} {
+			tm := time.Unix(ts.Sec, ts.Nsec)
+			if !tm.Equal(tm.Truncate(time.Hour)) {
+				t.Errorf("%s: %s time %s is not on the hour", path, what, tm.UTC())
+			}
+		}
+		checked++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 4 { // root, tmp, a fan-out directory, a blob
+		t.Fatalf("checked only %d paths", checked)
+	}
 }

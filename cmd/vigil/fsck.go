@@ -17,7 +17,7 @@ func runFsck(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "fsck", "--data DIR [--passphrase-file FILE] [--sweep]")
 	data := dataFlag(fs, e)
 	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`; with it (or VIGIL_PASSPHRASE) fsck also decrypts every item and checks its content")
-	sweep := fs.Bool("sweep", false, "remove blobs no record references (leftovers of interrupted ingests)")
+	sweep := fs.Bool("sweep", false, "remove blobs no item references (leftovers of interrupted ingests); needs the passphrase, as blob names are sealed in the items")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -37,9 +37,12 @@ func runFsck(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "checkpoint: none signed yet\n")
 	}
 	if d.Vault.Sealed() {
-		fmt.Fprintf(e.stdout, "items: %d records point into the log (contents not checked: vault sealed)\n", rep.items)
+		fmt.Fprintf(e.stdout, "items: %d (not checked: the vault is sealed, and items name their blobs and log leaves only inside their sealed bodies)\n", rep.items)
 	} else {
 		fmt.Fprintf(e.stdout, "items: %d, each decrypts to its SHA-256 and matches its log entry\n", rep.items)
+	}
+	if *sweep && d.Vault.Sealed() {
+		return fmt.Errorf("sweep: %w (hint: give the passphrase: blob names are sealed in the items)", vigil.ErrSealed)
 	}
 	if *sweep {
 		n, err := d.Evidence.Sweep(ctx)
@@ -105,17 +108,19 @@ func fsck(ctx context.Context, d *datadir.Dir) (fsckReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	rep.items = len(recs)
+	if d.Vault.Sealed() {
+		return rep, nil
+	}
 	for _, r := range recs {
-		if r.LeafIndex < 0 || r.LeafIndex >= rep.entries {
-			return rep, fmt.Errorf("%w: item %s points to leaf %d outside the log", vigil.ErrCorrupt, r.ID, r.LeafIndex)
-		}
-		if d.Vault.Sealed() {
-			continue
-		}
-		it, err := d.Evidence.Get(ctx, r.ID)
+		it, err := d.Evidence.Get(ctx, r.ID) // finds its leaf by its commitment
 		if err != nil {
 			return rep, fmt.Errorf("item %s: %w", r.ID, err)
 		}
+		if it.LeafIndex < 0 || it.LeafIndex >= rep.entries {
+			return rep, fmt.Errorf("%w: item %s points to leaf %d outside the log", vigil.ErrCorrupt, r.ID, it.LeafIndex)
+		}
+		used[it.Blob] = true
 		var entry []byte
 		if err := d.Store.View(ctx, func(tx store.ReadTx) error {
 			es, err := tx.ReadEntries(it.LeafIndex, it.LeafIndex+1)
@@ -139,7 +144,6 @@ func fsck(ctx context.Context, d *datadir.Dir) (fsckReport, error) {
 			return rep, err
 		}
 	}
-	rep.items = len(recs)
 	err = d.Blobs.List(ctx, func(n string) error {
 		if !used[n] {
 			rep.orphans++

@@ -83,8 +83,8 @@ func TestIntakeCrash(t *testing.T) {
 	vigilRun(t, bin, unsealedEnv, "init", "--data", data, "--scrypt-work-factor", "10")
 
 	ctx := context.Background()
-	var all []icrashSub             // every acknowledged submission, in order
-	verified := map[vigil.ID]bool{} // submission and item records already decrypted and checked
+	var all []icrashSub              // every acknowledged submission, in order
+	verified := map[vigil.ID]int64{} // logged records already decrypted and checked, with their leaves
 	var prevCP evlog.Checkpoint
 	havePrev := false
 	var st icrashStats
@@ -419,16 +419,17 @@ func icrashOpen(ctx context.Context, d *datadir.Dir, s icrashSub) error {
 	return nil
 }
 
-// icrashRecords checks every record against the log: each submission
-// decrypts with the vault and its sealed statement is its leaf's commitment,
-// each file item's metadata decrypts and its commitment is its leaf's entry, leaves are used once and
-// cover the log, and each submission has exactly one triage record (a
-// submission and its triage commit together). It returns the number of
-// submissions, at least acked. Records in verified were decrypted and
-// checked after an earlier kill and are skipped (records are immutable, and
-// the final receipt checks open every acknowledged submission again); the
-// others are added.
-func icrashRecords(ctx context.Context, d *datadir.Dir, acked int, verified map[vigil.ID]bool, st *icrashStats) (int, error) {
+// icrashRecords checks every record against the log: records name no leaf
+// in plaintext, so each logged record (submission, message, audit event,
+// file item) is decrypted with the vault and its sealed statement's
+// commitment must be an entry of the log; leaves are used once and cover the
+// log, and each submission has exactly one triage record (a submission and
+// its triage commit together). It returns the number of submissions, at
+// least acked. Records in verified were decrypted and checked after an
+// earlier kill (verified holds their leaves) and are not decrypted again
+// (records are immutable, and the final receipt checks open every
+// acknowledged submission again); the others are added.
+func icrashRecords(ctx context.Context, d *datadir.Dir, acked int, verified map[vigil.ID]int64, st *icrashStats) (int, error) {
 	var subs, items, triage, other []store.Record
 	var entries [][]byte
 	err := d.Store.View(ctx, func(tx store.ReadTx) error {
@@ -445,17 +446,8 @@ func icrashRecords(ctx context.Context, d *datadir.Dir, acked int, verified map[
 			kind string
 			to   *[]store.Record
 		}{{intake.KindSubmission, &subs}, {evidence.Kind, &items}, {intake.KindTriage, &triage}, {intake.KindMessage, &other}, {intake.KindAudit, &other}} {
-			var after vigil.ID
-			for {
-				recs, err := tx.Records(k.kind, after, 500)
-				if err != nil {
-					return err
-				}
-				*k.to = append(*k.to, recs...)
-				if len(recs) < 500 {
-					break
-				}
-				after = recs[len(recs)-1].ID
+			if err := store.EachRecord(tx, k.kind, func(r store.Record) error { *k.to = append(*k.to, r); return nil }); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -463,86 +455,73 @@ func icrashRecords(ctx context.Context, d *datadir.Dir, acked int, verified map[
 	if err != nil {
 		return 0, fmt.Errorf("read records: %w", err)
 	}
-	leaves := make(map[int64]vigil.ID)
-	use := func(r store.Record) error {
-		if r.LeafIndex < 0 || r.LeafIndex >= int64(len(entries)) {
-			return fmt.Errorf("%s %s: leaf %d outside the log of %d", r.Kind, r.ID, r.LeafIndex, len(entries))
+	index := make(map[string]int64, len(entries))
+	for i, e := range entries {
+		index[string(e)] = int64(i)
+	}
+	// leaf decrypts r and finds its commitment in the log.
+	leaf := func(r store.Record) (int64, error) {
+		if r.LeafIndex != -1 || r.Blob != "" {
+			return 0, fmt.Errorf("%s %s names leaf %d or blob %q in plaintext", r.Kind, r.ID, r.LeafIndex, r.Blob)
 		}
-		if o, dup := leaves[r.LeafIndex]; dup {
-			return fmt.Errorf("%s %s and %s share leaf %d", r.Kind, r.ID, o, r.LeafIndex)
+		var e [32]byte
+		if r.Kind == evidence.Kind {
+			it, err := d.Evidence.Get(ctx, r.ID)
+			if err != nil {
+				return 0, fmt.Errorf("item %s: %w", r.ID, err)
+			}
+			e = it.Entry()
+		} else {
+			plain, err := d.Vault.OpenField(vault.Label{Kind: r.Kind, ID: r.ID, Field: "body", Version: r.Version}, r.Body)
+			if err != nil {
+				return 0, fmt.Errorf("%s %s does not decrypt: %w", r.Kind, r.ID, err)
+			}
+			var body struct {
+				Statement string `json:"statement"`
+				Salt      string `json:"salt"`
+			}
+			if err := json.Unmarshal(plain, &body); err != nil {
+				return 0, fmt.Errorf("%s %s: %w", r.Kind, r.ID, err)
+			}
+			salt, err := hex.DecodeString(body.Salt)
+			if err != nil || len(salt) != evlog.SaltSize {
+				return 0, fmt.Errorf("%s %s: salt %q", r.Kind, r.ID, body.Salt)
+			}
+			e = evlog.Commitment([evlog.SaltSize]byte(salt), []byte(body.Statement))
 		}
-		leaves[r.LeafIndex] = r.ID
-		return nil
+		i, ok := index[string(e[:])]
+		if !ok {
+			return 0, fmt.Errorf("%s %s: its commitment is not in the log of %d", r.Kind, r.ID, len(entries))
+		}
+		return i, nil
 	}
 	var open []store.Record
-	for _, r := range subs {
-		if err := use(r); err != nil {
-			return 0, err
-		}
-		if !verified[r.ID] {
+	logged := append(append(append([]store.Record{}, subs...), items...), other...)
+	for _, r := range logged {
+		if _, ok := verified[r.ID]; !ok {
 			open = append(open, r)
 		}
 	}
+	found := make([]int64, len(open))
 	err = icrashParallel(len(open), func(i int) error {
-		r := open[i]
-		plain, err := d.Vault.OpenField(vault.Label{Kind: r.Kind, ID: r.ID, Field: "body", Version: r.Version}, r.Body)
-		if err != nil {
-			return fmt.Errorf("submission %s does not decrypt: %w", r.ID, err)
-		}
-		var body struct {
-			Statement string `json:"statement"`
-			Salt      string `json:"salt"`
-		}
-		if err := json.Unmarshal(plain, &body); err != nil {
-			return fmt.Errorf("submission %s: %w", r.ID, err)
-		}
-		salt, err := hex.DecodeString(body.Salt)
-		if err != nil || len(salt) != evlog.SaltSize {
-			return fmt.Errorf("submission %s: salt %q", r.ID, body.Salt)
-		}
-		if c := evlog.Commitment([evlog.SaltSize]byte(salt), []byte(body.Statement)); !bytes.Equal(entries[r.LeafIndex], c[:]) {
-			return fmt.Errorf("submission %s: leaf %d is not its statement's commitment", r.ID, r.LeafIndex)
-		}
-		return nil
+		var err error
+		found[i], err = leaf(open[i])
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	for _, r := range open {
-		verified[r.ID] = true
+	for i, r := range open {
+		verified[r.ID] = found[i]
 	}
 	st.recordOpen += len(open)
-	var openItems []store.Record
-	for _, r := range items {
-		if err := use(r); err != nil {
-			return 0, err
+	leaves := make(map[int64]vigil.ID)
+	for _, r := range logged {
+		l := verified[r.ID]
+		if o, dup := leaves[l]; dup {
+			return 0, fmt.Errorf("%s %s and %s share leaf %d", r.Kind, r.ID, o, l)
 		}
-		if !verified[r.ID] {
-			openItems = append(openItems, r)
-		}
-	}
-	err = icrashParallel(len(openItems), func(i int) error {
-		r := openItems[i]
-		it, err := d.Evidence.Get(ctx, r.ID)
-		if err != nil {
-			return fmt.Errorf("item %s: %w", r.ID, err)
-		}
-		if e := it.Entry(); !bytes.Equal(entries[r.LeafIndex], e[:]) {
-			return fmt.Errorf("item %s: leaf %d is not its commitment", r.ID, r.LeafIndex)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, r := range openItems {
-		verified[r.ID] = true
-	}
-	st.recordOpen += len(openItems)
-	for _, r := range other {
-		if err := use(r); err != nil {
-			return 0, err
-		}
+		leaves[l] = r.ID
 	}
 	if len(leaves) != len(entries) {
 		return 0, fmt.Errorf("%d records with leaves, %d log entries (a leaf without its record?)", len(leaves), len(entries))

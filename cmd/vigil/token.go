@@ -16,7 +16,7 @@ const cliActor = "cli"
 // newTokens returns the token service of an open data directory; token
 // actions are audit events like the inbox's.
 func newTokens(d *datadir.Dir) *auth.Tokens {
-	return &auth.Tokens{Store: d.Store, Vault: d.Vault, Audit: d.Intake.Audit}
+	return &auth.Tokens{Store: d.Store, Vault: d.Vault, Audit: d.Intake.Audit, TimePrecision: d.Intake.Config.WithDefaults().TimePrecision}
 }
 
 const tokenHelp = `create --data DIR --name NAME [--role intake|admin]

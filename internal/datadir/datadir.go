@@ -204,6 +204,9 @@ func (d *Dir) open(ctx context.Context) error {
 	if d.Config.Intake.ReceiptAttempts < 0 {
 		return fmt.Errorf("vigil.json: intake.receipt_attempts must not be negative")
 	}
+	// Blob times and the items' plaintext times are as coarse as intake's.
+	blobs.TimePrecision = ic.WithDefaults().TimePrecision
+	d.Evidence.CoarseTime = blobs.TimePrecision
 	d.Commit = groupcommit.New(db, 0)
 	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
 	d.Log = &evlog.Checkpointer{Signer: v.LogSigner(), Verifier: v.LogVerifier(), AnchorPath: filepath.Join(d.Path, "checkpoint")}

@@ -476,6 +476,15 @@ func (t *txn) ReadEntries(start, end int64) ([][]byte, error) {
 	return out, nil
 }
 
+func (t *txn) LeafOf(entry []byte) (int64, error) {
+	var idx int64
+	err := t.tx.QueryRowContext(t.ctx, `SELECT idx FROM log_entries WHERE entry = ? ORDER BY idx LIMIT 1`, entry).Scan(&idx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("log entry %x: %w", entry, vigil.ErrNotFound)
+	}
+	return idx, mapErr(err)
+}
+
 func (t *txn) LatestCheckpoint() ([]byte, error) {
 	var b []byte
 	err := t.tx.QueryRowContext(t.ctx, `SELECT signed FROM checkpoints ORDER BY size DESC LIMIT 1`).Scan(&b)

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WriteLeafWrongIndex", testWriteLeafWrongIndex},
 		{"LogMatchesReference", testLogMatchesReference},
 		{"ReadEntriesRanges", testReadEntries},
+		{"LeafOf", testLeafOf},
 		{"ReadHashesMissing", testReadHashesMissing},
 		{"Checkpoints", testCheckpoints},
 		{"ConcurrentUpdates", testConcurrentUpdates},
@@ -694,6 +695,25 @@ func testReadEntries(t *testing.T, s store.Store) {
 			if got, err := tx.ReadEntries(c.start, c.end); err == nil {
 				t.Errorf("ReadEntries(%d, %d) past the end returned %d entries and no error", c.start, c.end, len(got))
 			}
+		}
+		return nil
+	})
+}
+
+func testLeafOf(t *testing.T, s store.Store) {
+	const n = 40
+	appendEntries(t, s, 0, n, 16)
+	view(t, s, func(tx store.ReadTx) error {
+		for _, i := range []int{0, 1, 17, n - 1} {
+			e := entry(i)
+			got, err := tx.LeafOf(e[:])
+			if err != nil || got != int64(i) {
+				t.Errorf("LeafOf(entry %d) = %d, %v", i, got, err)
+			}
+		}
+		e := entry(n)
+		if got, err := tx.LeafOf(e[:]); !errors.Is(err, vigil.ErrNotFound) {
+			t.Errorf("LeafOf(an entry not in the log) = %d, %v; want ErrNotFound", got, err)
 		}
 		return nil
 	})
