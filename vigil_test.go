@@ -41,3 +41,36 @@ func TestIDForms(t *testing.T) {
 		t.Error("array accepted as ID")
 	}
 }
+
+// FuzzParseID checks that ParseID never panics, accepts only the canonical
+// form (what it accepts prints back as itself, lower-cased), and that every
+// ID's canonical form parses back to it.
+func FuzzParseID(f *testing.F) {
+	f.Add(vigil.NewID().String())
+	f.Add(vigil.ID{}.String())
+	f.Add("0000000000000000000000000z")
+	f.Add("ZZZZZZZZZZZZZZZZZZZZZZZZZZ")
+	f.Add("")
+	f.Add("iloiloiloiloiloiloiloilo01")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := vigil.ParseID(s)
+		if err != nil {
+			if !errors.Is(err, vigil.ErrInvalid) {
+				t.Fatalf("ParseID(%q): %v does not wrap ErrInvalid", s, err)
+			}
+			if !id.IsZero() {
+				t.Fatalf("ParseID(%q) failed but returned %v", s, id)
+			}
+			return
+		}
+		if id.String() != strings.ToLower(s) {
+			t.Fatalf("ParseID(%q) = %s: not canonical", s, id)
+		}
+		var raw vigil.ID
+		copy(raw[:], s)
+		back, err := vigil.ParseID(raw.String())
+		if err != nil || back != raw {
+			t.Fatalf("ParseID(%s) = %v, %v", raw, back, err)
+		}
+	})
+}

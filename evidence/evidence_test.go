@@ -328,15 +328,25 @@ func TestAddFailure(t *testing.T) {
 	if len(tmp) != 0 {
 		t.Errorf("%d temporary files left", len(tmp))
 	}
-	f.svc.Store.View(ctx, func(tx store.ReadTx) error {
-		if n, _ := tx.TreeSize(); n != 1 {
+	err := f.svc.Store.View(ctx, func(tx store.ReadTx) error {
+		n, err := tx.TreeSize()
+		if err != nil {
+			return err
+		}
+		if n != 1 {
 			t.Errorf("tree size %d after failed adds, want 1", n)
 		}
-		if n, _ := tx.CountRecords(evidence.Kind); n != 1 {
+		if n, err = tx.CountRecords(evidence.Kind); err != nil {
+			return err
+		}
+		if n != 1 {
 			t.Errorf("%d items after failed adds, want 1", n)
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if n, err := f.svc.Sweep(ctx); err != nil || n != 0 {
 		t.Errorf("Sweep = %d, %v; want nothing to sweep", n, err)
 	}

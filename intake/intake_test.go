@@ -169,14 +169,20 @@ func TestRejects(t *testing.T) {
 		}
 	}
 	// Nothing was recorded, and the staged files are gone.
-	d.Store.View(ctx, func(tx store.ReadTx) error {
-		if n, _ := tx.TreeSize(); n != 0 {
+	err := d.Store.View(ctx, func(tx store.ReadTx) error {
+		n, err := tx.TreeSize()
+		if err == nil && n != 0 {
 			t.Errorf("tree size %d after rejected submissions", n)
 		}
-		return nil
+		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	n := 0
-	d.Blobs.List(ctx, func(string) error { n++; return nil })
+	if err := d.Blobs.List(ctx, func(string) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Errorf("%d blobs left after rejected submissions", n)
 	}

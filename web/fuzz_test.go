@@ -49,18 +49,24 @@ func FuzzSubmit(f *testing.F) {
 	d.Intake.Config.MaxFiles = 3
 	d.Intake.Config.MaxTotal = 64 << 10
 	h := web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, web.Options{})
-	count := func() (int64, int) {
+	count := func(t testing.TB) (int64, int) {
 		var n int64
-		d.Store.View(context.Background(), func(tx store.ReadTx) error {
-			n, _ = tx.TreeSize()
-			return nil
+		err := d.Store.View(context.Background(), func(tx store.ReadTx) error {
+			var err error
+			n, err = tx.TreeSize()
+			return err
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		blobs := 0
-		d.Blobs.List(context.Background(), func(string) error { blobs++; return nil })
+		if err := d.Blobs.List(context.Background(), func(string) error { blobs++; return nil }); err != nil {
+			t.Fatal(err)
+		}
 		return n, blobs
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		tree, blobs := count()
+		tree, blobs := count(t)
 		req := httptest.NewRequest(http.MethodPost, "/submit", bytes.NewReader([]byte(body)))
 		req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
 		w := httptest.NewRecorder()
@@ -68,7 +74,7 @@ func FuzzSubmit(f *testing.F) {
 		if w.Code >= 500 {
 			t.Fatalf("status %d for %q", w.Code, body)
 		}
-		tree2, blobs2 := count()
+		tree2, blobs2 := count(t)
 		if w.Code == http.StatusOK {
 			if !strings.Contains(w.Body.String(), `id="receipt"`) || tree2 <= tree {
 				t.Fatalf("200 without a recorded submission: tree %d -> %d", tree, tree2)

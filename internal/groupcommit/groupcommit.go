@@ -20,6 +20,11 @@ import (
 // ErrClosed is returned by Do after Close.
 var ErrClosed = errors.New("committer closed")
 
+// ErrPanic is returned by Do when its function panicked. The panic is
+// recovered so that one bad writer fails only its own caller, not the
+// process and every source waiting in the same batch.
+var ErrPanic = errors.New("write function panicked")
+
 // A Committer batches write transactions on a store. Its methods are safe for
 // concurrent use.
 type Committer struct {
@@ -103,7 +108,7 @@ func (c *Committer) run(batch []*request) {
 	ctx := context.Background()
 	err := c.s.Update(ctx, func(tx store.Tx) error {
 		for _, r := range batch {
-			if err := r.fn(tx); err != nil {
+			if err := safe(r.fn, tx); err != nil {
 				return err
 			}
 		}
@@ -117,6 +122,18 @@ func (c *Committer) run(batch []*request) {
 	}
 	// Something in the batch failed: run each alone to find out which.
 	for _, r := range batch {
-		r.err <- c.s.Update(ctx, r.fn)
+		r.err <- c.s.Update(ctx, func(tx store.Tx) error { return safe(r.fn, tx) })
 	}
+}
+
+// safe runs fn, turning a panic into an error wrapping ErrPanic. The
+// transaction then rolls back like after any other error. The panic value
+// is not included: it may hold case content.
+func safe(fn func(store.Tx) error, tx store.Tx) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = ErrPanic
+		}
+	}()
+	return fn(tx)
 }

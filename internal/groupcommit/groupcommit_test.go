@@ -70,12 +70,19 @@ func TestConcurrentWithFailures(t *testing.T) {
 		}
 		ok++
 	}
-	s.View(ctx, func(tx store.ReadTx) error {
-		size, _ := tx.TreeSize()
+	err := s.View(ctx, func(tx store.ReadTx) error {
+		size, err := tx.TreeSize()
+		if err != nil {
+			return err
+		}
 		if size != int64(ok) {
 			t.Errorf("tree size %d, want %d", size, ok)
 		}
-		if cnt, _ := tx.CountRecords("t"); cnt != int64(ok) {
+		cnt, err := tx.CountRecords("t")
+		if err != nil {
+			return err
+		}
+		if cnt != int64(ok) {
 			t.Errorf("%d records, want %d", cnt, ok)
 		}
 		for i, id := range ids {
@@ -86,6 +93,59 @@ func TestConcurrentWithFailures(t *testing.T) {
 		}
 		return evlog.Check(tx)
 	})
+	if err != nil {
+		t.Fatalf("check the store after the writes: %v", err)
+	}
+}
+
+// A function that panics fails its own caller with an error, not the
+// process, and the writes queued with it still commit.
+func TestPanicRecovered(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	c := groupcommit.New(s, 16)
+	defer c.Close()
+	const n = 40
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = c.Do(ctx, func(tx store.Tx) error {
+				if _, err := evlog.Append(tx, [32]byte{byte(i)}); err != nil {
+					return err
+				}
+				if i%5 == 2 {
+					var m map[string]int
+					m["boom"]++ // a bug in one writer
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range results {
+		switch {
+		case i%5 == 2 && !errors.Is(err, groupcommit.ErrPanic):
+			t.Errorf("write %d panicked: got %v, want ErrPanic", i, err)
+		case i%5 != 2 && err != nil:
+			t.Errorf("write %d: %v", i, err)
+		case err == nil:
+			ok++
+		}
+	}
+	err := s.View(ctx, func(tx store.ReadTx) error {
+		size, err := tx.TreeSize()
+		if err == nil && size != int64(ok) {
+			t.Errorf("tree size %d, want %d", size, ok)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestClosed(t *testing.T) {
