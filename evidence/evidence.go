@@ -27,10 +27,8 @@ package evidence
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -45,12 +43,18 @@ import (
 	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/padme"
+	"github.com/vigil-hr/vigil/record"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/vault"
 )
 
 // Kind is the record kind of evidence items.
 const Kind = "item"
+
+// ItemKind declares how items are stored: logged, each statement committing
+// to the file's content (not to the sealed metadata), sealed under the
+// label field "meta".
+var ItemKind = record.Kind{Name: Kind, Logged: true, Field: "meta"}
 
 // A Service adds and reads evidence items.
 type Service struct {
@@ -81,15 +85,13 @@ type Item struct {
 // Entry returns the item's log entry: SHA-256(salt || statement).
 func (it Item) Entry() [32]byte { return evlog.Commitment(it.Salt, it.Statement) }
 
-// meta is the encrypted body of an item record.
+// meta is the document of an item record.
 type meta struct {
-	Blob      string `json:"blob"` // empty in items written before blob names were sealed
+	Blob      string `json:"blob"`
 	Name      string `json:"name"`
 	MediaType string `json:"media_type"`
 	SHA256    string `json:"sha256"`
 	Size      int64  `json:"size"`
-	Statement string `json:"statement"`
-	Salt      string `json:"salt"`
 }
 
 func (s *Service) now() time.Time {
@@ -208,7 +210,7 @@ type RecordOptions struct {
 type Prepared struct {
 	// Item is the item as it will be recorded; its LeafIndex is set by Put.
 	Item Item
-	rec  store.Record
+	rec  *record.Prepared
 }
 
 // Prepare seals the item record for p, outside any transaction: sealing is
@@ -221,25 +223,17 @@ func (s *Service) Prepare(p *Pending, opt RecordOptions) (*Prepared, error) {
 		t = now.Truncate(time.Second)
 	}
 	it := Item{ID: vigil.NewID(), Version: 1, Blob: p.Blob, Name: p.Name, MediaType: p.MediaType, SHA256: p.SHA256, Size: p.Size, LeafIndex: -1}
-	if _, err := rand.Read(it.Salt[:]); err != nil {
-		return nil, err
-	}
-	st := evlog.Statement{Kind: Kind, ID: it.ID.String(), Version: 1, Time: t.Truncate(time.Second),
-		SHA256: it.SHA256, Size: it.Size, MediaType: it.MediaType, Prev: -1}
-	var err error
-	if it.Statement, err = st.Marshal(); err != nil {
-		return nil, err
-	}
-	body, err := json.Marshal(meta{Blob: it.Blob, Name: it.Name, MediaType: it.MediaType, SHA256: hex.EncodeToString(it.SHA256[:]),
-		Size: it.Size, Statement: string(it.Statement), Salt: hex.EncodeToString(it.Salt[:])})
+	pre, err := ItemKind.Seal(s.Vault, record.Version{ID: it.ID, Version: 1, Time: t, Created: s.coarse(now), Prev: -1,
+		Content: &record.Content{SHA256: it.SHA256, Size: it.Size, MediaType: it.MediaType}},
+		meta{Blob: it.Blob, Name: it.Name, MediaType: it.MediaType, SHA256: hex.EncodeToString(it.SHA256[:]), Size: it.Size})
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := s.Vault.SealField(vault.Label{Kind: Kind, ID: it.ID, Field: "meta", Version: 1}, padme.JSON(body))
-	if err != nil {
+	it.Statement = []byte(pre.Envelope.Statement)
+	if it.Salt, err = pre.Envelope.SaltBytes(); err != nil {
 		return nil, err
 	}
-	return &Prepared{Item: it, rec: store.Record{ID: it.ID, Version: 1, Kind: Kind, Created: s.coarse(now), LeafIndex: -1, Body: sealed}}, nil
+	return &Prepared{Item: it, rec: pre}, nil
 }
 
 // Put writes the prepared item record and its log leaf in tx and returns the
@@ -248,10 +242,8 @@ func (s *Service) Prepare(p *Pending, opt RecordOptions) (*Prepared, error) {
 func (p *Prepared) Put(tx store.Tx) (Item, error) {
 	it := p.Item
 	var err error
-	if it.LeafIndex, err = evlog.Append(tx, it.Entry()); err != nil {
-		return Item{}, err
-	}
-	return it, tx.PutRecord(p.rec)
+	it.LeafIndex, err = p.rec.Put(tx)
+	return it, err
 }
 
 // Record prepares and puts the item record for p in tx. Prefer
@@ -340,9 +332,6 @@ func (s *Service) Decode(tx store.ReadTx, rec store.Record) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	if it.LeafIndex >= 0 {
-		return it, nil // written before leaf indexes were sealed
-	}
 	e := it.Entry()
 	if it.LeafIndex, err = tx.LeafOf(e[:]); err != nil {
 		if errors.Is(err, vigil.ErrNotFound) {
@@ -354,26 +343,17 @@ func (s *Service) Decode(tx store.ReadTx, rec store.Record) (Item, error) {
 }
 
 func (s *Service) decode(rec store.Record) (Item, error) {
-	if rec.Kind != Kind {
-		return Item{}, fmt.Errorf("record %s is a %s, not an item: %w", rec.ID, rec.Kind, vigil.ErrNotFound)
-	}
-	plain, err := s.Vault.OpenField(vault.Label{Kind: Kind, ID: rec.ID, Field: "meta", Version: rec.Version}, rec.Body)
+	var m meta
+	env, err := ItemKind.Decode(s.Vault.OpenField, rec, &m)
 	if err != nil {
 		return Item{}, err
 	}
-	var m meta
-	if err := json.Unmarshal(plain, &m); err != nil {
-		return Item{}, fmt.Errorf("%w: item %s metadata: %v", vigil.ErrCorrupt, rec.ID, err)
-	}
-	it := Item{ID: rec.ID, Version: rec.Version, LeafIndex: rec.LeafIndex, Blob: m.Blob, Name: m.Name,
-		MediaType: m.MediaType, Size: m.Size, Statement: []byte(m.Statement)}
-	if it.Blob == "" {
-		it.Blob = rec.Blob // written before blob names were sealed
-	}
+	it := Item{ID: rec.ID, Version: rec.Version, LeafIndex: -1, Blob: m.Blob, Name: m.Name,
+		MediaType: m.MediaType, Size: m.Size, Statement: []byte(env.Statement)}
 	if err := decodeHex(it.SHA256[:], m.SHA256); err != nil {
 		return Item{}, fmt.Errorf("%w: item %s sha256", vigil.ErrCorrupt, rec.ID)
 	}
-	if err := decodeHex(it.Salt[:], m.Salt); err != nil {
+	if it.Salt, err = env.SaltBytes(); err != nil {
 		return Item{}, fmt.Errorf("%w: item %s salt", vigil.ErrCorrupt, rec.ID)
 	}
 	return it, nil
