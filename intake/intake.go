@@ -341,6 +341,7 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 		return fail(err)
 	}
 	src := id.Recipient()
+	id.Wipe() // only the recipient is needed
 	sub := vigil.NewID()
 	t := s.coarseNow()
 	tri, err := s.prepareTriage(vigil.NewID(), 1, sub, triage{State: StateNew}, t)
@@ -398,34 +399,34 @@ func (s *Service) checkTotal(files []*evidence.Pending) error {
 // derived identity in memory; drop it when the session ends.
 type Source struct {
 	Submission vigil.ID
-	identity   *age.X25519Identity
+	identity   *vault.X25519Identity // wiped by Forget
 }
 
 // OpenReceipt finds the submission of a receipt and proves the receipt by
 // decrypting it. Any failure is [ErrBadReceipt]. It works sealed.
-func (s *Service) OpenReceipt(ctx context.Context, text string) (*Source, error) {
-	r, err := ParseReceipt(text)
-	if err != nil {
-		// Still derive, so malformed and unknown receipts take alike long.
-		NewReceipt().keys(s.Config.ReceiptSalt)
-		return nil, ErrBadReceipt
-	}
-	lookup, id, err := r.keys(s.Config.ReceiptSalt)
-	if err != nil {
+// It reads the receipt from text, which the caller may wipe afterwards,
+// and keeps no copy of it.
+func (s *Service) OpenReceipt(ctx context.Context, text []byte) (*Source, error) {
+	lookup, id, ok := s.receiptKeys(text)
+	if !ok {
 		return nil, ErrBadReceipt
 	}
 	var recs []store.Record
-	err = s.Store.View(ctx, func(tx store.ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
 		recs, err = tx.RecordsByKey(KindSubmission, lookup, 2)
 		return err
 	})
 	if err != nil {
+		id.Wipe()
 		return nil, fmt.Errorf("look up receipt: %w", err)
 	}
 	if len(recs) != 1 || subtle.ConstantTimeCompare(recs[0].Key, lookup) != 1 {
+		id.Wipe()
 		return nil, ErrBadReceipt
 	}
 	if _, err := vault.OpenFieldWith(id, label(recs[0]), recs[0].Body); err != nil {
+		id.Wipe()
 		return nil, ErrBadReceipt
 	}
 	return &Source{Submission: recs[0].ID, identity: id}, nil

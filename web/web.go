@@ -163,6 +163,9 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 		perHost: ratelimit.New(rl), global: ratelimit.New(gl),
 		sessions: newSessions(opt.SessionIdle, opt.Now),
 		checks:   make(chan struct{}, 2*runtime.NumCPU())}
+	if in != nil && in.Vault != nil {
+		in.Vault.OnSeal(p.sessions.forgetAll) // sealing forgets every source's key
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/log/", http.StripPrefix("/log", evlog.Handler(log)))
