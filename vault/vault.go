@@ -20,10 +20,24 @@
 //
 // # Memory
 //
-// Seal zeroes the key buffers the vault owns (the Ed25519 private key and the
-// encoded identity) and drops every reference. The age library keeps its own
-// copy of the X25519 scalar inside age.X25519Identity, which Go cannot wipe;
-// it becomes garbage at once and is overwritten when its memory is reused.
+// The keys live only in byte slices this package owns: the key file is
+// decrypted into one buffer and parsed in place (no strings), the age
+// identity is an [X25519Identity] (this package's own X25519 unwrapping, so
+// no copy sits inside age's or crypto/ecdh's types) and the log key is
+// expanded and used by this package's Ed25519 code, whose locals are
+// cleared. Seal zeroes those slices, runs the [Vault.OnSeal] functions (the
+// web layer forgets every follow-up session's key there), then runs the
+// garbage collector and returns free memory to the OS (on Linux the freed
+// pages then read as zeroes). TestMemoryAfterSeal in cmd/vigil scans a real
+// server's memory after seal for the keys in every encoding.
+//
+// What Go cannot guarantee: the runtime may copy a stack (when it grows)
+// and leave the old one unwiped in free memory; the age library's stream
+// reader keeps the key file's decrypted chunk in its own buffer until that
+// memory is reused or released; the scrypt passphrase is passed to age as a
+// string; hash and HMAC states inside the standard library may keep
+// secret-derived (not secret) bytes. Wiping narrows the window; only
+// keeping the machine's memory from an attacker closes it.
 package vault
 
 import (
@@ -169,6 +183,7 @@ func readSecrets(path string, passphrase []byte) (*secrets, error) {
 		return nil, fmt.Errorf("%w: key file: too large", vigil.ErrCorrupt)
 	}
 	s, err := parseSecrets(plain)
+	scrubStack()
 	if err != nil {
 		return nil, fmt.Errorf("%w: key file: %v", vigil.ErrCorrupt, err)
 	}
@@ -231,7 +246,7 @@ func parseSKey(skey []byte) (name string, key ed25519.PrivateKey, err error) {
 	if err != nil || n != 1+ed25519.SeedSize || raw[0] != 1 {
 		return "", nil, errors.New("malformed signer key")
 	}
-	return string(parts[2]), ed25519.NewKeyFromSeed(raw[1 : 1+ed25519.SeedSize]), nil
+	return string(parts[2]), ed25519Key(raw[1 : 1+ed25519.SeedSize]), nil
 }
 
 // A Vault holds the recipient always and the private keys while unsealed.
@@ -461,7 +476,8 @@ func (s logSigner) Sign(msg []byte) ([]byte, error) {
 	if s.v.sec == nil {
 		return nil, vigil.ErrSealed
 	}
-	return ed25519.Sign(s.v.sec.logKey, msg), nil
+	defer scrubStack()
+	return ed25519Sign(s.v.sec.logKey, msg), nil
 }
 
 // WriteIdentity writes the age identity in the stock age key-file format, so

@@ -233,3 +233,22 @@ func x25519(dst *[32]byte, scalar, point []byte) {
 	x2.Multiply(&x2, &z2)
 	copy(dst[:], x2.Bytes())
 }
+
+// scrubStack overwrites the stack below its caller, where the frames of a
+// private-key operation just returned from (crypto/ed25519 keeps its expanded
+// key in such a frame) left copies of the key. 8 KiB is more than those
+// frames use; the stack normally has grown to hold them already.
+//
+//go:noinline
+func scrubStack() {
+	var b [8 << 10]byte
+	clear(b[:])
+	sink(b[:])
+}
+
+//go:noinline
+func sink(b []byte) {
+	if len(b) > 0 && b[0] != 0 {
+		panic("vault: stack scrub failed")
+	}
+}
