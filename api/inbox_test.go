@@ -319,7 +319,7 @@ func TestInboxFlow(t *testing.T) {
 	})
 	// The source reads the reply with the receipt, sealed.
 	e.d.Vault.Seal()
-	src, err := e.d.Intake.OpenReceipt(ctx, string(receipt))
+	src, err := e.d.Intake.OpenReceipt(ctx, []byte(receipt))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -387,7 +387,7 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 		for _, p := range files {
 			s.Evidence.Discard(ctx, p)
 		}
-		return "", vigil.ID{}, err
+		return nil, vigil.ID{}, err
 	}
 	if err := s.checkDraft(d, len(files), false); err != nil {
 		return fail(err)
@@ -403,6 +403,7 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 		return fail(err)
 	}
 	src := id.Recipient()
+	id.Wipe() // only the recipient is needed
 	sub := vigil.NewID()
 	t := s.coarseNow()
 	l := links{Recipient: src.String(), Triage: vigil.NewID(), Thread: make([]byte, threadKeySize)}
@@ -456,41 +457,42 @@ func (s *Service) checkTotal(files []*evidence.Pending) error {
 // derived identity in memory; drop it when the session ends.
 type Source struct {
 	Submission vigil.ID
-	identity   *age.X25519Identity
-	thread     []byte // the thread key from the submission's sealed body
+	identity   *vault.X25519Identity // wiped by Forget
+	thread     []byte                // the thread key from the submission's sealed body; wiped by Forget
 }
 
 // OpenReceipt finds the submission of a receipt and proves the receipt by
 // decrypting it. Any failure is [ErrBadReceipt]. It works sealed.
-func (s *Service) OpenReceipt(ctx context.Context, text string) (*Source, error) {
-	r, err := ParseReceipt(text)
-	if err != nil {
-		// Still derive, so malformed and unknown receipts take alike long.
-		NewReceipt().keys(s.Config.ReceiptSalt)
-		return nil, ErrBadReceipt
-	}
-	lookup, id, err := r.keys(s.Config.ReceiptSalt)
-	if err != nil {
+// It reads the receipt from text, which the caller may wipe afterwards,
+// and keeps no copy of it.
+func (s *Service) OpenReceipt(ctx context.Context, text []byte) (*Source, error) {
+	lookup, id, ok := s.receiptKeys(text)
+	if !ok {
 		return nil, ErrBadReceipt
 	}
 	var recs []store.Record
-	err = s.Store.View(ctx, func(tx store.ReadTx) error {
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
 		recs, err = tx.RecordsByKey(KindSubmission, lookup, 2)
 		return err
 	})
 	if err != nil {
+		id.Wipe()
 		return nil, fmt.Errorf("look up receipt: %w", err)
 	}
 	if len(recs) != 1 || subtle.ConstantTimeCompare(recs[0].Key, lookup) != 1 {
+		id.Wipe()
 		return nil, ErrBadReceipt
 	}
 	plain, err := vault.OpenFieldWith(id, label(recs[0]), recs[0].Body)
 	if err != nil {
+		id.Wipe()
 		return nil, ErrBadReceipt
 	}
 	var b sealed
 	if err := json.Unmarshal(plain, &b); err != nil || len(b.Thread) != threadKeySize {
 		clear(plain)
+		id.Wipe()
 		return nil, fmt.Errorf("%w: submission %s", vigil.ErrCorrupt, recs[0].ID)
 	}
 	clear(plain)

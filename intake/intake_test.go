@@ -60,7 +60,7 @@ func TestRoundTrip(t *testing.T) {
 	if _, err := in.Get(ctx, "staff", sub); !errors.Is(err, vigil.ErrSealed) {
 		t.Fatalf("Get sealed: %v", err)
 	}
-	src, err := in.OpenReceipt(ctx, strings.ReplaceAll(string(receipt), " ", "-"))
+	src, err := in.OpenReceipt(ctx, []byte(strings.ReplaceAll(string(receipt), " ", "-")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestBadReceipts(t *testing.T) {
 	wrong := []byte(strings.ReplaceAll(string(receipt), " ", ""))
 	wrong[5] = '0' + (wrong[5]-'0'+1)%10
 	for _, r := range []string{"", "1234", string(wrong), string(receipt) + "1", "abcd efgh", "<script>"} {
-		if _, err := d.Intake.OpenReceipt(ctx, r); err != intake.ErrBadReceipt {
+		if _, err := d.Intake.OpenReceipt(ctx, []byte(r)); err != intake.ErrBadReceipt {
 			t.Errorf("OpenReceipt(%q): %v, want ErrBadReceipt", r, err)
 		}
 	}
@@ -189,7 +189,7 @@ func TestRejects(t *testing.T) {
 }
 
 // The receipt-derived identity is a real age identity: what is sealed to it
-// opens with it (age's parser checks our bech32 encoding's checksum).
+// opens with it.
 func TestReceiptIdentity(t *testing.T) {
 	for range 50 {
 		r := intake.NewReceipt()
@@ -209,14 +209,8 @@ func TestReceiptIdentity(t *testing.T) {
 			t.Fatal("round trip")
 		}
 		id2, _ := intake.ReceiptIdentityForTest(r, []byte("other salt"))
-		if id2.Recipient().String() == id.Recipient().String() {
+		if id2.RecipientString() == id.RecipientString() {
 			t.Fatal("salt does not change the identity")
 		}
-	}
-}
-
-func TestBech32Vector(t *testing.T) {
-	if got := intake.Bech32EmptyForTest(); got != "A12UEL5L" {
-		t.Fatalf("bech32(a, empty) = %q, want A12UEL5L (BIP 173)", got)
 	}
 }

@@ -1,16 +1,13 @@
 package intake
 
 import (
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
-	"math/big"
-	"strings"
-
-	"filippo.io/age"
+	"unicode/utf8"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/vault"
 )
 
 // A receipt is 28 decimal digits (93 bits of entropy) shown in seven groups
@@ -23,131 +20,203 @@ const (
 	receiptGroup  = 4
 )
 
-// Receipt is a source's secret: the only way back to a submission.
-type Receipt string
+// Receipt is a source's secret: the only way back to a submission. It is
+// bytes, not a string, so that whoever holds it can wipe it ([Receipt.Wipe])
+// once it has been shown: a Go string cannot be wiped and would stay in the
+// server's memory until reused.
+type Receipt []byte
 
-// NewReceipt returns a fresh random receipt, formatted in groups.
+// receiptLen is the length of a formatted receipt: digits and spaces.
+const receiptLen = receiptDigits + receiptDigits/receiptGroup - 1
+
+// Wipe overwrites the receipt with zeros.
+func (r Receipt) Wipe() { clear(r) }
+
+// NewReceipt returns a fresh random receipt, formatted in groups. The digits
+// are drawn straight into a buffer that is wiped, so the returned receipt is
+// the only copy this makes; wipe it once shown.
 func NewReceipt() Receipt {
-	max := new(big.Int).Exp(big.NewInt(10), big.NewInt(receiptDigits), nil)
-	n, err := rand.Int(rand.Reader, max)
-	if err != nil {
-		panic("intake: crypto/rand failed: " + err.Error())
-	}
-	digits := fmt.Sprintf("%0*s", receiptDigits, n.String())
-	var b strings.Builder
-	for i := 0; i < len(digits); i += receiptGroup {
-		if i > 0 {
-			b.WriteByte(' ')
+	var d [receiptDigits]byte
+	defer clear(d[:])
+	randomDigits(&d)
+	return Receipt(group(make([]byte, 0, receiptLen), d[:]))
+}
+
+// randomDigits fills d with uniform random decimal digits (rejection
+// sampling of bytes below 250).
+func randomDigits(d *[receiptDigits]byte) {
+	var buf [64]byte
+	defer clear(buf[:])
+	for i := 0; i < len(d); {
+		if _, err := rand.Read(buf[:]); err != nil {
+			panic("intake: crypto/rand failed: " + err.Error())
 		}
-		b.WriteString(digits[i : i+receiptGroup])
+		for _, c := range buf {
+			if c < 250 && i < len(d) {
+				d[i] = '0' + c%10
+				i++
+			}
+		}
 	}
-	return Receipt(b.String())
+}
+
+// group appends digits to dst in groups of four separated by spaces.
+func group(dst, digits []byte) []byte {
+	for i, c := range digits {
+		if i > 0 && i%receiptGroup == 0 {
+			dst = append(dst, ' ')
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // ParseReceipt normalizes what a person typed: digits with any spaces, dashes
 // or dots between them. Anything else is invalid.
 func ParseReceipt(s string) (Receipt, error) {
-	var d strings.Builder
-	for _, c := range s {
-		switch {
-		case c >= '0' && c <= '9':
-			d.WriteRune(c)
-		case c >= '٠' && c <= '٩': // Arabic-Indic digits, typed on some phones
-			d.WriteRune('0' + (c - '٠'))
-		case c == ' ' || c == '-' || c == '.' || c == '\t' || c == '\u00a0':
-		default:
-			return "", fmt.Errorf("%w: receipt", vigil.ErrInvalid)
-		}
-		if d.Len() > receiptDigits {
-			return "", fmt.Errorf("%w: receipt", vigil.ErrInvalid)
-		}
+	var d [receiptDigits]byte
+	defer clear(d[:])
+	if !parseDigits([]byte(s), &d) {
+		return nil, fmt.Errorf("%w: receipt", vigil.ErrInvalid)
 	}
-	if d.Len() != receiptDigits {
-		return "", fmt.Errorf("%w: receipt", vigil.ErrInvalid)
-	}
-	digits := d.String()
-	var b strings.Builder
-	for i := 0; i < len(digits); i += receiptGroup {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(digits[i : i+receiptGroup])
-	}
-	return Receipt(b.String()), nil
+	return Receipt(group(make([]byte, 0, receiptLen), d[:])), nil
 }
 
-func (r Receipt) digits() []byte { return []byte(strings.ReplaceAll(string(r), " ", "")) }
+// parseDigits is [ParseReceipt] over bytes, into a buffer the caller owns
+// and wipes: it makes no string and no other copy of the receipt. It accepts
+// ASCII and Arabic-Indic digits (typed on some phones) with spaces, dashes,
+// dots, tabs and no-break spaces between them.
+func parseDigits(b []byte, d *[receiptDigits]byte) bool {
+	n := 0
+	for len(b) > 0 {
+		c, size := utf8.DecodeRune(b)
+		b = b[size:]
+		var digit byte
+		switch {
+		case c >= '0' && c <= '9':
+			digit = byte(c)
+		case c >= '٠' && c <= '٩':
+			digit = byte('0' + (c - '٠'))
+		case c == ' ' || c == '-' || c == '.' || c == '\t' || c == '\u00a0':
+			continue
+		default:
+			return false
+		}
+		if n == receiptDigits {
+			return false
+		}
+		d[n] = digit
+		n++
+	}
+	return n == receiptDigits
+}
 
-// keys derives the lookup key (stored, indexed) and the source's age
-// identity from a receipt with HKDF-SHA256, salted per instance so that
-// nothing can be precomputed across instances. The receipt's 93 bits make a
-// slow KDF unnecessary.
-func (r Receipt) keys(salt []byte) (lookup []byte, id *age.X25519Identity, err error) {
-	lookup, err = hkdf.Key(sha256.New, r.digits(), salt, "vigil receipt lookup v1", 32)
-	if err != nil {
-		return nil, nil, err
+// digits returns the receipt's digits in a new slice the caller wipes.
+func (r Receipt) digits() []byte {
+	d := make([]byte, 0, receiptDigits)
+	for i := 0; i < len(r); i++ {
+		if r[i] != ' ' {
+			d = append(d, r[i])
+		}
 	}
-	scalar, err := hkdf.Key(sha256.New, r.digits(), salt, "vigil receipt identity v1", 32)
-	if err != nil {
-		return nil, nil, err
+	return d
+}
+
+// keys derives the lookup key and the source's identity from r.
+func (r Receipt) keys(salt []byte) (lookup []byte, id *vault.X25519Identity, err error) {
+	d := r.digits()
+	defer clear(d)
+	return receiptKeys(d, salt)
+}
+
+// receiptKeys parses a typed receipt and derives its keys. A malformed
+// receipt still costs a derivation (from random digits), so that malformed
+// and unknown receipts take alike long, and gets !ok.
+func (s *Service) receiptKeys(text []byte) (lookup []byte, id *vault.X25519Identity, ok bool) {
+	var d [receiptDigits]byte
+	defer clear(d[:])
+	ok = parseDigits(text, &d)
+	if !ok {
+		randomDigits(&d)
 	}
-	defer clear(scalar)
-	id, err = age.ParseX25519Identity(bech32Encode("age-secret-key-", scalar))
+	lookup, id, err := receiptKeys(d[:], s.Config.ReceiptSalt)
+	if err != nil || !ok {
+		if id != nil {
+			id.Wipe()
+		}
+		return nil, nil, false
+	}
+	return lookup, id, true
+}
+
+// receiptKeys derives the lookup key (stored, indexed) and the source's age
+// identity from a receipt's 28 digits with HKDF-SHA256, salted per instance
+// so that nothing can be precomputed across instances. The receipt's 93 bits
+// make a slow KDF unnecessary. The identity is a [vault.X25519Identity], so
+// [Source.Forget] can wipe it; the HMAC states that saw the digits are
+// scrubbed here (crypto/hkdf's are not reachable).
+func receiptKeys(digits, salt []byte) (lookup []byte, id *vault.X25519Identity, err error) {
+	var prk, scalar [32]byte
+	defer clear(prk[:])
+	defer clear(scalar[:])
+	hmacSHA256(&prk, salt, digits)
+	lookup = make([]byte, 32)
+	expand((*[32]byte)(lookup), &prk, "vigil receipt lookup v1")
+	expand(&scalar, &prk, "vigil receipt identity v1")
+	id, err = vault.NewX25519Identity(scalar[:])
 	if err != nil {
 		return nil, nil, fmt.Errorf("derive receipt identity: %w", err)
 	}
 	return lookup, id, nil
 }
 
-// bech32Encode encodes data per BIP 173 and upper-cases the result, the form
-// of age's "AGE-SECRET-KEY-1..." identities. age's parser checks the checksum,
-// so an encoding mistake here cannot go unnoticed (see TestReceiptIdentity).
-func bech32Encode(hrp string, data []byte) string {
-	const charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-	// Regroup 8-bit bytes into 5-bit values, padding the last.
-	var values []byte
-	acc, bits := 0, 0
-	for _, b := range data {
-		acc = acc<<8 | int(b)
-		bits += 8
-		for bits >= 5 {
-			bits -= 5
-			values = append(values, byte(acc>>bits&31))
-		}
+// expand is HKDF-Expand (RFC 5869) for one SHA-256 block.
+func expand(out, prk *[32]byte, info string) {
+	var msg [64]byte
+	defer clear(msg[:])
+	hmacSHA256(out, prk[:], append(append(msg[:0], info...), 1))
+}
+
+// hmacSHA256 sets out to HMAC-SHA256(key, msg) (RFC 2104), then overwrites
+// the hash states' buffers, which still hold the end of the key or message.
+func hmacSHA256(out *[32]byte, key, msg []byte) {
+	var pad, zero [sha256.BlockSize]byte
+	defer clear(pad[:])
+	if len(key) > sha256.BlockSize {
+		k := sha256.Sum256(key)
+		copy(pad[:], k[:])
+		clear(k[:])
+	} else {
+		copy(pad[:], key)
 	}
-	if bits > 0 {
-		values = append(values, byte(acc<<(5-bits)&31))
+	for i := range pad {
+		pad[i] ^= 0x36
 	}
-	polymod := func(vs []byte) uint32 {
-		gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-		chk := uint32(1)
-		for _, v := range vs {
-			top := chk >> 25
-			chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-			for i := range 5 {
-				if top>>i&1 == 1 {
-					chk ^= gen[i]
-				}
-			}
-		}
-		return chk
+	h := sha256.New()
+	h.Write(pad[:])
+	h.Write(msg)
+	var inner [32]byte
+	defer clear(inner[:])
+	h.Sum(inner[:0])
+	h.Write(zero[:])
+	for i := range pad {
+		pad[i] ^= 0x36 ^ 0x5c
 	}
-	var exp []byte
-	for i := 0; i < len(hrp); i++ {
-		exp = append(exp, hrp[i]>>5)
+	h.Reset()
+	h.Write(pad[:])
+	h.Write(inner[:])
+	h.Sum(out[:0])
+	h.Write(zero[:])
+}
+
+// Forget wipes the source's derived identity from memory: call it when the
+// session ends. Afterwards the Source opens nothing; it is idempotent.
+func (s *Source) Forget() {
+	if s == nil {
+		return
 	}
-	exp = append(exp, 0)
-	for i := 0; i < len(hrp); i++ {
-		exp = append(exp, hrp[i]&31)
+	if s.identity != nil {
+		s.identity.Wipe()
 	}
-	mod := polymod(append(append(exp, values...), 0, 0, 0, 0, 0, 0)) ^ 1
-	var b strings.Builder
-	b.WriteString(hrp + "1")
-	for _, v := range values {
-		b.WriteByte(charset[v])
-	}
-	for i := range 6 {
-		b.WriteByte(charset[mod>>(5*(5-i))&31])
-	}
-	return strings.ToUpper(b.String())
+	clear(s.thread)
 }

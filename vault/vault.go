@@ -20,14 +20,27 @@
 //
 // # Memory
 //
-// Seal zeroes the key buffers the vault owns (the Ed25519 private key and the
-// encoded identity) and drops every reference. The age library keeps its own
-// copy of the X25519 scalar inside age.X25519Identity, which Go cannot wipe;
-// it becomes garbage at once and is overwritten when its memory is reused.
+// The keys live only in byte slices this package owns: the key file is
+// decrypted into one buffer and parsed in place (no strings), the age
+// identity is an [X25519Identity] (this package's own X25519 unwrapping, so
+// no copy sits inside age's or crypto/ecdh's types) and the log key is
+// expanded and used by this package's Ed25519 code, whose locals are
+// cleared. Seal zeroes those slices, runs the [Vault.OnSeal] functions (the
+// web layer forgets every follow-up session's key there), then runs the
+// garbage collector and returns free memory to the OS (on Linux the freed
+// pages then read as zeroes). TestMemoryAfterSeal in cmd/vigil scans a real
+// server's memory after seal for the keys in every encoding.
+//
+// What Go cannot guarantee: the runtime may copy a stack (when it grows)
+// and leave the old one unwiped in free memory; the age library's stream
+// reader keeps the key file's decrypted chunk in its own buffer until that
+// memory is reused or released; the scrypt passphrase is passed to age as a
+// string; hash and HMAC states inside the standard library may keep
+// secret-derived (not secret) bytes. Wiping narrows the window; only
+// keeping the machine's memory from an attacker closes it.
 package vault
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -38,6 +51,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 
@@ -77,15 +93,21 @@ func Create(path string, passphrase []byte, origin string, workFactor int) (Publ
 	if workFactor == 0 {
 		workFactor = DefaultWorkFactor
 	}
-	id, err := age.GenerateX25519Identity()
+	id, err := GenerateX25519Identity()
 	if err != nil {
 		return Public{}, fmt.Errorf("generate age identity: %w", err)
 	}
+	defer id.Wipe()
+	// note.GenerateKey returns the signer key as a string, which cannot be
+	// wiped; it lives only in this short-lived process (vigil init).
 	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
 	if err != nil {
 		return Public{}, fmt.Errorf("generate log key: %w", err)
 	}
-	plain := fmt.Sprintf("%s\nage-identity %s\nlog-skey %s\n", keysHeader, id.String(), skey)
+	plain := append(make([]byte, 0, 512), keysHeader+"\nage-identity "...)
+	plain = id.AppendEncode(plain)
+	plain = append(append(append(plain, "\nlog-skey "...), skey...), '\n')
+	defer clear(plain)
 	r, err := age.NewScryptRecipient(string(passphrase))
 	if err != nil {
 		return Public{}, fmt.Errorf("passphrase recipient: %w", err)
@@ -96,28 +118,30 @@ func Create(path string, passphrase []byte, origin string, workFactor int) (Publ
 	if err != nil {
 		return Public{}, fmt.Errorf("encrypt key file: %w", err)
 	}
-	io.WriteString(w, plain)
+	w.Write(plain)
 	if err := w.Close(); err != nil {
 		return Public{}, fmt.Errorf("encrypt key file: %w", err)
 	}
 	if err := atomicfile.WriteNew(path, buf.Bytes(), 0o600); err != nil {
 		return Public{}, fmt.Errorf("write key file: %w", err)
 	}
-	return Public{Recipient: id.Recipient().String(), LogVKey: vkey}, nil
+	return Public{Recipient: id.RecipientString(), LogVKey: vkey}, nil
 }
 
 const keysHeader = "vigil-keys/v1"
 
-// secrets is the decrypted content of the key file.
+// secrets is the decrypted content of the key file: only byte slices this
+// package owns, so that wipe can zero every copy it made.
 type secrets struct {
-	identity    *age.X25519Identity
-	identityStr []byte // "AGE-SECRET-KEY-1...", zeroed on seal
-	logKey      ed25519.PrivateKey
-	logName     string
+	identity *X25519Identity
+	logKey   ed25519.PrivateKey
+	logName  string
 }
 
 func (s *secrets) wipe() {
-	clear(s.identityStr)
+	if s.identity != nil {
+		s.identity.Wipe()
+	}
 	clear(s.logKey)
 	s.identity = nil
 }
@@ -141,52 +165,88 @@ func readSecrets(path string, passphrase []byte) (*secrets, error) {
 		}
 		return nil, fmt.Errorf("decrypt key file: %w", err)
 	}
-	plain, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	// Read into one buffer of our own (io.ReadAll's growing copies could
+	// not all be wiped) and parse it in place, making no strings of it.
+	plain := make([]byte, 0, 4<<10)
+	defer func() { clear(plain[:cap(plain)]) }()
+	for len(plain) < cap(plain) {
+		n, err := r.Read(plain[len(plain):cap(plain)])
+		plain = plain[:len(plain)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decrypt key file: %w", err)
+		}
+	}
+	if len(plain) == cap(plain) {
+		return nil, fmt.Errorf("%w: key file: too large", vigil.ErrCorrupt)
+	}
+	s, err := parseSecrets(plain)
+	scrubStack()
 	if err != nil {
-		return nil, fmt.Errorf("decrypt key file: %w", err)
+		return nil, fmt.Errorf("%w: key file: %v", vigil.ErrCorrupt, err)
 	}
-	defer clear(plain)
+	return s, nil
+}
+
+// parseSecrets parses the key file's plaintext without copying any of the
+// secrets out of it except into the returned buffers.
+func parseSecrets(plain []byte) (*secrets, error) {
 	s := &secrets{}
-	sc := bufio.NewScanner(bytes.NewReader(plain))
-	if !sc.Scan() || sc.Text() != keysHeader {
-		return nil, fmt.Errorf("%w: key file: bad header", vigil.ErrCorrupt)
+	header, rest, _ := bytes.Cut(plain, []byte("\n"))
+	if string(header) != keysHeader { // compiled without an allocation
+		return nil, errors.New("bad header")
 	}
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), " ")
-		switch k {
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		k, v, _ := bytes.Cut(line, []byte(" "))
+		var err error
+		switch string(k) {
 		case "age-identity":
-			s.identityStr = []byte(v)
-			s.identity, err = age.ParseX25519Identity(v)
+			if s.identity != nil {
+				s.identity.Wipe()
+			}
+			s.identity, err = ParseX25519Identity(v)
 			if err != nil {
-				return nil, fmt.Errorf("%w: key file: age identity: %v", vigil.ErrCorrupt, err)
+				s.wipe()
+				return nil, fmt.Errorf("age identity: %v", err)
 			}
 		case "log-skey":
+			clear(s.logKey)
 			s.logName, s.logKey, err = parseSKey(v)
 			if err != nil {
-				return nil, fmt.Errorf("%w: key file: log key: %v", vigil.ErrCorrupt, err)
+				s.wipe()
+				return nil, fmt.Errorf("log key: %v", err)
 			}
 		}
 	}
 	if s.identity == nil || s.logKey == nil {
-		return nil, fmt.Errorf("%w: key file: missing keys", vigil.ErrCorrupt)
+		s.wipe()
+		return nil, errors.New("missing keys")
 	}
 	return s, nil
 }
 
 // parseSKey parses a signed-note Ed25519 signer key
-// "PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>".
-func parseSKey(skey string) (name string, key ed25519.PrivateKey, err error) {
-	parts := strings.SplitN(skey, "+", 5)
-	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
+// "PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>" into a new key buffer,
+// making a string only of the (public) name.
+func parseSKey(skey []byte) (name string, key ed25519.PrivateKey, err error) {
+	parts := bytes.SplitN(skey, []byte("+"), 5)
+	if len(parts) != 5 || string(parts[0]) != "PRIVATE" || string(parts[1]) != "KEY" {
 		return "", nil, errors.New("malformed signer key")
 	}
-	name = parts[2]
-	raw, err := base64.StdEncoding.DecodeString(parts[4])
-	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+	var raw [64]byte
+	defer clear(raw[:])
+	if base64.StdEncoding.DecodedLen(len(parts[4])) > len(raw) {
 		return "", nil, errors.New("malformed signer key")
 	}
-	defer clear(raw)
-	return name, ed25519.NewKeyFromSeed(raw[1:]), nil
+	n, err := base64.StdEncoding.Decode(raw[:], parts[4])
+	if err != nil || n != 1+ed25519.SeedSize || raw[0] != 1 {
+		return "", nil, errors.New("malformed signer key")
+	}
+	return string(parts[2]), ed25519Key(raw[1 : 1+ed25519.SeedSize]), nil
 }
 
 // A Vault holds the recipient always and the private keys while unsealed.
@@ -197,8 +257,9 @@ type Vault struct {
 	recipient *age.X25519Recipient
 	verifier  note.Verifier
 
-	mu  sync.RWMutex
-	sec *secrets // nil while sealed
+	mu     sync.RWMutex
+	sec    *secrets // nil while sealed
+	onSeal []func()
 }
 
 // Open returns a sealed vault for the key file at path with the given public
@@ -233,7 +294,7 @@ func (v *Vault) Unseal(passphrase []byte) error {
 	if err != nil {
 		return err
 	}
-	if s.identity.Recipient().String() != v.pub.Recipient {
+	if s.identity.RecipientString() != v.pub.Recipient {
 		s.wipe()
 		return fmt.Errorf("%w: key file does not match the configured age recipient", vigil.ErrCorrupt)
 	}
@@ -264,15 +325,36 @@ func vkeyBytes(vkey string) []byte {
 	return raw[1:]
 }
 
-// Seal wipes the private keys from memory. It is idempotent.
+// Seal wipes the private keys from memory, runs the functions registered
+// with [Vault.OnSeal], and then forces a garbage collection and returns the
+// freed memory to the operating system (see # Memory). It is idempotent:
+// every call runs the functions, sealed or not.
 func (v *Vault) Seal() {
 	v.mu.Lock()
 	s := v.sec
 	v.sec = nil
+	hooks := slices.Clone(v.onSeal)
 	v.mu.Unlock()
 	if s != nil {
 		s.wipe()
 	}
+	for _, f := range hooks {
+		f()
+	}
+	// Drop what is now garbage (the key file's decrypted chunk buffer, the
+	// sessions the hooks dropped, ...) and give its pages back: on Linux
+	// that is madvise(MADV_DONTNEED), after which the pages read as zeroes.
+	runtime.GC()
+	debug.FreeOSMemory()
+}
+
+// OnSeal registers f to run on every [Vault.Seal], after the keys are wiped:
+// for example to forget the keys that sources' sessions derived from their
+// receipts. f must not call Seal.
+func (v *Vault) OnSeal(f func()) {
+	v.mu.Lock()
+	v.onSeal = append(v.onSeal, f)
+	v.mu.Unlock()
 }
 
 // Sealed reports whether the vault is sealed.
@@ -294,7 +376,7 @@ func (v *Vault) Encrypt(w io.Writer) (io.WriteCloser, error) {
 func (v *Vault) Decrypt(r io.Reader) (io.Reader, error) {
 	// Take the identity under the lock: Seal wipes the secrets (and nils
 	// s.identity) after releasing it.
-	var id *age.X25519Identity
+	var id *X25519Identity
 	v.mu.RLock()
 	if v.sec != nil {
 		id = v.sec.identity
@@ -304,6 +386,9 @@ func (v *Vault) Decrypt(r io.Reader) (io.Reader, error) {
 		return nil, vigil.ErrSealed
 	}
 	pr, err := age.Decrypt(r, id)
+	if errors.Is(err, ErrWiped) { // sealed since we took id
+		return nil, vigil.ErrSealed
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: decrypt: %v", vigil.ErrCorrupt, err)
 	}
@@ -391,7 +476,8 @@ func (s logSigner) Sign(msg []byte) ([]byte, error) {
 	if s.v.sec == nil {
 		return nil, vigil.ErrSealed
 	}
-	return ed25519.Sign(s.v.sec.logKey, msg), nil
+	defer scrubStack()
+	return ed25519Sign(s.v.sec.logKey, msg), nil
 }
 
 // WriteIdentity writes the age identity in the stock age key-file format, so
@@ -403,8 +489,10 @@ func (v *Vault) WriteIdentity(w io.Writer) error {
 	if v.sec == nil {
 		return vigil.ErrSealed
 	}
-	_, err := fmt.Fprintf(w, "# vigil vault identity: decrypts every blob and field of this vault\n# public key: %s\n%s\n",
-		v.pub.Recipient, v.sec.identityStr)
+	b := fmt.Appendf(make([]byte, 0, 256), "# vigil vault identity: decrypts every blob and field of this vault\n# public key: %s\n", v.pub.Recipient)
+	b = append(v.sec.identity.AppendEncode(b), '\n')
+	defer clear(b)
+	_, err := w.Write(b)
 	return err
 }
 

@@ -393,14 +393,17 @@ func TestWriteIdentity(t *testing.T) {
 }
 
 // TestSealZeroesKeys is white-box: it keeps the vault's own key buffers and
-// checks that Seal (and re-Unseal) zeroes them.
+// checks that Seal (and re-Unseal) zeroes them, that Seal runs the OnSeal
+// functions, and that a wiped identity refuses to unwrap.
 func TestSealZeroesKeys(t *testing.T) {
 	v, _ := mustCreate(t)
+	sealed := 0
+	v.OnSeal(func() { sealed++ })
 	mustUnseal(t, v)
 	s := v.sec
-	idStr, logKey := s.identityStr, s.logKey
-	if !bytes.HasPrefix(idStr, []byte("AGE-SECRET-KEY-1")) || len(logKey) != ed25519.PrivateKeySize {
-		t.Fatalf("unexpected secrets: identity %d bytes, log key %d bytes", len(idStr), len(logKey))
+	id, scalar, logKey := s.identity, s.identity.scalar, s.logKey
+	if len(scalar) != 32 || len(logKey) != ed25519.PrivateKeySize {
+		t.Fatalf("unexpected secrets: identity %d bytes, log key %d bytes", len(scalar), len(logKey))
 	}
 	zero := func(b []byte) bool { return len(b) > 0 && bytes.Count(b, []byte{0}) == len(b) }
 
@@ -409,21 +412,25 @@ func TestSealZeroesKeys(t *testing.T) {
 	if v.sec == s {
 		t.Fatal("re-Unseal kept the same secrets")
 	}
-	if !zero(idStr) || !zero(logKey) {
+	if !zero(scalar) || !zero(logKey) {
 		t.Error("re-Unseal did not zero the previous key buffers")
 	}
-	if s.identity != nil {
+	if s.identity != nil || id.scalar != nil {
 		t.Error("re-Unseal kept a reference to the previous identity")
+	}
+	if sealed != 0 {
+		t.Errorf("OnSeal functions ran %d times before Seal", sealed)
 	}
 
 	s = v.sec
-	idStr, logKey = s.identityStr, s.logKey
+	id, scalar, logKey = s.identity, s.identity.scalar, s.logKey
+	ct := encryptTo(t, v.Recipient(), "blob content")
 	v.Seal()
 	if v.sec != nil {
 		t.Error("Seal kept the secrets")
 	}
-	if !zero(idStr) {
-		t.Error("Seal did not zero the encoded identity")
+	if !zero(scalar) {
+		t.Error("Seal did not zero the identity's scalar")
 	}
 	if !zero(logKey) {
 		t.Error("Seal did not zero the Ed25519 key")
@@ -431,6 +438,30 @@ func TestSealZeroesKeys(t *testing.T) {
 	if s.identity != nil {
 		t.Error("Seal kept a reference to the age identity")
 	}
+	if _, err := age.Decrypt(bytes.NewReader(ct), id); !errors.Is(err, ErrWiped) {
+		t.Errorf("decrypt with a wiped identity: %v, want ErrWiped", err)
+	}
+	if sealed != 1 {
+		t.Errorf("OnSeal functions ran %d times on Seal, want 1", sealed)
+	}
+	v.Seal()
+	if sealed != 2 {
+		t.Errorf("OnSeal functions ran %d times after a second Seal, want 2", sealed)
+	}
+}
+
+func encryptTo(t *testing.T, r age.Recipient, text string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, text)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // TestSwappedKeyFile opens a vault whose key file was replaced by another

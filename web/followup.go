@@ -1,11 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +20,9 @@ import (
 const sessionCookie = "vigil_followup"
 
 // A session is a source who proved a receipt. It lives in memory only and
-// holds their derived identity; it is dropped on leave or when idle.
+// holds their derived identity; it is dropped, and the identity wiped
+// ([intake.Source.Forget]), on leave, when idle, when evicted or replaced,
+// and when the vault is sealed.
 type session struct {
 	src  *intake.Source
 	csrf string
@@ -34,10 +39,39 @@ type sessions struct {
 	idle  time.Duration
 	now   func() time.Time
 	max   int
+	timer *time.Timer // sweeps expired sessions while there are any
 }
 
 func newSessions(idle time.Duration, now func() time.Time) *sessions {
 	return &sessions{m: make(map[string]*session), bySub: make(map[vigil.ID]string), idle: idle, now: now, max: 10000}
+}
+
+// expire sweeps idle sessions, so that an expired session's key does not
+// wait in memory for its cookie to come back, and re-arms while sessions
+// remain. It runs on a timer, at most one at a time.
+func (s *sessions) expire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep(s.now())
+	s.timer = nil
+	s.arm()
+}
+
+// arm starts the sweep timer if sessions remain and none is armed. s.mu is
+// held.
+func (s *sessions) arm() {
+	if s.timer == nil && len(s.m) > 0 {
+		s.timer = time.AfterFunc(s.idle/4+time.Second, s.expire)
+	}
+}
+
+// forgetAll drops every session and wipes their keys: the vault was sealed.
+func (s *sessions) forgetAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.m {
+		s.remove(id)
+	}
 }
 
 func randomToken() string {
@@ -71,14 +105,18 @@ func (s *sessions) create(src *intake.Source) (string, *session) {
 	ss := &session{src: src, csrf: randomToken(), seen: now}
 	s.m[id] = ss
 	s.bySub[src.Submission] = id
+	s.arm()
 	return id, ss
 }
 
-// remove drops a session. s.mu is held.
+// remove drops a session and wipes its key. s.mu is held. A request still
+// using the session then fails to read the thread (500) rather than reading
+// it with a key that should be gone.
 func (s *sessions) remove(id string) {
 	if ss, ok := s.m[id]; ok {
 		delete(s.bySub, ss.src.Submission)
 		delete(s.m, id)
+		ss.src.Forget()
 	}
 }
 
@@ -140,32 +178,51 @@ func (p *public) followupForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // followupLogin opens a receipt. Every failure gets the same 403 page.
-// Failures are rate-limited per client and overall: over the limit a wrong
-// receipt gets 429 and a wait. A right receipt always gets in, so that behind
-// an onion service, where every source shares one address, nobody can lock
-// the others out; receipts have 93 bits, so the limit protects the CPU, not
-// the receipts, and receipt checks run at most a few at a time.
+// Failures are rate-limited per client and overall, and the limit is checked
+// before any work: a client whose failure budget (or the global one) is
+// spent gets 429 and a wait without its receipt being parsed or derived,
+// even a right receipt; a failure then takes a token. Receipts have 93 bits,
+// so the limit protects the CPU, not the receipts, and receipt checks run at
+// most a few at a time. The receipt is read from the body into a buffer of
+// our own, without making a string of it, and the buffer is wiped.
 func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 	lang := p.lang(r, "")
 	if crossSite(r) {
 		p.fail(w, http.StatusForbidden, lang, "/followup", "error.csrf")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	if err := r.ParseForm(); err != nil {
+	buf := make([]byte, loginBodyMax+1)
+	defer clear(buf)
+	form, ok := readSmallForm(w, r, buf, "receipt", "lang")
+	if !ok {
 		p.fail(w, http.StatusBadRequest, lang, "/followup", "error.bad_form")
 		return
 	}
-	lang = p.lang(r, r.PostFormValue("lang"))
+	lang = p.lang(r, string(form["lang"]))
+	// The limit comes before any receipt work (reading 4 KiB is not).
+	client := p.clientKey(r)
+	if ok, wait := p.perHost.Peek(client); !ok {
+		p.tooMany(w, lang, wait)
+		return
+	}
+	if ok, wait := p.global.Peek(""); !ok {
+		p.tooMany(w, lang, wait)
+		return
+	}
 	select {
 	case p.checks <- struct{}{}:
 	case <-r.Context().Done():
 		return
 	}
-	src, err := p.in.OpenReceipt(r.Context(), r.PostFormValue("receipt"))
+	src, err := p.in.OpenReceipt(r.Context(), form["receipt"])
 	<-p.checks
+	clear(buf)
+	// Whatever the answer, write it past net/http's connection buffers and
+	// wipe the one that read the receipt (see writeUnbuffered).
+	cw := &captured{h: w.Header()}
+	defer cw.send(w)
+	w = cw
 	if errors.Is(err, intake.ErrBadReceipt) {
-		client := p.clientKey(r)
 		if ok, wait := p.perHost.Take(client); !ok {
 			p.tooMany(w, lang, wait)
 			return
@@ -189,12 +246,112 @@ func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/followup/thread?lang="+lang, http.StatusSeeOther)
 }
 
-// crossSite reports a request a browser marks as sent from another site: a
-// page elsewhere posting its own receipt to swap the source's session.
-// Browsers that send no Sec-Fetch-Site are let through (SameSite=Strict and
-// the CSRF token still protect the session's own forms).
+// loginBodyMax bounds the follow-up login form: a receipt and a language.
+const loginBodyMax = 4 << 10
+
+// readSmallForm reads an application/x-www-form-urlencoded body of at most
+// len(buf)-1 bytes into buf and returns the first value of each wanted
+// field, percent-decoded in place: slices of buf, so no string is made of a
+// value and clearing buf wipes them all. Unlike r.ParseForm it ignores the
+// URL's query. ok is false for another content type, a body too long or a
+// bad escape.
+func readSmallForm(w http.ResponseWriter, r *http.Request, buf []byte, want ...string) (form map[string][]byte, ok bool) {
+	if ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";"); !strings.EqualFold(strings.TrimSpace(ct), "application/x-www-form-urlencoded") {
+		return nil, false
+	}
+	body := http.MaxBytesReader(w, r.Body, int64(len(buf)-1))
+	n := 0
+	for {
+		m, err := body.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			break
+		}
+		if err != nil || n == len(buf) {
+			return nil, false
+		}
+	}
+	form = make(map[string][]byte, len(want))
+	for rest := buf[:n]; len(rest) > 0; {
+		var pair []byte
+		pair, rest, _ = bytes.Cut(rest, []byte("&"))
+		k, v, _ := bytes.Cut(pair, []byte("="))
+		for _, name := range want {
+			if string(k) != name || form[name] != nil {
+				continue
+			}
+			d, ok := unescapeInPlace(v)
+			if !ok {
+				return nil, false
+			}
+			form[name] = d
+		}
+	}
+	return form, true
+}
+
+// unescapeInPlace decodes a query-escaped value ('+' is a space, %XX a byte)
+// into its own bytes and returns the decoded prefix (never nil).
+func unescapeInPlace(v []byte) ([]byte, bool) {
+	j := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch c {
+		case '+':
+			c = ' '
+		case '%':
+			if i+2 >= len(v) {
+				return nil, false
+			}
+			hi, ok1 := unhex(v[i+1])
+			lo, ok2 := unhex(v[i+2])
+			if !ok1 || !ok2 {
+				return nil, false
+			}
+			c = hi<<4 | lo
+			i += 2
+		}
+		v[j] = c
+		j++
+	}
+	clear(v[j:])
+	return v[:j:j], true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// crossSite reports a request sent from another site: a page elsewhere
+// posting its own receipt to swap the source's session. A browser that sends
+// fetch metadata says so in Sec-Fetch-Site, which is trusted as it is (so a
+// reverse proxy that rewrites Host does not lock such browsers out). One
+// that does not still sends Origin on a POST, so then a foreign Origin (its
+// host not the request's Host) or "Origin: null" (a sandboxed frame, a
+// data: URL, some redirects) is refused. A request with neither header (not
+// a browser's form post) is let through; SameSite=Strict and the CSRF token
+// still protect the session's own forms.
 func crossSite(r *http.Request) bool {
-	return r.Header.Get("Sec-Fetch-Site") == "cross-site"
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "cross-site"
+	}
+	origin, ok := r.Header["Origin"]
+	if !ok {
+		return false
+	}
+	if len(origin) != 1 {
+		return true
+	}
+	u, err := url.Parse(origin[0])
+	return err != nil || origin[0] == "null" || u.Host == "" || !strings.EqualFold(u.Host, r.Host)
 }
 
 func (p *public) tooMany(w http.ResponseWriter, lang string, wait time.Duration) {

@@ -64,7 +64,8 @@ type page struct {
 	// Back is where the error page's "back" link goes.
 	Back string
 
-	Receipt   intake.Receipt
+	// The receipt page's receipt is spliced in by renderReceipt, never
+	// held by a page, so that it is written once and wiped.
 	FileCount int
 	View      *intake.View
 	CSRF      string

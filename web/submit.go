@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,8 +113,89 @@ func (p *public) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pg := p.newPage(lang, "", "receipt.title")
-	pg.Receipt, pg.FileCount = receipt, len(u.files)
-	p.render(w, http.StatusOK, "receipt", pg)
+	pg.FileCount = len(u.files)
+	p.renderReceipt(w, pg, receipt)
+	receipt.Wipe()
+}
+
+// renderReceipt renders the receipt page with the receipt left out of the
+// template (html/template would copy it through fmt.Sprint and every growth
+// of the page buffer) and spliced into one buffer of our own, wiped once
+// written. The receipt is digits and spaces: nothing to escape.
+func (p *public) renderReceipt(w http.ResponseWriter, pg *page, receipt intake.Receipt) {
+	var buf bytes.Buffer
+	if err := p.pages["receipt"].Execute(&buf, pg); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	page := buf.Bytes()
+	const mark = `id="receipt" class="receipt">`
+	i := bytes.Index(page, []byte(mark))
+	if i < 0 {
+		http.Error(w, "internal error", http.StatusInternalServerError) // a template defect
+		return
+	}
+	i += len(mark)
+	out := make([]byte, 0, len(page)+len(receipt))
+	defer clear(out[:cap(out)])
+	out = append(append(append(out, page[:i]...), receipt...), page[i:]...)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", pg.Lang)
+	if writeUnbuffered(w, http.StatusOK, out) {
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+}
+
+// writeUnbuffered writes a whole response straight to the connection and
+// closes it, so that the body is never copied into net/http's connection
+// buffers: they are pooled, outlive the request and cannot be wiped, and
+// the receipt page would stay in one until it is reused. It reports false,
+// having written nothing, where the connection cannot be taken over (HTTP/2,
+// a test recorder).
+func writeUnbuffered(w http.ResponseWriter, status int, body []byte) bool {
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	// The request log's writer never sees this response: tell it the status.
+	for x := w; x != nil; {
+		if s, ok := x.(*statusWriter); ok {
+			if s.status == 0 {
+				s.status = status
+			}
+			break
+		}
+		u, ok := x.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		x = u.Unwrap()
+	}
+	defer conn.Close()
+	// The connection's read buffer still holds the request (a follow-up
+	// login's form carries the receipt): make it refill with zeros.
+	brw.Reader.Reset(zeroReader{})
+	brw.Reader.Peek(brw.Reader.Size())
+	if err := brw.Writer.Flush(); err != nil { // nothing was written yet
+		return true
+	}
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "HTTP/1.1 %03d %s\r\n", status, http.StatusText(status))
+	h := w.Header().Clone()
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	if err := h.Write(&head); err != nil {
+		return true
+	}
+	head.WriteString("\r\n")
+	conn.SetWriteDeadline(time.Now().Add(time.Minute))
+	if _, err := conn.Write(head.Bytes()); err == nil {
+		conn.Write(body)
+	}
+	return true
 }
 
 // intakeError maps an intake error to what the source is told. Its text is
@@ -124,4 +208,45 @@ func intakeError(err error) error {
 		return errBadForm
 	}
 	return err
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// captured is a response held in memory, to be written by writeUnbuffered.
+type captured struct {
+	h    http.Header
+	code int
+	body bytes.Buffer
+}
+
+func (c *captured) Header() http.Header { return c.h }
+
+func (c *captured) WriteHeader(code int) {
+	if c.code == 0 {
+		c.code = code
+	}
+}
+
+func (c *captured) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return c.body.Write(b)
+}
+
+// send writes the captured response with writeUnbuffered (or normally, if
+// it cannot) and wipes it.
+func (c *captured) send(w http.ResponseWriter) {
+	if c.code == 0 {
+		c.code = http.StatusOK
+	}
+	if !writeUnbuffered(w, c.code, c.body.Bytes()) {
+		w.WriteHeader(c.code)
+		w.Write(c.body.Bytes())
+	}
+	b := c.body.Bytes()
+	clear(b[:cap(b)])
 }

@@ -43,8 +43,16 @@
 // A receipt that does not open a submission (malformed, unknown or wrong)
 // always gets the same 403 page. Attempts are limited by in-memory token
 // buckets (internal/ratelimit) keyed by a keyed hash of the client's socket
-// address (IPv6 by /64), plus one global bucket; a successful attempt gives
-// its tokens back. Over the limit the answer is 429 with Retry-After.
+// address (IPv6 by /64), plus one global bucket. The buckets are checked
+// before any receipt work: a client whose failure budget (or the global one)
+// is spent gets 429 with Retry-After without its receipt being derived or
+// looked up, even if the receipt is right (so behind an onion service, where
+// sources share one address, a flood makes everyone wait a minute per
+// token; it never lets a guess through). Only a failed attempt takes a token.
+// A login whose Sec-Fetch-Site is cross-site, or, from a browser that sends
+// no fetch metadata, whose Origin is foreign or "null", is refused (403).
+// The login body is read into a buffer of our own and wiped; the receipt
+// never becomes a string.
 package web
 
 import (
@@ -163,6 +171,9 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 		perHost: ratelimit.New(rl), global: ratelimit.New(gl),
 		sessions: newSessions(opt.SessionIdle, opt.Now),
 		checks:   make(chan struct{}, 2*runtime.NumCPU())}
+	if in != nil && in.Vault != nil {
+		in.Vault.OnSeal(p.sessions.forgetAll) // sealing forgets every source's key
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/log/", http.StripPrefix("/log", evlog.Handler(log)))

@@ -396,7 +396,7 @@ func (b *bench) servicePhase(group bool) (result, error) {
 	ctx := context.Background()
 	r := b.load(name, func(w, seq int) error {
 		rc, _, err := in.Submit(ctx, intake.Draft{Text: text(b.size, seq), Language: "ru"}, nil)
-		if err == nil && rc == "" {
+		if err == nil && len(rc) == 0 {
 			err = errors.New("empty receipt")
 		}
 		return err

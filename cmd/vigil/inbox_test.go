@@ -251,7 +251,7 @@ func TestInboxCLI(t *testing.T) {
 	// was an audit event by "cli".
 	d = inboxOpen(t, data)
 	defer d.Close()
-	src, err := d.Intake.OpenReceipt(ctx, string(receipt))
+	src, err := d.Intake.OpenReceipt(ctx, []byte(receipt))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -378,7 +378,7 @@ func icrashFollowup(t *testing.T, base string, s icrashSub) {
 // icrashOpen opens s's receipt in d (server down) and checks the submission
 // the source sees: its text and file, whose content decrypts and matches.
 func icrashOpen(ctx context.Context, d *datadir.Dir, s icrashSub) error {
-	src, err := d.Intake.OpenReceipt(ctx, s.receipt)
+	src, err := d.Intake.OpenReceipt(ctx, []byte(s.receipt))
 	if err != nil {
 		return fmt.Errorf("open receipt: %w", err)
 	}

@@ -37,6 +37,10 @@ import (
 )
 
 func main() {
+	if err := harden(); err != nil {
+		fmt.Fprintf(os.Stderr, "vigil: cannot keep keys out of core dumps: %v\n", err)
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -3,7 +3,8 @@
 //
 // Use [New] to make a [Limiter], then [Limiter.Take] before the work a
 // bucket guards and [Limiter.Give] to hand a token back when the work turned
-// out not to count (for example a receipt that did open a submission):
+// out not to count (for example a receipt that did open a submission), or
+// [Limiter.Peek] before the work and Take only when it failed:
 //
 //	l := ratelimit.New(ratelimit.Config{Burst: 10, Every: 30 * time.Second})
 //	if ok, wait := l.Take(host); !ok {
@@ -123,6 +124,20 @@ func (l *Limiter) Take(id string) (ok bool, wait time.Duration) {
 	b := l.get(id, now)
 	if b.tokens >= 1 {
 		b.tokens--
+		return true, 0
+	}
+	wait = time.Duration((1 - b.tokens) * float64(l.c.Every))
+	return false, max(wait.Round(time.Second), time.Second)
+}
+
+// Peek reports whether id's bucket holds a token, without taking it, and
+// if not how long until one is back (at least one second). Use it to refuse
+// before doing work whose failure would [Limiter.Take] a token.
+func (l *Limiter) Peek(id string) (ok bool, wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.get(id, l.c.Now())
+	if b.tokens >= 1 {
 		return true, 0
 	}
 	wait = time.Duration((1 - b.tokens) * float64(l.c.Every))

@@ -116,3 +116,27 @@ func TestConcurrent(t *testing.T) {
 		t.Fatalf("granted %d tokens from a bucket of 50", granted)
 	}
 }
+
+// Peek reports without taking: a full bucket stays full however often it
+// is peeked, and an empty one says how long to wait, like Take.
+func TestPeek(t *testing.T) {
+	c := newClock()
+	l := ratelimit.New(ratelimit.Config{Burst: 2, Every: 10 * time.Second, Rotate: time.Hour, Now: c.Now})
+	for range 5 {
+		if ok, _ := l.Peek("a"); !ok {
+			t.Fatal("Peek refused a full bucket")
+		}
+	}
+	l.Take("a")
+	l.Take("a")
+	if ok, wait := l.Peek("a"); ok || wait != 10*time.Second {
+		t.Fatalf("empty bucket: Peek ok=%v wait=%v, want refused with 10s", ok, wait)
+	}
+	c.Add(10 * time.Second)
+	if ok, _ := l.Peek("a"); !ok {
+		t.Fatal("Peek refused after a token came back")
+	}
+	if ok, _ := l.Take("a"); !ok {
+		t.Fatal("Peek took the token")
+	}
+}
