@@ -38,7 +38,6 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -53,9 +52,8 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/evidence"
-	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/groupcommit"
-	"github.com/vigil-hr/vigil/internal/padme"
+	"github.com/vigil-hr/vigil/record"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/vault"
 )
@@ -191,14 +189,17 @@ type document struct {
 	Files    []FileInfo `json:"files"`
 }
 
-// sealed is the body of a submission or message record, sealed to the vault
-// and the source.
-type sealed struct {
-	Document  json.RawMessage `json:"document"`
-	Statement string          `json:"statement"`
-	Salt      string          `json:"salt"`
-	Time      time.Time       `json:"time"` // coarse
-	links
+// The kinds of records intake keeps (see package record).
+var (
+	submissionKind = record.Kind{Name: KindSubmission, Logged: true}
+	messageKind    = record.Kind{Name: KindMessage, Logged: true}
+	triageKind     = record.Kind{Name: KindTriage}
+	auditKind      = record.Kind{Name: KindAudit, Logged: true}
+)
+
+// Kinds returns the kinds of records intake keeps.
+func Kinds() record.Registry {
+	return record.Registry{submissionKind, messageKind, triageKind, auditKind}
 }
 
 // links are a submission's sealed references (empty in messages).
@@ -297,66 +298,21 @@ func putFiles(tx store.Tx, files []*evidence.Prepared) error {
 	return nil
 }
 
-// A prepared record is sealed before its transaction: JSON, statement and
-// age encryption need no transaction, so they run in the caller's goroutine,
-// in parallel with other callers, and a group-commit transaction, which runs
-// its functions one after another, does only database work. A prepared record
-// may be put more than once (groupcommit retries), each time in a transaction
-// that rolled the previous attempt back.
-type prepared struct {
-	rec   store.Record // LeafIndex set by put if logged
-	entry [evlog.EntrySize]byte
-	log   bool
-}
-
-// put writes p and, if it is logged, its log leaf, in tx; it returns the leaf
-// index (-1 if none). The leaf index is not stored with the record (see
-// store.Record.LeafIndex).
-func (p *prepared) put(tx store.Tx) (int64, error) {
-	leaf := int64(-1)
-	if p.log {
-		var err error
-		if leaf, err = evlog.Append(tx, p.entry); err != nil {
-			return 0, err
-		}
-	}
-	r := p.rec
-	r.LeafIndex = -1
-	return leaf, tx.PutRecord(r)
-}
+// Every record is sealed before its transaction (record.Kind.Seal): JSON,
+// statement and age encryption need no transaction, so they run in the
+// caller's goroutine, in parallel with other callers, and a group-commit
+// transaction, which runs its functions one after another, does only
+// database work. A prepared record may be put more than once (groupcommit
+// retries), each time in a transaction that rolled the previous attempt back.
 
 // prepareDocument seals a submission or message record to the vault and the
 // source, with the commitment of its log leaf.
-func (s *Service) prepareDocument(kind string, id vigil.ID, key []byte, doc document, t time.Time, src age.Recipient, l links) (*prepared, error) {
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, err
+func (s *Service) prepareDocument(k record.Kind, id vigil.ID, key []byte, doc document, t time.Time, src age.Recipient, l *links) (*record.Prepared, error) {
+	v := record.Version{ID: id, Version: 1, Time: t, Created: t, Key: key, Prev: -1}
+	if l != nil {
+		v.Links = l
 	}
-	return s.prepare(kind, id, key, raw, t, l, src)
-}
-
-// prepare seals raw (the record's document) with its statement and salt to
-// the vault and the extra readers, and returns the record and its log entry
-// ready to be put in a transaction.
-func (s *Service) prepare(kind string, id vigil.ID, key, raw []byte, t time.Time, l links, readers ...age.Recipient) (*prepared, error) {
-	var salt [evlog.SaltSize]byte
-	rand.Read(salt[:])
-	st := evlog.Statement{Kind: kind, ID: id.String(), Version: 1, Time: t, SHA256: sha256.Sum256(raw),
-		Size: int64(len(raw)), MediaType: "application/vnd.vigil." + kind + "+json", Prev: -1}
-	stmt, err := st.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	body, err := json.Marshal(sealed{Document: raw, Statement: string(stmt), Salt: hex.EncodeToString(salt[:]), Time: t, links: l})
-	if err != nil {
-		return nil, err
-	}
-	ct, err := s.Vault.SealFieldTo(vault.Label{Kind: kind, ID: id, Field: "body", Version: 1}, padme.JSON(body), readers...)
-	if err != nil {
-		return nil, err
-	}
-	return &prepared{rec: store.Record{ID: id, Version: 1, Kind: kind, Created: t, Body: ct, Key: key},
-		entry: evlog.Commitment(salt, stmt), log: true}, nil
+	return k.Seal(s.Vault, v, doc, src)
 }
 
 // triage is the body of a triage record (vault only).
@@ -368,14 +324,9 @@ type triage struct {
 
 // prepareTriage seals a version of a triage record. It names its
 // submission only inside the sealed body; the submission names it likewise.
-func (s *Service) prepareTriage(id vigil.ID, version int64, sub vigil.ID, tr triage, t time.Time) (*prepared, error) {
+func (s *Service) prepareTriage(id vigil.ID, version int64, sub vigil.ID, tr triage, t time.Time, author string) (*record.Prepared, error) {
 	tr.Submission = sub
-	body, _ := json.Marshal(tr)
-	ct, err := s.Vault.SealField(vault.Label{Kind: KindTriage, ID: id, Field: "body", Version: version}, padme.JSON(body))
-	if err != nil {
-		return nil, err
-	}
-	return &prepared{rec: store.Record{ID: id, Version: version, Kind: KindTriage, Created: t, Body: ct}}, nil
+	return triageKind.Seal(s.Vault, record.Version{ID: id, Version: version, Time: s.now(), Created: t, Author: author, Prev: -1}, tr)
 }
 
 // Submit records a new submission with its staged files and returns the
@@ -416,12 +367,12 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 		return fail(err)
 	}
 	doc := document{Text: d.Text, Language: d.Language, Contact: d.Contact, Files: infos}
-	pre, err := s.prepareDocument(KindSubmission, sub, lookup, doc, t, src, l)
+	pre, err := s.prepareDocument(submissionKind, sub, lookup, doc, t, src, &l)
 	if err != nil {
 		release()
 		return fail(err)
 	}
-	tri, err := s.prepareTriage(l.Triage, 1, sub, triage{State: StateNew}, t)
+	tri, err := s.prepareTriage(l.Triage, 1, sub, triage{State: StateNew}, t, "")
 	release()
 	if err != nil {
 		return fail(err)
@@ -430,10 +381,10 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 		if err := putFiles(tx, items); err != nil {
 			return err
 		}
-		if _, err := pre.put(tx); err != nil {
+		if _, err := pre.Put(tx); err != nil {
 			return err
 		}
-		_, err := tri.put(tx)
+		_, err := tri.Put(tx)
 		return err
 	})
 	if err != nil {
@@ -484,24 +435,19 @@ func (s *Service) OpenReceipt(ctx context.Context, text []byte) (*Source, error)
 		id.Wipe()
 		return nil, ErrBadReceipt
 	}
-	plain, err := vault.OpenFieldWith(id, label(recs[0]), recs[0].Body)
+	env, err := submissionKind.Open(func(l vault.Label, ct []byte) ([]byte, error) { return vault.OpenFieldWith(id, l, ct) }, recs[0])
 	if err != nil {
 		id.Wipe()
 		return nil, ErrBadReceipt
 	}
-	var b sealed
-	if err := json.Unmarshal(plain, &b); err != nil || len(b.Thread) != threadKeySize {
-		clear(plain)
+	var l links
+	if err := env.DecodeLinks(&l); err != nil || len(l.Thread) != threadKeySize {
 		id.Wipe()
 		return nil, fmt.Errorf("%w: submission %s", vigil.ErrCorrupt, recs[0].ID)
 	}
-	clear(plain)
-	return &Source{Submission: recs[0].ID, identity: id, thread: b.Thread}, nil
+	return &Source{Submission: recs[0].ID, identity: id, thread: l.Thread}, nil
 }
 
-func label(r store.Record) vault.Label {
-	return vault.Label{Kind: r.Kind, ID: r.ID, Field: "body", Version: r.Version}
-}
 
 // A Message is one message of a submission's thread.
 type Message struct {
@@ -526,12 +472,9 @@ type View struct {
 	Messages  []Message  `json:"messages"`
 }
 
-// opener decrypts record bodies: the vault's or a source's identity.
-type opener func(store.Record) ([]byte, error)
-
-// view reads a submission and its thread with open, and returns them with
-// the submission's sealed links.
-func (s *Service) view(ctx context.Context, sub vigil.ID, open opener) (View, links, error) {
+// view reads a submission and its thread with open (the vault's or a
+// source's identity), and returns them with the submission's sealed links.
+func (s *Service) view(ctx context.Context, sub vigil.ID, open record.Opener) (View, links, error) {
 	var v View
 	var l links
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
@@ -539,21 +482,18 @@ func (s *Service) view(ctx context.Context, sub vigil.ID, open opener) (View, li
 		if err != nil {
 			return err
 		}
-		if subRec.Kind != KindSubmission {
-			return fmt.Errorf("submission %s: %w", sub, vigil.ErrNotFound)
-		}
-		body, doc, err := decodeDoc(open, subRec)
+		var doc document
+		env, err := submissionKind.Decode(open, subRec, &doc)
 		if err != nil {
 			return err
 		}
-		if len(body.Thread) != threadKeySize {
+		if err := env.DecodeLinks(&l); err != nil || len(l.Thread) != threadKeySize {
 			return fmt.Errorf("%w: submission %s: thread key", vigil.ErrCorrupt, sub)
 		}
-		l = body.links
 		v = View{ID: sub, Text: doc.Text, Language: doc.Language, Contact: doc.Contact, Files: doc.Files,
-			Received: body.Time, Messages: []Message{}}
-		if v.LeafIndex, err = leafOf(tx, subRec, body); err != nil {
-			return err
+			Received: subRec.Created, Messages: []Message{}}
+		if v.LeafIndex, err = env.Leaf(tx); err != nil {
+			return fmt.Errorf("submission %s: %w", sub, err)
 		}
 		if v.Files == nil {
 			v.Files = []FileInfo{}
@@ -563,7 +503,8 @@ func (s *Service) view(ctx context.Context, sub vigil.ID, open opener) (View, li
 			return err
 		}
 		for _, m := range msgs {
-			mb, md, err := decodeDoc(open, m)
+			var md document
+			menv, err := messageKind.Decode(open, m, &md)
 			if err != nil {
 				return err
 			}
@@ -571,54 +512,22 @@ func (s *Service) view(ctx context.Context, sub vigil.ID, open opener) (View, li
 			if files == nil {
 				files = []FileInfo{}
 			}
-			leaf, err := leafOf(tx, m, mb)
+			leaf, err := menv.Leaf(tx)
 			if err != nil {
-				return err
+				return fmt.Errorf("message %s: %w", m.ID, err)
 			}
-			v.Messages = append(v.Messages, Message{ID: m.ID, From: md.From, Text: md.Text, Files: files, Time: mb.Time, LeafIndex: leaf})
+			v.Messages = append(v.Messages, Message{ID: m.ID, From: md.From, Text: md.Text, Files: files, Time: m.Created, LeafIndex: leaf})
 		}
 		return nil
 	})
 	return v, l, err
 }
 
-// leafOf finds the log leaf of a decrypted record by its commitment.
-func leafOf(tx store.ReadTx, r store.Record, b sealed) (int64, error) {
-	var salt [evlog.SaltSize]byte
-	raw, err := hex.DecodeString(b.Salt)
-	if err != nil || len(raw) != len(salt) {
-		return 0, fmt.Errorf("%w: %s %s: salt", vigil.ErrCorrupt, r.Kind, r.ID)
-	}
-	copy(salt[:], raw)
-	e := evlog.Commitment(salt, []byte(b.Statement))
-	leaf, err := tx.LeafOf(e[:])
-	if errors.Is(err, vigil.ErrNotFound) {
-		return 0, fmt.Errorf("%w: %s %s: its commitment is not in the log", vigil.ErrCorrupt, r.Kind, r.ID)
-	}
-	return leaf, err
-}
-
-func decodeDoc(open opener, r store.Record) (sealed, document, error) {
-	var b sealed
-	var d document
-	plain, err := open(r)
-	if err != nil {
-		return b, d, err
-	}
-	if err := json.Unmarshal(plain, &b); err != nil {
-		return b, d, fmt.Errorf("%w: %s %s: %v", vigil.ErrCorrupt, r.Kind, r.ID, err)
-	}
-	if err := json.Unmarshal(b.Document, &d); err != nil {
-		return b, d, fmt.Errorf("%w: %s %s: %v", vigil.ErrCorrupt, r.Kind, r.ID, err)
-	}
-	return b, d, nil
-}
-
 // SourceView returns the submission and its thread as the source sees them.
 // It works sealed.
 func (s *Service) SourceView(ctx context.Context, src *Source) (View, error) {
-	v, _, err := s.view(ctx, src.Submission, func(r store.Record) ([]byte, error) {
-		return vault.OpenFieldWith(src.identity, label(r), r.Body)
+	v, _, err := s.view(ctx, src.Submission, func(l vault.Label, ct []byte) ([]byte, error) {
+		return vault.OpenFieldWith(src.identity, l, ct)
 	})
 	return v, err
 }
@@ -650,10 +559,10 @@ func (s *Service) addMessage(ctx context.Context, thread []byte, from, text stri
 	m := Message{ID: vigil.NewID(), From: from, Text: text, Time: t}
 	release := s.acquireCPU()
 	items, infos, err := s.prepareFiles(files, t)
-	var pre *prepared
+	var pre *record.Prepared
 	if err == nil {
 		m.Files = infos
-		pre, err = s.prepareDocument(KindMessage, m.ID, nil, document{Text: text, From: from, Files: infos}, t, to, links{})
+		pre, err = s.prepareDocument(messageKind, m.ID, nil, document{Text: text, From: from, Files: infos}, t, to, nil)
 	}
 	release()
 	if err != nil {
@@ -672,8 +581,8 @@ func (s *Service) addMessage(ctx context.Context, thread []byte, from, text stri
 			return err
 		}
 		p := *pre
-		p.rec.Key = messageKey(thread, n)
-		if m.LeafIndex, err = p.put(tx); err != nil || also == nil {
+		p.Record.Key = messageKey(thread, n)
+		if m.LeafIndex, err = p.Put(tx); err != nil || also == nil {
 			return err
 		}
 		return also(tx)
@@ -711,8 +620,8 @@ type Summary struct {
 	LeafIndex int64     `json:"leaf_index"`
 }
 
-func (s *Service) vaultOpen(r store.Record) ([]byte, error) {
-	return s.Vault.OpenField(label(r), r.Body)
+func (s *Service) vaultOpen(l vault.Label, ct []byte) ([]byte, error) {
+	return s.Vault.OpenField(l, ct)
 }
 
 // state returns a submission's triage record and state; l are the
@@ -725,12 +634,11 @@ func (s *Service) state(tx store.ReadTx, sub vigil.ID, l links) (store.Record, S
 	if err != nil {
 		return store.Record{}, "", err
 	}
-	plain, err := s.vaultOpen(r)
-	if err != nil {
+	var tr triage
+	if _, err := triageKind.Decode(s.vaultOpen, r, &tr); err != nil {
 		return store.Record{}, "", err
 	}
-	var tr triage
-	if err := json.Unmarshal(plain, &tr); err != nil || r.Kind != KindTriage || tr.Submission != sub || !tr.State.Valid() {
+	if tr.Submission != sub || !tr.State.Valid() {
 		return store.Record{}, "", fmt.Errorf("%w: triage of %s", vigil.ErrCorrupt, sub)
 	}
 	return r, tr.State, nil
@@ -744,21 +652,26 @@ func (s *Service) List(ctx context.Context, actor string) ([]Summary, error) {
 	var out []Summary
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		return store.EachRecord(tx, KindSubmission, func(r store.Record) error {
-			body, doc, err := decodeDoc(s.vaultOpen, r)
+			var doc document
+			env, err := submissionKind.Decode(s.vaultOpen, r, &doc)
 			if err != nil {
 				return err
 			}
-			_, st, err := s.state(tx, r.ID, body.links)
+			var l links
+			if err := env.DecodeLinks(&l); err != nil {
+				return err
+			}
+			_, st, err := s.state(tx, r.ID, l)
 			if err != nil {
 				return err
 			}
-			msgs, err := countMessages(tx, body.Thread)
+			msgs, err := countMessages(tx, l.Thread)
 			if err != nil {
 				return err
 			}
-			leaf, err := leafOf(tx, r, body)
+			leaf, err := env.Leaf(tx)
 			if err != nil {
-				return err
+				return fmt.Errorf("submission %s: %w", r.ID, err)
 			}
 			out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(doc.Files), Messages: msgs, LeafIndex: leaf})
 			return nil
@@ -814,7 +727,7 @@ func (s *Service) Reply(ctx context.Context, actor string, sub vigil.ID, text st
 		return Message{}, err
 	}
 	return s.addMessage(ctx, l.Thread, "staff", text, nil, to, func(tx store.Tx) error {
-		_, err := ev.put(tx)
+		_, err := ev.Put(tx)
 		return err
 	})
 }
@@ -841,7 +754,7 @@ func (s *Service) SetState(ctx context.Context, actor string, sub vigil.ID, st S
 	}
 	// Sealed before the transaction; a concurrent change took the version
 	// and makes PutRecord fail with vigil.ErrConflict.
-	p, err := s.prepareTriage(tr.ID, tr.Version+1, sub, triage{State: st, By: actor}, s.coarseNow())
+	p, err := s.prepareTriage(tr.ID, tr.Version+1, sub, triage{State: st, By: actor}, s.coarseNow(), actor)
 	if err != nil {
 		return err
 	}
@@ -850,10 +763,10 @@ func (s *Service) SetState(ctx context.Context, actor string, sub vigil.ID, st S
 		return err
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		if _, err := p.put(tx); err != nil {
+		if _, err := p.Put(tx); err != nil {
 			return err
 		}
-		_, err := ev.put(tx)
+		_, err := ev.Put(tx)
 		return err
 	})
 }
@@ -917,7 +830,7 @@ func (s *Service) audit(ctx context.Context, actor, action string, target vigil.
 		return err
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		_, err := p.put(tx)
+		_, err := p.Put(tx)
 		return err
 	})
 }
@@ -926,11 +839,10 @@ func (s *Service) audit(ctx context.Context, actor, action string, target vigil.
 // sealed; the record's plaintext time is coarse like every other, so the
 // order of leaves cannot bracket a source's arrival between two staff
 // actions. The target is named only inside the sealed body.
-func (s *Service) prepareAudit(actor, action string, target vigil.ID) (*prepared, error) {
+func (s *Service) prepareAudit(actor, action string, target vigil.ID) (*record.Prepared, error) {
 	ev := AuditEvent{Actor: actor, Action: action, Time: s.now().Truncate(time.Second)}
 	if !target.IsZero() {
 		ev.Target = target.String()
 	}
-	raw, _ := json.Marshal(ev)
-	return s.prepare(KindAudit, vigil.NewID(), nil, raw, s.coarseNow(), links{})
+	return auditKind.Seal(s.Vault, record.Version{ID: vigil.NewID(), Version: 1, Time: ev.Time, Created: s.coarseNow(), Author: actor, Prev: -1}, ev)
 }

@@ -316,3 +316,89 @@ func (r Registry) Logged() []Kind {
 	}
 	return out
 }
+
+// A Report says what [Verify] checked.
+type Report struct {
+	Records  int // records (latest versions) of the registry's kinds
+	Versions int // versions decrypted
+	Leaves   int // log entries, each the commitment of exactly one version
+}
+
+// Verify checks, in one snapshot, that every version of every record of
+// the registry's kinds decrypts with open, that the log holds the
+// commitment of each version of a logged kind exactly once, and that every
+// log entry is such a commitment: no record without its leaf, no leaf
+// without its record. It needs the vault (open) and reads every record;
+// the first problem is returned as an error wrapping vigil.ErrCorrupt.
+func Verify(tx store.ReadTx, open Opener, kinds Registry) (Report, error) {
+	var rep Report
+	size, err := tx.TreeSize()
+	if err != nil {
+		return rep, err
+	}
+	index := make(map[[evlog.EntrySize]byte]int64, size)
+	const page = 4096
+	for start := int64(0); start < size; start += page {
+		es, err := tx.ReadEntries(start, min(start+page, size))
+		if err != nil {
+			return rep, err
+		}
+		for i, e := range es {
+			if len(e) != evlog.EntrySize {
+				return rep, fmt.Errorf("%w: log entry %d is %d bytes", vigil.ErrCorrupt, start+int64(i), len(e))
+			}
+			if _, dup := index[[evlog.EntrySize]byte(e)]; dup {
+				return rep, fmt.Errorf("%w: log entry %d repeats an earlier one", vigil.ErrCorrupt, start+int64(i))
+			}
+			index[[evlog.EntrySize]byte(e)] = start + int64(i)
+		}
+	}
+	used := make(map[int64]bool, size)
+	for _, k := range kinds {
+		err := store.EachRecord(tx, k.Name, func(latest store.Record) error {
+			rep.Records++
+			for v := int64(1); v <= latest.Version; v++ {
+				r := latest
+				if v != latest.Version {
+					var err error
+					if r, err = tx.Record(latest.ID, v); err != nil {
+						return fmt.Errorf("%s %s version %d: %w", k.Name, latest.ID, v, err)
+					}
+				}
+				env, err := k.Open(open, r)
+				if err != nil {
+					return fmt.Errorf("%s %s version %d: %w", k.Name, r.ID, v, err)
+				}
+				rep.Versions++
+				if !k.Logged {
+					continue
+				}
+				e, err := env.Entry()
+				if err != nil {
+					return fmt.Errorf("%w: %s %s version %d: %v", vigil.ErrCorrupt, k.Name, r.ID, v, err)
+				}
+				leaf, ok := index[e]
+				if !ok {
+					return fmt.Errorf("%w: %s %s version %d: its commitment is not in the log", vigil.ErrCorrupt, k.Name, r.ID, v)
+				}
+				if used[leaf] {
+					return fmt.Errorf("%w: %s %s version %d: leaf %d commits to two versions", vigil.ErrCorrupt, k.Name, r.ID, v, leaf)
+				}
+				used[leaf] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return rep, err
+		}
+	}
+	rep.Leaves = len(used)
+	if int64(len(used)) != size {
+		for i := int64(0); i < size; i++ {
+			if !used[i] {
+				return rep, fmt.Errorf("%w: log entry %d commits to no record of a known kind", vigil.ErrCorrupt, i)
+			}
+		}
+	}
+	return rep, nil
+}

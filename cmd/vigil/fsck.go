@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/record"
 	"github.com/vigil-hr/vigil/store"
 )
 
@@ -37,8 +38,9 @@ func runFsck(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "checkpoint: none signed yet\n")
 	}
 	if d.Vault.Sealed() {
-		fmt.Fprintf(e.stdout, "items: %d (not checked: the vault is sealed, and items name their blobs and log leaves only inside their sealed bodies)\n", rep.items)
+		fmt.Fprintf(e.stdout, "records: not checked (the vault is sealed; records name their blobs and log leaves only inside their sealed bodies)\n")
 	} else {
+		fmt.Fprintf(e.stdout, "records: %d (%d versions), each decrypts; each of the log's %d entries commits to exactly one of them\n", rep.records.Records, rep.records.Versions, rep.records.Leaves)
 		fmt.Fprintf(e.stdout, "items: %d, each decrypts to its SHA-256 and matches its log entry\n", rep.items)
 	}
 	if *sweep && d.Vault.Sealed() {
@@ -57,6 +59,7 @@ func runFsck(ctx context.Context, e *env, args []string) error {
 }
 
 type fsckReport struct {
+	records    record.Report
 	entries    int64
 	checkpoint int64
 	items      int
@@ -111,6 +114,14 @@ func fsck(ctx context.Context, d *datadir.Dir) (fsckReport, error) {
 	rep.items = len(recs)
 	if d.Vault.Sealed() {
 		return rep, nil
+	}
+	err = d.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		rep.records, err = record.Verify(tx, d.Vault.OpenField, d.Kinds)
+		return err
+	})
+	if err != nil {
+		return rep, err
 	}
 	for _, r := range recs {
 		it, err := d.Evidence.Get(ctx, r.ID) // finds its leaf by its commitment

@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/intake"
+	"github.com/vigil-hr/vigil/record"
 	"github.com/vigil-hr/vigil/internal/atomicfile"
 	"github.com/vigil-hr/vigil/internal/dirlock"
 	"github.com/vigil-hr/vigil/internal/groupcommit"
@@ -138,7 +139,10 @@ type Dir struct {
 	Log      *evlog.Checkpointer
 	Intake   *intake.Service
 	Commit   *groupcommit.Committer // batches intake writes
-	lock     *dirlock.Lock
+	// Kinds lists every kind of record the directory holds, for checks
+	// and exports that work on all of them (fsck).
+	Kinds record.Registry
+	lock  *dirlock.Lock
 }
 
 // Open locks and opens the data directory at dir, with a sealed vault.
@@ -209,6 +213,7 @@ func (d *Dir) open(ctx context.Context) error {
 	d.Evidence.CoarseTime = blobs.TimePrecision
 	d.Commit = groupcommit.New(db, 0)
 	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
+	d.Kinds = append(record.Registry{evidence.ItemKind}, intake.Kinds()...)
 	d.Log = &evlog.Checkpointer{Signer: v.LogSigner(), Verifier: v.LogVerifier(), AnchorPath: filepath.Join(d.Path, "checkpoint")}
 	return nil
 }
