@@ -18,7 +18,7 @@
 //
 // # Rules
 //
-// The default rules are the design's (docs/corroboration.md); [Rules]
+// The default rules are the design's, documented in docs/corroboration.md; [Rules]
 // holds every knob. Claims that affirm or partially affirm the act count by
 // origin: sources with the same [vigil.Source.Origin] count once, and a
 // source with no origin is its own. None is unverified, one origin
