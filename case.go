@@ -7,18 +7,6 @@ import (
 	"unicode/utf8"
 )
 
-// The case nouns below are record bodies: the store keeps each one as JSON
-// under its own [ID], so a body holds references to other records by ID and
-// never its own ID. Their Validate methods check one body on its own
-// (grades, ranges, sizes, UTF-8); whether a reference resolves, and that
-// parents form no cycle (see [Lineage]), is checked where all records are
-// at hand.
-//
-// Validate returns nil or the errors.Join of one [*FieldError] per problem,
-// each naming the field by its JSON path ("victims.min",
-// "private.names[1].script"), so an importer can report every problem at
-// once.
-
 // Size limits that Validate enforces. They keep one record small enough to
 // show, index and seal without surprises; a longer quote belongs in an
 // evidence item.
@@ -272,7 +260,7 @@ type Incident struct {
 	Restricted []string `json:"restricted,omitempty"`
 }
 
-// Validate checks the incident on its own; see the case nouns' notes above.
+// Validate checks the incident on its own; see the package doc, Case records.
 func (v Incident) Validate() error {
 	var p problems
 	p.name("title", v.Title, true)
@@ -344,7 +332,7 @@ type Act struct {
 	Perpetrators []ID `json:"perpetrators,omitempty"`
 }
 
-// Validate checks the act on its own; see the case nouns' notes above.
+// Validate checks the act on its own; see the package doc, Case records.
 func (v Act) Validate() error {
 	var p problems
 	p.ref("incident", v.Incident)
@@ -414,7 +402,7 @@ func isScript(s string) bool {
 	return true
 }
 
-// Validate checks the person on its own; see the case nouns' notes above.
+// Validate checks the person on its own; see the package doc, Case records.
 func (v Person) Validate() error {
 	var p problems
 	p.name("pseudonym", v.Pseudonym, true)
@@ -477,7 +465,7 @@ func (c Coordinates) Validate() error {
 	return p.err()
 }
 
-// Validate checks the place on its own; see the case nouns' notes above.
+// Validate checks the place on its own; see the package doc, Case records.
 func (v Place) Validate() error {
 	var p problems
 	p.langNames("names", v.Names, true)
@@ -518,7 +506,7 @@ type Party struct {
 	Parent ID `json:"parent,omitzero"`
 }
 
-// Validate checks the party on its own; see the case nouns' notes above.
+// Validate checks the party on its own; see the package doc, Case records.
 func (v Party) Validate() error {
 	var p problems
 	p.name("name", v.Name, true)
@@ -540,7 +528,7 @@ type Source struct {
 	Party ID `json:"party,omitzero"`
 }
 
-// Validate checks the source on its own; see the case nouns' notes above.
+// Validate checks the source on its own; see the package doc, Case records.
 func (v Source) Validate() error {
 	var p problems
 	p.name("name", v.Name, true)
@@ -571,7 +559,7 @@ type Claim struct {
 	Submissions []ID `json:"submissions,omitempty"`
 }
 
-// Validate checks the claim on its own; see the case nouns' notes above.
+// Validate checks the claim on its own; see the package doc, Case records.
 func (v Claim) Validate() error {
 	var p problems
 	p.ref("act", v.Act)
