@@ -62,6 +62,9 @@ func TestDependencies(t *testing.T) {
 		mod + "/internal/connlimit":   {"net/http", "database/sql"},
 		mod + "/internal/dirlock":     {"net/http", "database/sql"},
 		mod + "/internal/atomicfile":  {"net/http", "database/sql"},
+		mod + "/corroborate":          {"net/http", "database/sql", mod + "/store"},
+		mod + "/figures":              {"net/http", "database/sql", mod + "/store"},
+		mod + "/vocab":                {"net/http", "database/sql", mod + "/store"},
 	}
 	for _, p := range listPackages(t) {
 		for _, b := range bad[p.ImportPath] {
@@ -74,6 +77,27 @@ func TestDependencies(t *testing.T) {
 			for _, d := range deps {
 				if d == b {
 					t.Errorf("%s depends on %s", p.ImportPath, b)
+				}
+			}
+		}
+	}
+}
+
+// TestPure checks that the packages that decide statuses and figures
+// import nothing that reads files, the network, the clock or randomness, so
+// the same records always give the same result.
+func TestPure(t *testing.T) {
+	const mod = "github.com/vigil-hr/vigil"
+	pure := map[string]bool{mod + "/corroborate": true, mod + "/figures": true, mod + "/vocab": true}
+	impure := []string{"os", "io/fs", "net", "net/http", "database/sql", "time", "math/rand", "math/rand/v2", "crypto/rand", "syscall", "os/exec"}
+	for _, p := range listPackages(t) {
+		if !pure[p.ImportPath] {
+			continue
+		}
+		for _, imp := range p.Imports {
+			for _, b := range impure {
+				if imp == b {
+					t.Errorf("%s imports %s", p.ImportPath, imp)
 				}
 			}
 		}

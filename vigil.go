@@ -1,10 +1,28 @@
-// Package vigil holds the nouns shared by every part of vigil: identifiers
-// and the error kinds callers branch on. It does no I/O.
+// Package vigil holds the nouns shared by every part of vigil: identifiers,
+// the error kinds callers branch on, and the case records investigators
+// keep ([Incident], [Act], [Person], [Place], [Party], [Source], [Claim],
+// with dates ([Date]) known to a year, month or day). It does no I/O.
+//
+// Each case record is a JSON body with a Validate method that reports every
+// problem as a [FieldError] naming the field; package corroborate decides
+// what an act's claims establish, and package figures counts victims.
 //
 // vigil takes testimonies and files in, keeps them as age ciphertext, records
 // each item in a tamper-evident Merkle log (C2SP tlog-tiles) as a hiding
 // commitment, and exports evidence bundles that anyone can verify offline.
 // See the README and docs/ for the architecture.
+//
+// # Case records
+//
+// The case records are record bodies: the store keeps each one as JSON
+// under its own [ID], so a body refers to other records by ID and never
+// holds its own. Their Validate methods check one body on its own (grades,
+// ranges, sizes, UTF-8, control characters); whether a reference resolves,
+// and that parents form no cycle (see [Lineage]), is checked where all
+// records are at hand. Validate returns nil or the errors.Join of one
+// [*FieldError] per problem, each naming the field by its JSON path
+// ("victims.min", "private.names[1].script"), so an importer can report
+// every problem at once. See TestValidate for one row per rule.
 package vigil
 
 import (
