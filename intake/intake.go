@@ -448,7 +448,6 @@ func (s *Service) OpenReceipt(ctx context.Context, text []byte) (*Source, error)
 	return &Source{Submission: recs[0].ID, identity: id, thread: l.Thread}, nil
 }
 
-
 // A Message is one message of a submission's thread.
 type Message struct {
 	ID        vigil.ID   `json:"id"`
