@@ -107,4 +107,8 @@ var (
 	ErrLocked = errors.New("data directory locked")
 	// ErrCorrupt means stored data failed an integrity check.
 	ErrCorrupt = errors.New("integrity check failed")
+	// ErrForbidden means the principal's role or the incident's restriction
+	// does not allow the operation. Services return it; handlers map it to
+	// 403 and never say more.
+	ErrForbidden = errors.New("forbidden")
 )

@@ -74,3 +74,50 @@ func FuzzParseID(f *testing.F) {
 		}
 	})
 }
+
+// Every row is a question an auditor could ask: may this role do that?
+func TestPrincipal(t *testing.T) {
+	for _, c := range []struct {
+		role vigil.Role
+		can  []vigil.Action
+	}{
+		{vigil.RoleAdmin, []vigil.Action{vigil.ReadSubmissions, vigil.WriteSubmissions, vigil.ReadCases, vigil.WriteCases, vigil.ReadPrivate, vigil.Administer}},
+		{vigil.RoleInvestigator, []vigil.Action{vigil.ReadSubmissions, vigil.WriteSubmissions, vigil.ReadCases, vigil.WriteCases, vigil.ReadPrivate}},
+		{vigil.RoleAnalyst, []vigil.Action{vigil.ReadCases}},
+		{vigil.RoleIntake, []vigil.Action{vigil.ReadSubmissions, vigil.WriteSubmissions}},
+		{"", nil},
+		{"root", nil},
+	} {
+		t.Run(string(c.role), func(t *testing.T) {
+			p := vigil.Principal{Actor: "test", Account: "alice", Role: c.role}
+			for _, a := range []vigil.Action{vigil.ReadSubmissions, vigil.WriteSubmissions, vigil.ReadCases, vigil.WriteCases, vigil.ReadPrivate, vigil.Administer} {
+				want := false
+				for _, x := range c.can {
+					want = want || x == a
+				}
+				if got := p.Can(a); got != want {
+					t.Errorf("%s may %s: %v, want %v", c.role, a, got, want)
+				}
+			}
+			if c.role.Valid() != (c.can != nil) {
+				t.Errorf("Valid() = %v", c.role.Valid())
+			}
+		})
+	}
+	for _, c := range []struct {
+		name       string
+		p          vigil.Principal
+		restricted []string
+		want       bool
+	}{
+		{"unrestricted", vigil.Principal{Account: "bob", Role: vigil.RoleAnalyst}, nil, true},
+		{"named", vigil.Principal{Account: "bob", Role: vigil.RoleAnalyst}, []string{"alice", "bob"}, true},
+		{"not named", vigil.Principal{Account: "carol", Role: vigil.RoleInvestigator}, []string{"alice", "bob"}, false},
+		{"no account", vigil.Principal{Role: vigil.RoleInvestigator}, []string{""}, false},
+		{"admin", vigil.Principal{Account: "root", Role: vigil.RoleAdmin}, []string{"alice"}, true},
+	} {
+		if got := c.p.SeesIncident(c.restricted); got != c.want {
+			t.Errorf("%s: SeesIncident = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
