@@ -211,7 +211,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "not found"
 	case errors.Is(err, auth.ErrUnauthorized):
 		return http.StatusUnauthorized, auth.ErrUnauthorized.Error()
-	case errors.Is(err, errForbidden):
+	case errors.Is(err, errForbidden), errors.Is(err, vigil.ErrForbidden):
 		return http.StatusForbidden, errForbidden.Error()
 	case errors.Is(err, errContentType):
 		return http.StatusUnsupportedMediaType, errContentType.Error()

@@ -25,11 +25,11 @@ import (
 // method needs the vault unsealed (else an error wrapping vigil.ErrSealed)
 // and records an audit event naming actor.
 type Inbox interface {
-	List(ctx context.Context, actor string) ([]intake.Summary, error)
-	Get(ctx context.Context, actor string, sub vigil.ID) (intake.View, error)
-	Reply(ctx context.Context, actor string, sub vigil.ID, text string) (intake.Message, error)
-	SetState(ctx context.Context, actor string, sub vigil.ID, st intake.State) error
-	OpenFile(ctx context.Context, actor string, sub, file vigil.ID) (evidence.Item, io.ReadCloser, error)
+	List(ctx context.Context, p vigil.Principal) ([]intake.Summary, error)
+	Get(ctx context.Context, p vigil.Principal, sub vigil.ID) (intake.View, error)
+	Reply(ctx context.Context, p vigil.Principal, sub vigil.ID, text string) (intake.Message, error)
+	SetState(ctx context.Context, p vigil.Principal, sub vigil.ID, st intake.State) error
+	OpenFile(ctx context.Context, p vigil.Principal, sub, file vigil.ID) (evidence.Item, io.ReadCloser, error)
 }
 
 var _ Inbox = (*intake.Service)(nil)
@@ -82,7 +82,7 @@ func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request, tok aut
 	if !ok {
 		return
 	}
-	list, err := in.List(r.Context(), tok.Actor())
+	list, err := in.List(r.Context(), tok.Principal())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -103,7 +103,7 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request, tok auth.
 		writeError(w, err)
 		return
 	}
-	v, err := in.Get(r.Context(), tok.Actor(), id)
+	v, err := in.Get(r.Context(), tok.Principal(), id)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -130,7 +130,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, tok auth.Token) {
 		writeError(w, err)
 		return
 	}
-	m, err := in.Reply(r.Context(), tok.Actor(), id, req.Text)
+	m, err := in.Reply(r.Context(), tok.Principal(), id, req.Text)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -157,7 +157,7 @@ func (s *Server) setState(w http.ResponseWriter, r *http.Request, tok auth.Token
 		writeError(w, vigil.ErrInvalid)
 		return
 	}
-	if err := in.SetState(r.Context(), tok.Actor(), id, req.State); err != nil {
+	if err := in.SetState(r.Context(), tok.Principal(), id, req.State); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -202,7 +202,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, tok auth.Token
 		writeError(w, err)
 		return
 	}
-	it, rc, err := in.OpenFile(r.Context(), tok.Actor(), sub, file)
+	it, rc, err := in.OpenFile(r.Context(), tok.Principal(), sub, file)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -227,7 +227,7 @@ func TestInboxSealed(t *testing.T) {
 	e := inboxSetup(t)
 	_, sub := e.submit(t, "sealed submission", map[string][]byte{"a.txt": []byte("a")})
 	e.unseal(t)
-	v, err := e.d.Intake.Get(context.Background(), "test", sub)
+	v, err := e.d.Intake.Get(context.Background(), staffP, sub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestInboxFlow(t *testing.T) {
 	// Unknown and mismatched IDs.
 	audits0, tree0 := e.counts(t)
 	unknown := vigil.NewID().String()
-	otherView, err := e.d.Intake.Get(ctx, "test", other)
+	otherView, err := e.d.Intake.Get(ctx, staffP, other)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +507,7 @@ func TestInboxDownloadTampered(t *testing.T) {
 	rand.Read(content)
 	_, sub := e.submit(t, "tampered", map[string][]byte{"a.bin": content})
 	e.unseal(t)
-	v, err := e.d.Intake.Get(ctx, "test", sub)
+	v, err := e.d.Intake.Get(ctx, staffP, sub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,5 +534,35 @@ func TestInboxDownloadTampered(t *testing.T) {
 	got, err := io.ReadAll(resp.Body)
 	if err == nil || len(got) >= len(content) || resp.ContentLength != int64(len(content)) {
 		t.Fatalf("tampered download: %d of %d bytes (Content-Length %d), err %v; want it cut short", len(got), len(content), resp.ContentLength, err)
+	}
+}
+
+// staffP is the investigator the tests act as.
+var staffP = vigil.Principal{Actor: "staff", Account: "staff", Role: vigil.RoleInvestigator}
+
+// An analyst token is authenticated but may not touch the inbox: every
+// inbox route answers 403, and nothing is audited or logged for it.
+func TestInboxForbiddenRole(t *testing.T) {
+	e := inboxSetup(t)
+	e.unseal(t)
+	_, sub := e.submit(t, "text", map[string][]byte{"a.txt": []byte("a")})
+	analyst, _, err := e.tokens.Create(context.Background(), "test", "analyst", auth.RoleAnalyst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audits0, tree0 := e.counts(t)
+	for _, p := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/submissions", ""},
+		{"GET", "/api/v1/submissions/" + sub.String(), ""},
+		{"POST", "/api/v1/submissions/" + sub.String() + "/messages", `{"text":"hi"}`},
+		{"POST", "/api/v1/submissions/" + sub.String() + "/state", `{"state":"rejected"}`},
+		{"GET", "/api/v1/tokens", ""},
+	} {
+		if r := e.do(t, p.method, p.path, analyst, p.body); r.code != http.StatusForbidden {
+			t.Errorf("analyst %s %s: %d %s, want 403", p.method, p.path, r.code, r.body)
+		}
+	}
+	if audits, tree := e.counts(t); audits != audits0 || tree != tree0 {
+		t.Errorf("refused requests wrote %d audit events, %d leaves", audits-audits0, tree-tree0)
 	}
 }

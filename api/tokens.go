@@ -25,10 +25,10 @@ var errForbidden = errors.New("this token's role may not do that")
 // "vault sealed".
 func adminOnly(h func(http.ResponseWriter, *http.Request, auth.Token)) func(http.ResponseWriter, *http.Request, auth.Token) {
 	return func(w http.ResponseWriter, r *http.Request, tok auth.Token) {
-		switch tok.Role {
-		case auth.RoleAdmin:
+		switch {
+		case tok.Principal().Can(vigil.Administer):
 			h(w, r, tok)
-		case "":
+		case tok.Role == "":
 			writeError(w, vigil.ErrSealed)
 		default:
 			writeError(w, errForbidden)

@@ -42,18 +42,16 @@ const Kind = "token"
 // recognise one.
 const Prefix = "vgl_"
 
-// A Role says what a token may do. For now both roles may use the whole
-// inbox API; later issues restrict intake tokens per case.
-type Role string
+// A Role says what a token may do: see vigil.Role and vigil.Principal.
+type Role = vigil.Role
 
-// Roles.
+// Roles a token may have.
 const (
-	RoleAdmin  Role = "admin"
-	RoleIntake Role = "intake"
+	RoleAdmin        = vigil.RoleAdmin
+	RoleInvestigator = vigil.RoleInvestigator
+	RoleAnalyst      = vigil.RoleAnalyst
+	RoleIntake       = vigil.RoleIntake
 )
-
-// Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleAdmin || r == RoleIntake }
 
 // ErrUnauthorized is the one answer to a missing, malformed, unknown or
 // revoked token. It says nothing more on purpose.
@@ -69,6 +67,14 @@ type Token struct {
 	Created time.Time `json:"created"`
 	// Revoked is when the token was revoked, or zero.
 	Revoked time.Time `json:"revoked,omitzero"`
+}
+
+// Principal is who acts with this token: its actor name, its name as the
+// account that incidents' restrictions name, and its role. A token checked
+// while the vault was sealed has no known role and may do nothing that
+// needs one.
+func (t Token) Principal() vigil.Principal {
+	return vigil.Principal{Actor: t.Actor(), Account: t.Name, Role: t.Role}
 }
 
 // Actor names the token in audit events: "token:ID/NAME", or "token:ID"
@@ -160,7 +166,7 @@ func (s *Tokens) Create(ctx context.Context, actor, name string, role Role) (str
 		return "", Token{}, err
 	}
 	if !role.Valid() {
-		return "", Token{}, fmt.Errorf("%w: role %q: want %s or %s", vigil.ErrInvalid, role, RoleAdmin, RoleIntake)
+		return "", Token{}, fmt.Errorf("%w: role %q: want %s, %s, %s or %s", vigil.ErrInvalid, role, RoleAdmin, RoleInvestigator, RoleAnalyst, RoleIntake)
 	}
 	var raw [32]byte
 	rand.Read(raw[:])

@@ -643,10 +643,22 @@ func (s *Service) state(tx store.ReadTx, sub vigil.ID, l links) (store.Record, S
 	return r, tr.State, nil
 }
 
-// List returns the staff inbox, newest first. It needs the vault unsealed.
-func (s *Service) List(ctx context.Context, actor string) ([]Summary, error) {
+// allowed checks that p may do a; ErrForbidden if not.
+func allowed(p vigil.Principal, a vigil.Action) error {
+	if !p.Can(a) {
+		return fmt.Errorf("%s may not %s: %w", p.Role, a, vigil.ErrForbidden)
+	}
+	return nil
+}
+
+// List returns the staff inbox, newest first. It needs the vault unsealed
+// and a principal who may read submissions.
+func (s *Service) List(ctx context.Context, p vigil.Principal) ([]Summary, error) {
 	if s.Vault.Sealed() {
 		return nil, vigil.ErrSealed
+	}
+	if err := allowed(p, vigil.ReadSubmissions); err != nil {
+		return nil, err
 	}
 	var out []Summary
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
@@ -681,14 +693,17 @@ func (s *Service) List(ctx context.Context, actor string) ([]Summary, error) {
 	}
 	// Newest first: leaf order is arrival order.
 	sort.Slice(out, func(i, j int) bool { return out[i].LeafIndex > out[j].LeafIndex })
-	return out, s.audit(ctx, actor, "list", vigil.ID{})
+	return out, s.audit(ctx, p.Actor, "list", vigil.ID{})
 }
 
 // Get returns a submission with its files and thread. It needs the vault
 // unsealed.
-func (s *Service) Get(ctx context.Context, actor string, sub vigil.ID) (View, error) {
+func (s *Service) Get(ctx context.Context, p vigil.Principal, sub vigil.ID) (View, error) {
 	if s.Vault.Sealed() {
 		return View{}, vigil.ErrSealed
+	}
+	if err := allowed(p, vigil.ReadSubmissions); err != nil {
+		return View{}, err
 	}
 	v, l, err := s.view(ctx, sub, s.vaultOpen)
 	if err != nil {
@@ -701,14 +716,17 @@ func (s *Service) Get(ctx context.Context, actor string, sub vigil.ID) (View, er
 	if err != nil {
 		return View{}, err
 	}
-	return v, s.audit(ctx, actor, "read", sub)
+	return v, s.audit(ctx, p.Actor, "read", sub)
 }
 
 // Reply adds a staff message to a submission's thread, readable by the
 // source with their receipt. It needs the vault unsealed.
-func (s *Service) Reply(ctx context.Context, actor string, sub vigil.ID, text string) (Message, error) {
+func (s *Service) Reply(ctx context.Context, p vigil.Principal, sub vigil.ID, text string) (Message, error) {
 	if s.Vault.Sealed() {
 		return Message{}, vigil.ErrSealed
+	}
+	if err := allowed(p, vigil.WriteSubmissions); err != nil {
+		return Message{}, err
 	}
 	if strings.TrimSpace(text) == "" {
 		return Message{}, fmt.Errorf("%w: empty reply", vigil.ErrInvalid)
@@ -721,7 +739,7 @@ func (s *Service) Reply(ctx context.Context, actor string, sub vigil.ID, text st
 	if err != nil {
 		return Message{}, fmt.Errorf("%w: submission %s: source recipient", vigil.ErrCorrupt, sub)
 	}
-	ev, err := s.prepareAudit(actor, "reply", sub)
+	ev, err := s.prepareAudit(p.Actor, "reply", sub)
 	if err != nil {
 		return Message{}, err
 	}
@@ -732,13 +750,17 @@ func (s *Service) Reply(ctx context.Context, actor string, sub vigil.ID, text st
 }
 
 // SetState changes a submission's triage state. It needs the vault unsealed.
-func (s *Service) SetState(ctx context.Context, actor string, sub vigil.ID, st State) error {
+func (s *Service) SetState(ctx context.Context, p vigil.Principal, sub vigil.ID, st State) error {
 	if !st.Valid() {
 		return fmt.Errorf("%w: state %q", vigil.ErrInvalid, st)
 	}
 	if s.Vault.Sealed() {
 		return vigil.ErrSealed
 	}
+	if err := allowed(p, vigil.WriteSubmissions); err != nil {
+		return err
+	}
+	actor := p.Actor
 	_, l, err := s.view(ctx, sub, s.vaultOpen)
 	if err != nil {
 		return err
@@ -753,7 +775,7 @@ func (s *Service) SetState(ctx context.Context, actor string, sub vigil.ID, st S
 	}
 	// Sealed before the transaction; a concurrent change took the version
 	// and makes PutRecord fail with vigil.ErrConflict.
-	p, err := s.prepareTriage(tr.ID, tr.Version+1, sub, triage{State: st, By: actor}, s.coarseNow(), actor)
+	pre, err := s.prepareTriage(tr.ID, tr.Version+1, sub, triage{State: st, By: actor}, s.coarseNow(), actor)
 	if err != nil {
 		return err
 	}
@@ -762,7 +784,7 @@ func (s *Service) SetState(ctx context.Context, actor string, sub vigil.ID, st S
 		return err
 	}
 	return s.Store.Update(ctx, func(tx store.Tx) error {
-		if _, err := p.Put(tx); err != nil {
+		if _, err := pre.Put(tx); err != nil {
 			return err
 		}
 		_, err := ev.Put(tx)
@@ -773,9 +795,12 @@ func (s *Service) SetState(ctx context.Context, actor string, sub vigil.ID, st S
 // OpenFile returns a file of a submission (or of its thread) and its
 // decrypted content, checked against its hash as it is read. It needs the
 // vault unsealed.
-func (s *Service) OpenFile(ctx context.Context, actor string, sub, file vigil.ID) (evidence.Item, io.ReadCloser, error) {
+func (s *Service) OpenFile(ctx context.Context, p vigil.Principal, sub, file vigil.ID) (evidence.Item, io.ReadCloser, error) {
 	if s.Vault.Sealed() {
 		return evidence.Item{}, nil, vigil.ErrSealed
+	}
+	if err := allowed(p, vigil.ReadSubmissions); err != nil {
+		return evidence.Item{}, nil, err
 	}
 	v, _, err := s.view(ctx, sub, s.vaultOpen)
 	if err != nil {
@@ -801,7 +826,7 @@ func (s *Service) OpenFile(ctx context.Context, actor string, sub, file vigil.ID
 	if err != nil {
 		return evidence.Item{}, nil, err
 	}
-	if err := s.audit(ctx, actor, "download:"+file.String(), sub); err != nil {
+	if err := s.audit(ctx, p.Actor, "download:"+file.String(), sub); err != nil {
 		rc.Close()
 		return evidence.Item{}, nil, err
 	}

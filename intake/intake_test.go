@@ -54,10 +54,10 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("receipt %q has %d digits", receipt, got)
 	}
 	// Sealed: staff reads fail, the source can read.
-	if _, err := in.List(ctx, "staff"); !errors.Is(err, vigil.ErrSealed) {
+	if _, err := in.List(ctx, staffP); !errors.Is(err, vigil.ErrSealed) {
 		t.Fatalf("List sealed: %v", err)
 	}
-	if _, err := in.Get(ctx, "staff", sub); !errors.Is(err, vigil.ErrSealed) {
+	if _, err := in.Get(ctx, staffP, sub); !errors.Is(err, vigil.ErrSealed) {
 		t.Fatalf("Get sealed: %v", err)
 	}
 	src, err := in.OpenReceipt(ctx, []byte(strings.ReplaceAll(string(receipt), " ", "-")))
@@ -75,17 +75,17 @@ func TestRoundTrip(t *testing.T) {
 	if err := d.Vault.Unseal([]byte(pass)); err != nil {
 		t.Fatal(err)
 	}
-	list, err := in.List(ctx, "staff")
+	list, err := in.List(ctx, staffP)
 	if err != nil || len(list) != 1 || list[0].ID != sub || list[0].State != intake.StateNew || list[0].Files != 2 {
 		t.Fatalf("List: %+v %v", list, err)
 	}
-	if _, err := in.Reply(ctx, "staff", sub, "Где это было?"); err != nil {
+	if _, err := in.Reply(ctx, staffP, sub, "Где это было?"); err != nil {
 		t.Fatal(err)
 	}
-	if err := in.SetState(ctx, "staff", sub, intake.StateInReview); err != nil {
+	if err := in.SetState(ctx, staffP, sub, intake.StateInReview); err != nil {
 		t.Fatal(err)
 	}
-	it, rc, err := in.OpenFile(ctx, "staff", sub, v.Files[1].ID)
+	it, rc, err := in.OpenFile(ctx, staffP, sub, v.Files[1].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Vault.Unseal([]byte(pass))
-	sv, err := in.Get(ctx, "staff", sub)
+	sv, err := in.Get(ctx, staffP, sub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,5 +212,72 @@ func TestReceiptIdentity(t *testing.T) {
 		if id2.RecipientString() == id.RecipientString() {
 			t.Fatal("salt does not change the identity")
 		}
+	}
+}
+
+// staffP is the investigator the tests act as.
+var staffP = vigil.Principal{Actor: "staff", Account: "staff", Role: vigil.RoleInvestigator}
+
+// The service, not only the handlers, checks who acts: roles without the
+// submission actions get ErrForbidden from every staff method, and nothing
+// is read, written or audited for them.
+func TestRolesChecked(t *testing.T) {
+	ctx := context.Background()
+	d := openDir(t)
+	in := d.Intake
+	_, sub, err := in.Submit(ctx, intake.Draft{Text: "text"}, []*evidence.Pending{stage(t, d, "a.txt", "a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Vault.Unseal([]byte(pass)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := in.Get(ctx, staffP, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func() int64 {
+		var n int64
+		err := d.Store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			n, err = tx.TreeSize()
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := size()
+	for _, p := range []vigil.Principal{
+		{Actor: "analyst", Account: "analyst", Role: vigil.RoleAnalyst},
+		{Actor: "nobody", Account: "nobody"},
+		{Actor: "sealed-token"}, // a token checked while sealed has no role
+	} {
+		if _, err := in.List(ctx, p); !errors.Is(err, vigil.ErrForbidden) {
+			t.Errorf("%s: List = %v, want ErrForbidden", p.Actor, err)
+		}
+		if _, err := in.Get(ctx, p, sub); !errors.Is(err, vigil.ErrForbidden) {
+			t.Errorf("%s: Get = %v, want ErrForbidden", p.Actor, err)
+		}
+		if _, err := in.Reply(ctx, p, sub, "hello"); !errors.Is(err, vigil.ErrForbidden) {
+			t.Errorf("%s: Reply = %v, want ErrForbidden", p.Actor, err)
+		}
+		if err := in.SetState(ctx, p, sub, intake.StateRejected); !errors.Is(err, vigil.ErrForbidden) {
+			t.Errorf("%s: SetState = %v, want ErrForbidden", p.Actor, err)
+		}
+		if _, rc, err := in.OpenFile(ctx, p, sub, v.Files[0].ID); !errors.Is(err, vigil.ErrForbidden) {
+			if rc != nil {
+				rc.Close()
+			}
+			t.Errorf("%s: OpenFile = %v, want ErrForbidden", p.Actor, err)
+		}
+	}
+	if after := size(); after != before {
+		t.Errorf("refused calls wrote %d log leaves", after-before)
+	}
+	intakeP := vigil.Principal{Actor: "intake", Account: "intake", Role: vigil.RoleIntake}
+	if _, err := in.List(ctx, intakeP); err != nil {
+		t.Errorf("intake role: List = %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/datadir/datadirtest"
@@ -275,7 +276,7 @@ func TestSubmitFollowupRound(t *testing.T) {
 	if err := d.Vault.Unseal([]byte(pass)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Intake.Reply(ctx, "staff", src.Submission, "Где именно? <script>alert(1)</script>"); err != nil {
+	if _, err := d.Intake.Reply(ctx, staffP, src.Submission, "Где именно? <script>alert(1)</script>"); err != nil {
 		t.Fatal(err)
 	}
 	d.Vault.Seal() // the source's side works sealed
@@ -329,7 +330,7 @@ func TestSubmitFollowupRound(t *testing.T) {
 	if err := d.Vault.Unseal([]byte(pass)); err != nil {
 		t.Fatal(err)
 	}
-	sv, err := d.Intake.Get(ctx, "staff", src.Submission)
+	sv, err := d.Intake.Get(ctx, staffP, src.Submission)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -853,3 +854,6 @@ func TestUploadStall(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// staffP is the investigator the tests act as.
+var staffP = vigil.Principal{Actor: "staff", Account: "staff", Role: vigil.RoleInvestigator}

@@ -58,7 +58,7 @@ func runInbox(ctx context.Context, e *env, args []string) error {
 				}
 				text = string(b)
 			}
-			m, err := in.Reply(ctx, cliActor, id, text)
+			m, err := in.Reply(ctx, cliPrincipal, id, text)
 			if err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ func runInbox(ctx context.Context, e *env, args []string) error {
 			return usageError{fmt.Sprintf("state %q: want new, in_review, linked or rejected", pos[2])}
 		}
 		run = func(in *intake.Service) error {
-			if err := in.SetState(ctx, cliActor, id, st); err != nil {
+			if err := in.SetState(ctx, cliPrincipal, id, st); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "submission %s is now %s\n", id, st)
@@ -121,7 +121,7 @@ func runInbox(ctx context.Context, e *env, args []string) error {
 const timeFormat = "2006-01-02 15:04 MST"
 
 func inboxList(ctx context.Context, e *env, in *intake.Service) error {
-	list, err := in.List(ctx, cliActor)
+	list, err := in.List(ctx, cliPrincipal)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func inboxList(ctx context.Context, e *env, in *intake.Service) error {
 }
 
 func inboxShow(ctx context.Context, e *env, in *intake.Service, id vigil.ID) error {
-	v, err := in.Get(ctx, cliActor, id)
+	v, err := in.Get(ctx, cliPrincipal, id)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func writeFiles(w io.Writer, files []intake.FileInfo, prefix string) {
 }
 
 func inboxFile(ctx context.Context, e *env, in *intake.Service, sub, file vigil.ID) error {
-	_, rc, err := in.OpenFile(ctx, cliActor, sub, file)
+	_, rc, err := in.OpenFile(ctx, cliPrincipal, sub, file)
 	if err != nil {
 		return err
 	}

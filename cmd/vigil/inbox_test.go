@@ -231,7 +231,7 @@ func TestInboxCLI(t *testing.T) {
 	// file writes the exact bytes.
 	d = inboxOpen(t, data)
 	d.Vault.Unseal([]byte(inboxPass))
-	v, err := d.Intake.Get(ctx, "test", sub)
+	v, err := d.Intake.Get(ctx, staffP, sub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,3 +330,6 @@ func TestInboxServe(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// staffP is the investigator the tests act as.
+var staffP = vigil.Principal{Actor: "staff", Account: "staff", Role: vigil.RoleInvestigator}

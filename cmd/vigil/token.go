@@ -13,6 +13,10 @@ import (
 // cliActor names the command line in audit events.
 const cliActor = "cli"
 
+// cliPrincipal is the admin at the command line: whoever holds the
+// passphrase holds every key.
+var cliPrincipal = vigil.Principal{Actor: cliActor, Account: cliActor, Role: vigil.RoleAdmin}
+
 // newTokens returns the token service of an open data directory; token
 // actions are audit events like the inbox's.
 func newTokens(d *datadir.Dir) *auth.Tokens {
@@ -35,7 +39,7 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "token", tokenHelp)
 	data := dataFlag(fs, e)
 	name := fs.String("name", "", "create: the token's `NAME`, e.g. who or what uses it (shown in audit events)")
-	role := fs.String("role", string(auth.RoleIntake), "create: the token's `ROLE`, intake or admin")
+	role := fs.String("role", string(auth.RoleIntake), "create: the token's `ROLE`: intake, analyst, investigator or admin")
 	pfile := fs.String("passphrase-file", "", "list, revoke: read the admin passphrase from `FILE`")
 	pos, err := parse(fs, args)
 	if err != nil {
