@@ -31,6 +31,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	interval := fs.Duration("checkpoint-interval", 0, "how often to publish a checkpoint when the log grew and the vault is unsealed, aligned to the clock; 0 means the intake time precision (default 1h), so the public log cannot date submissions more finely than the stored times; never at start or unseal, which would date the tree at that moment")
 	staffHosts := fs.String("staff-host", "", "comma-separated extra host names the staff listener answers to (IP addresses and localhost always work; other names are refused against DNS rebinding)")
 	maxConns := fs.Int("public-max-conns", 1024, "most connections the public listener holds open at once (slow uploads over Tor each hold one)")
+	bodyTimeout := fs.Duration("public-body-timeout", 30*time.Second, "how long a request body on the public listener may take to arrive after its headers (uploads instead may stall at most 2m between reads); a client that stalls holds a connection slot this long")
 	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -46,7 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns}
+	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout}
 	return serve(ctx, e, d, cfg, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
 	})
@@ -61,6 +62,9 @@ type serveConfig struct {
 	StaffHosts    []string      // extra host names for the staff listener
 	// PublicMaxConns caps open connections on the public listener; 0: 1024.
 	PublicMaxConns int
+	// BodyTimeout bounds the arrival of a public request's body other than
+	// an upload's; 0: 30 s (web.Options.BodyTimeout).
+	BodyTimeout time.Duration
 }
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
@@ -106,8 +110,10 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		TokenAdmin: newTokens(d),
 		Inbox:      d.Intake,
 	}
+	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog)
+	pubOpt.BodyTimeout = cfg.BodyTimeout
 	public := &http.Server{
-		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, publicOptions(d, e.stderr, cfg.PublicLog)),
+		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, pubOpt),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses

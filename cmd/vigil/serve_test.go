@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -147,5 +149,97 @@ func TestCheckpointOnlyOnGrid(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	s.stop(t)
+}
+
+// stalledConn opens a connection to the public listener and sends req, then
+// nothing more.
+func stalledConn(t *testing.T, pub, req string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimSuffix(strings.TrimPrefix(pub, "http://"), "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// getIndex fetches / on a fresh connection and returns how long it took.
+func getIndex(t *testing.T, pub string, limit time.Duration) time.Duration {
+	t.Helper()
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: limit}
+	start := time.Now()
+	resp, err := client.Get(pub)
+	if err != nil {
+		t.Fatalf("GET / with four stalled connections open: %v after %v", err, time.Since(start))
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	took := time.Since(start)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "<html") {
+		t.Fatalf("GET /: %s %.200s", resp.Status, b)
+	}
+	return took
+}
+
+// With --public-max-conns 4, four clients that declare a body and stall
+// must not lock every source out: each body has --public-body-timeout to
+// arrive (2s here, to keep the test quick; 30s by default), and a request
+// whose handler does not read its body is answered at once.
+func TestStalledBodiesReleaseConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	data := inboxInit(t)
+	const timeout = 2 * time.Second
+	s := serveStart(t, bin, vigilEnv(""), data, "--public-max-conns", "4", "--public-body-timeout", timeout.String())
+	const limit = 45 * time.Second
+
+	// Four follow-up logins that declare 4000 bytes and send one.
+	var conns []net.Conn
+	for range 4 {
+		conns = append(conns, stalledConn(t, s.pub, "POST /followup HTTP/1.1\r\nHost: 127.0.0.1\r\n"+
+			"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\nr"))
+	}
+	took := getIndex(t, s.pub, limit)
+	t.Logf("GET / answered in %v with four stalled form posts (body timeout %v)", took, timeout)
+	// The stalled connections are closed by the server, not left open.
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(limit))
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Errorf("stalled post %d still open: %v", i, err)
+		}
+	}
+
+	// Four GETs that declare a body and send none: each is answered at
+	// once, and its connection closed rather than kept reading the body.
+	conns = conns[:0]
+	for range 4 {
+		conns = append(conns, stalledConn(t, s.pub, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 4000\r\n\r\n"))
+	}
+	for i, c := range conns {
+		start := time.Now()
+		c.SetReadDeadline(time.Now().Add(limit))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("GET / with a declared body %d: %v", i, err)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil {
+			t.Errorf("GET / with a declared body %d: %s, %v", i, resp.Status, err)
+		}
+		if took := time.Since(start); took >= timeout {
+			t.Errorf("GET / with a declared body %d answered after %v: the server waited for the body", i, took)
+		}
+	}
+	took = getIndex(t, s.pub, limit)
+	t.Logf("GET / answered in %v after four GETs with declared bodies", took)
 	s.stop(t)
 }
