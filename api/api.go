@@ -11,7 +11,9 @@
 // "Authorization: Bearer vgl_..." with a token made by `vigil token create`
 // (package auth). A missing, malformed, unknown or revoked token gets one
 // answer: 401 {"error": "missing or invalid token"}. The exceptions are
-// deliberate: health reveals only what the public log shows; unseal needs
+// deliberate: health without a token says only {"status": "up"} (the seal
+// state and the live tree size need a token, since polling the tree size
+// would date each submission to the second); unseal needs
 // the admin passphrase, which is a stronger proof than a token; sealing is
 // always safe (it only drops keys from memory), and an operator must be able
 // to do it in a hurry without finding a token; the OpenAPI document
@@ -23,6 +25,18 @@
 //
 // Tokens are checked before the vault is: a caller learns "vault sealed"
 // (503) only after proving a token.
+//
+// # Unseal attempts
+//
+// Each wrong passphrase costs a scrypt run (about a second and 256 MiB at
+// the default work factor), so guessing is paced twice: one attempt runs at
+// a time (a concurrent one gets 429 at once), and failed attempts draw on one
+// token bucket for the whole listener ([Server.UnsealLimit]; by default 5,
+// then one a minute). Over the limit every attempt, right or wrong, gets 429
+// with Retry-After before any scrypt work. A successful attempt gives its
+// token back. The bucket is shared by all callers, so someone who can reach
+// the staff listener can delay an unseal over the API; an operator can
+// always restart with --passphrase-file.
 package api
 
 import (
@@ -34,11 +48,14 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/auth"
+	"github.com/vigil-hr/vigil/internal/ratelimit"
 	"github.com/vigil-hr/vigil/vault"
 )
 
@@ -49,9 +66,10 @@ type Vault interface {
 	Sealed() bool
 }
 
-// Health is the body of GET /api/v1/health.
+// Health is the body of GET /api/v1/health with a valid token. Without a
+// token the body is only {"status": "up"}.
 type Health struct {
-	Status   string `json:"status"` // "ok"
+	Status   string `json:"status"` // "up"
 	Sealed   bool   `json:"sealed"`
 	TreeSize int64  `json:"tree_size"`
 	// Checkpoint is the size of the latest signed checkpoint, -1 if none.
@@ -63,7 +81,8 @@ type Server struct {
 	Vault Vault
 	// Health fills the health report's log fields.
 	Health func(r *http.Request) (Health, error)
-	// OnUnseal, if set, runs after a successful unseal (e.g. to sign a checkpoint).
+	// OnUnseal, if set, runs after a successful unseal. vigil serve sets
+	// none: it signs checkpoints only on the clock grid, never at unseal.
 	OnUnseal func()
 	// Tokens authenticates bearer tokens. If nil, every endpoint that needs
 	// a token answers 401.
@@ -82,8 +101,13 @@ type Server struct {
 	// any other Host header is refused, so a web page cannot reach the
 	// listener through DNS rebinding (unseal and seal need no token).
 	Hosts []string
+	// UnsealLimit bounds failed unseal attempts, for all callers together;
+	// zero fields take 5 attempts, then one a minute.
+	UnsealLimit ratelimit.Config
 
-	unsealMu sync.Mutex // one passphrase attempt at a time: scrypt paces guessing
+	unsealMu    sync.Mutex // one passphrase attempt at a time: scrypt paces guessing
+	limitOnce   sync.Once
+	unsealLimit *ratelimit.Limiter
 }
 
 // An Authenticator checks bearer tokens. auth.Tokens implements it.
@@ -97,6 +121,16 @@ type Authenticator interface {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/health", s.health)
+	s.limitOnce.Do(func() {
+		c := s.UnsealLimit
+		if c.Burst == 0 {
+			c.Burst = 5
+		}
+		if c.Every == 0 {
+			c.Every = time.Minute
+		}
+		s.unsealLimit = ratelimit.New(c)
+	})
 	mux.HandleFunc("POST /api/v1/unseal", jsonBody(s.unseal))
 	mux.HandleFunc("POST /api/v1/seal", jsonBody(s.seal))
 	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
@@ -159,13 +193,23 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, auth.Token)) 
 	}
 }
 
+// health says "up" to anyone, and the seal state and log sizes only to a
+// valid token: the live tree size, polled, would date each submission.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") == "" {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "up"})
+		return
+	}
+	s.authed(s.fullHealth)(w, r)
+}
+
+func (s *Server) fullHealth(w http.ResponseWriter, r *http.Request, _ auth.Token) {
 	h, err := s.Health(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	h.Status = "ok"
+	h.Status = "up"
 	h.Sealed = s.Vault.Sealed()
 	writeJSON(w, http.StatusOK, h)
 }
@@ -182,13 +226,28 @@ func (s *Server) unseal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, vigil.ErrInvalid)
 		return
 	}
-	s.unsealMu.Lock()
-	err = s.Vault.Unseal([]byte(req.Passphrase))
-	s.unsealMu.Unlock()
-	if err != nil {
+	if !s.unsealMu.TryLock() {
+		// Another attempt is running its scrypt: this one would only queue
+		// behind it, holding its passphrase and soon 256 MiB more.
+		w.Header().Set("Retry-After", "1")
+		writeError(w, errBusy)
+		return
+	}
+	defer s.unsealMu.Unlock()
+	const bucket = "unseal" // one bucket: the limit is on guesses, not on callers
+	if ok, wait := s.unsealLimit.Take(bucket); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		writeError(w, errTooManyAttempts)
+		return
+	}
+	if err := s.Vault.Unseal([]byte(req.Passphrase)); err != nil {
+		if !errors.Is(err, vault.ErrWrongPassphrase) {
+			s.unsealLimit.Give(bucket) // not a guess
+		}
 		writeError(w, err)
 		return
 	}
+	s.unsealLimit.Give(bucket)
 	if s.OnUnseal != nil {
 		s.OnUnseal()
 	}
@@ -199,6 +258,13 @@ func (s *Server) seal(w http.ResponseWriter, r *http.Request) {
 	s.Vault.Seal()
 	writeJSON(w, http.StatusOK, map[string]bool{"sealed": true})
 }
+
+var (
+	// errBusy is an unseal attempt while another one runs.
+	errBusy = errors.New("another unseal attempt is running")
+	// errTooManyAttempts is an unseal attempt over the limit.
+	errTooManyAttempts = errors.New("too many unseal attempts, try again later")
+)
 
 // statusOf maps error kinds to HTTP statuses and user-safe messages.
 func statusOf(err error) (int, string) {
@@ -213,6 +279,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, auth.ErrUnauthorized.Error()
 	case errors.Is(err, errForbidden), errors.Is(err, vigil.ErrForbidden):
 		return http.StatusForbidden, errForbidden.Error()
+	case errors.Is(err, errBusy):
+		return http.StatusTooManyRequests, errBusy.Error()
+	case errors.Is(err, errTooManyAttempts):
+		return http.StatusTooManyRequests, errTooManyAttempts.Error()
 	case errors.Is(err, errContentType):
 		return http.StatusUnsupportedMediaType, errContentType.Error()
 	case errors.Is(err, vigil.ErrTooLarge): // before ErrInvalid, which it wraps

@@ -56,7 +56,7 @@ func call(t *testing.T, method, url, body string) (int, map[string]any) {
 func TestUnsealSeal(t *testing.T) {
 	srv, v, unsealed := newServer(t)
 	code, h := call(t, "GET", srv.URL+"/api/v1/health", "")
-	if code != 200 || h["sealed"] != true || h["tree_size"] != 7.0 || h["checkpoint"] != 5.0 || h["status"] != "ok" {
+	if code != 200 || len(h) != 1 || h["status"] != "up" {
 		t.Fatalf("health: %d %v", code, h)
 	}
 	for _, tc := range []struct {
@@ -82,9 +82,6 @@ func TestUnsealSeal(t *testing.T) {
 	}
 	if v.Sealed() || *unsealed != 1 {
 		t.Fatal("vault still sealed, or OnUnseal not called")
-	}
-	if _, h := call(t, "GET", srv.URL+"/api/v1/health", ""); h["sealed"] != false {
-		t.Fatalf("health after unseal: %v", h)
 	}
 	if code, m := call(t, "POST", srv.URL+"/api/v1/seal", `{}`); code != 200 || m["sealed"] != true {
 		t.Fatalf("seal: %d %v", code, m)

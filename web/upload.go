@@ -34,7 +34,54 @@ var (
 	errBadUTF8      = &uploadError{http.StatusBadRequest, "error.bad_utf8"}
 	errBadForm      = &uploadError{http.StatusBadRequest, "error.bad_form"}
 	errCSRF         = &uploadError{http.StatusForbidden, "error.csrf"}
+	errPartHeader   = &uploadError{http.StatusBadRequest, "error.part_header"}
 )
+
+// maxPartHeader bounds the bytes a multipart reader may take from the body
+// while it looks for the next part and reads its header: the boundary line
+// (up to 512 bytes), the header block (8 KiB) and the read-ahead of its
+// buffer (4 KiB in mime/multipart). A browser's part header is a few hundred bytes; Go's own
+// bound is 10 MiB per part, which a few requests can hold in memory at once.
+const maxPartHeader = 8<<10 + 4<<10 + 512
+
+// A headerGuard is the body as the multipart reader sees it. While armed
+// (during NextRawPart) it hands out at most left bytes, then fails; the
+// parts' contents, read between calls, are not counted.
+type headerGuard struct {
+	r     io.Reader
+	armed bool
+	left  int64
+	over  bool // the bound was hit
+}
+
+func (g *headerGuard) Read(b []byte) (int, error) {
+	if !g.armed {
+		return g.r.Read(b)
+	}
+	if g.left <= 0 {
+		g.over = true
+		return 0, errPartHeader
+	}
+	if int64(len(b)) > g.left {
+		b = b[:g.left]
+	}
+	n, err := g.r.Read(b)
+	g.left -= int64(n)
+	return n, err
+}
+
+// nextPart returns the next part, taking at most maxPartHeader bytes of the
+// body to find it and read its header. Every part before it must have been
+// read to its end (else what remains of it counts too).
+func nextPart(mr *multipart.Reader, g *headerGuard) (*multipart.Part, error) {
+	g.armed, g.left = true, maxPartHeader
+	p, err := mr.NextRawPart()
+	g.armed = false
+	if g.over {
+		return nil, errPartHeader
+	}
+	return p, err
+}
 
 // bodyCap is the most an upload body may hold: the files, the text and the
 // multipart framing.
@@ -82,16 +129,20 @@ func (p *public) readUpload(r *http.Request, spec uploadSpec) (_ *upload, err er
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		return nil, errBadForm
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
+	guard := &headerGuard{r: r.Body}
+	mr := multipart.NewReader(guard, params["boundary"])
 	var total int64
 	csrfOK := spec.csrf == ""
 	for parts := 0; ; parts++ {
 		if parts > c.MaxFiles+len(spec.fields)+8 {
 			return nil, errTooManyFiles
 		}
-		part, err := mr.NextRawPart()
+		part, err := nextPart(mr, guard)
 		if err == io.EOF { // exactly: a wrapped io.EOF means a truncated body
 			break
+		}
+		if err == errPartHeader {
+			return nil, err
 		}
 		if err != nil {
 			var pe textproto.ProtocolError

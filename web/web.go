@@ -38,6 +38,17 @@
 // trips this, and a refused request stores nothing). The name is kept only
 // as encrypted metadata and never used as a path.
 //
+// # Deadlines
+//
+// Every public request has its headers within the server's
+// ReadHeaderTimeout (vigil serve: 10 s) and its body within
+// [Options.BodyTimeout] (30 s) of the headers, except uploads, which may take
+// as long as they need while they make progress ([Options.UploadStall]
+// without a byte, two minutes, drops them). Once the handler answers,
+// nothing more of an unread body is read; the connection closes. So a
+// client that declares a body and stalls holds a connection slot (vigil
+// serve --public-max-conns) for at most BodyTimeout.
+//
 // # Receipts
 //
 // A receipt that does not open a submission (malformed, unknown or wrong)
@@ -59,6 +70,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -111,6 +123,12 @@ type Options struct {
 	// UploadStall is how long an upload may make no progress before its
 	// connection is dropped; default two minutes (Tor is slow).
 	UploadStall time.Duration
+	// BodyTimeout is how long any other request body (a small form, or a
+	// body sent where none belongs) may take to arrive, counted from the end
+	// of its headers; default 30 seconds. Uploads (/submit,
+	// /followup/reply) start under it and then get UploadStall from each
+	// read instead (see the package doc's Deadlines section).
+	BodyTimeout time.Duration
 	// SessionIdle is how long a follow-up session lives without activity;
 	// default 30 minutes.
 	SessionIdle time.Duration
@@ -146,6 +164,9 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 	}
 	if opt.SessionIdle <= 0 {
 		opt.SessionIdle = 30 * time.Minute
+	}
+	if opt.BodyTimeout <= 0 {
+		opt.BodyTimeout = 30 * time.Second
 	}
 	rl := opt.ReceiptLimit
 	if rl.Burst == 0 {
@@ -201,7 +222,92 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 	if opt.RequestLog != nil {
 		h = logRequests(opt.RequestLog, h)
 	}
-	return h
+	return bodyDeadline(h, opt.BodyTimeout)
+}
+
+// bodyDeadline gives a request body d to arrive, and waits for no more of
+// it once the handler answers. net/http bounds only the headers
+// (ReadHeaderTimeout); without this a client that declares a body and
+// sends one byte holds its connection, and a connection slot, for ever: in
+// the handler's read, or in the server's own read of up to 256 KiB of an
+// unread body, which it does before it sends the answer's headers (so that
+// it may reuse the connection) and again after the handler returns.
+//
+// The deadline is the connection's read deadline, so a body reader that
+// pushes it forward as data arrives (an upload's stallGuard) overrides it.
+// Once the body is read to its end the deadline is lifted, so that slow
+// work after the read (a receipt check) is not cut off: the server then
+// waits for the client's next request under its own IdleTimeout and
+// ReadHeaderTimeout. If the handler answers before the body's end (a GET
+// that declares a body, a refused form), the answer says Connection: close
+// and the read deadline is set to now: nothing more is read.
+func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		if rc.SetReadDeadline(time.Now().Add(d)) != nil {
+			h.ServeHTTP(w, r) // not a server connection (a test's recorder)
+			return
+		}
+		b := &deadlineBody{ReadCloser: r.Body, rc: rc}
+		// A shallow copy: the server keeps its own body, whose type tells it
+		// how much of an unread body it may discard.
+		r = r.WithContext(r.Context())
+		r.Body = b
+		aw := &answerWriter{ResponseWriter: w, body: b}
+		h.ServeHTTP(aw, r)
+		aw.answer(http.StatusOK) // the server writes 200 for a silent handler
+	})
+}
+
+// An answerWriter stops reading the request body once the answer starts.
+type answerWriter struct {
+	http.ResponseWriter
+	body     *deadlineBody
+	answered bool
+}
+
+// answer is called before the answer's headers go out.
+func (a *answerWriter) answer(code int) {
+	if a.answered || code < 200 { // 1xx: not the answer yet
+		return
+	}
+	a.answered = true
+	if !a.body.eof {
+		a.Header().Set("Connection", "close")
+		a.body.rc.SetReadDeadline(time.Now())
+	}
+}
+
+func (a *answerWriter) WriteHeader(code int) {
+	a.answer(code)
+	a.ResponseWriter.WriteHeader(code)
+}
+
+func (a *answerWriter) Write(p []byte) (int, error) {
+	a.answer(http.StatusOK)
+	return a.ResponseWriter.Write(p)
+}
+
+func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
+
+// A deadlineBody lifts the connection's read deadline at the body's end.
+type deadlineBody struct {
+	io.ReadCloser
+	rc  *http.ResponseController
+	eof bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.eof {
+		b.eof = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }
 
 func staticHandler(fsys fs.FS) http.Handler {

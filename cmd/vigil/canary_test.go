@@ -7,7 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -176,7 +176,7 @@ func TestCanaryNoPlaintextAtRest(t *testing.T) {
 	srv := canaryServe(t, bin, data)
 	vigilRun(t, bin, env, "unseal", "--staff", srv.staff)
 	want := int64(len(files) + 3)
-	canaryWaitCheckpoint(t, srv.staff, want)
+	canaryWaitCheckpoint(t, srv.pub, want)
 	vigilRun(t, bin, env, "seal", "--staff", srv.staff)
 	canaryAssertClean(t, "while vigil serve runs", data, canary, needles)
 	srv.stop(t)
@@ -341,6 +341,7 @@ func canaryZipHas(t *testing.T, path, canary string) bool {
 type canaryServer struct {
 	cmd   *exec.Cmd
 	out   *canaryBuffer
+	pub   string
 	staff string
 	done  chan struct{} // closed when the process exited
 	err   error         // its exit error, once done
@@ -397,6 +398,9 @@ func canaryServe(t *testing.T, bin, data string) *canaryServer {
 	deadline := time.Now().Add(30 * time.Second)
 	for s.staff == "" {
 		for line := range strings.Lines(s.out.String()) {
+			if u, ok := strings.CutPrefix(line, "public "); ok {
+				s.pub = strings.TrimSpace(u)
+			}
 			if u, ok := strings.CutPrefix(line, "staff "); ok {
 				s.staff = strings.TrimSpace(u)
 			}
@@ -423,26 +427,28 @@ func (s *canaryServer) stop(t *testing.T) {
 	}
 }
 
-// canaryWaitCheckpoint waits until the server has signed a checkpoint of n
-// entries.
-func canaryWaitCheckpoint(t *testing.T, staff string, n int64) {
+// canaryWaitCheckpoint waits until the server at the public URL pub
+// publishes a checkpoint of n entries (signed at the next boundary of its
+// checkpoint interval).
+func canaryWaitCheckpoint(t *testing.T, pub string, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var h struct {
-			TreeSize   int64 `json:"tree_size"`
-			Checkpoint int64 `json:"checkpoint"`
-		}
-		resp, err := http.Get(strings.TrimSuffix(staff, "/") + "/api/v1/health")
+		var got string
+		resp, err := http.Get(strings.TrimSuffix(pub, "/") + "/log/checkpoint")
 		if err == nil {
-			err = json.NewDecoder(resp.Body).Decode(&h)
+			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			// origin, size, root hash, blank line, signatures
+			if lines := strings.Split(string(b), "\n"); resp.StatusCode == 200 && len(lines) > 1 {
+				got = lines[1]
+			}
 		}
-		if err == nil && h.Checkpoint == n {
+		if got == fmt.Sprint(n) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint of %d entries signed: health %+v, %v", n, h, err)
+			t.Fatalf("no checkpoint of %d entries published: size %q, %v", n, got, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -28,9 +28,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	pub := fs.String("public", "127.0.0.1:8080", "public listener `ADDR` (intake pages, log, keys)")
 	staff := fs.String("staff", "127.0.0.1:8081", "staff listener `ADDR` (/api/v1); keep it off the public network")
 	pfile := fs.String("passphrase-file", "", "unseal at start with the passphrase in `FILE` (or VIGIL_PASSPHRASE); else unseal later with vigil unseal")
-	interval := fs.Duration("checkpoint-interval", 0, "how often to publish a checkpoint when the log grew and the vault is unsealed, aligned to the clock; 0 means the intake time precision (default 1h), so the public log cannot date submissions more finely than the stored times (also signed at start and at unseal)")
+	interval := fs.Duration("checkpoint-interval", 0, "how often to publish a checkpoint when the log grew and the vault is unsealed, aligned to the clock; 0 means the intake time precision (default 1h), so the public log cannot date submissions more finely than the stored times; never at start or unseal, which would date the tree at that moment")
 	staffHosts := fs.String("staff-host", "", "comma-separated extra host names the staff listener answers to (IP addresses and localhost always work; other names are refused against DNS rebinding)")
 	maxConns := fs.Int("public-max-conns", 1024, "most connections the public listener holds open at once (slow uploads over Tor each hold one)")
+	bodyTimeout := fs.Duration("public-body-timeout", 30*time.Second, "how long a request body on the public listener may take to arrive after its headers (uploads instead may stall at most 2m between reads); a client that stalls holds a connection slot this long")
 	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -46,7 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns}
+	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout}
 	return serve(ctx, e, d, cfg, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
 	})
@@ -61,6 +62,9 @@ type serveConfig struct {
 	StaffHosts    []string      // extra host names for the staff listener
 	// PublicMaxConns caps open connections on the public listener; 0: 1024.
 	PublicMaxConns int
+	// BodyTimeout bounds the arrival of a public request's body other than
+	// an upload's; 0: 30 s (web.Options.BodyTimeout).
+	BodyTimeout time.Duration
 }
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
@@ -78,13 +82,6 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	if err != nil {
 		pl.Close()
 		return fmt.Errorf("staff listener: %w", err)
-	}
-	signNow := make(chan struct{}, 1)
-	sign := func() {
-		select {
-		case signNow <- struct{}{}:
-		default:
-		}
 	}
 	apiSrv := &api.Server{
 		Hosts: cfg.StaffHosts,
@@ -109,13 +106,14 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 			})
 			return h, err
 		},
-		OnUnseal:   sign,
 		Tokens:     newTokens(d),
 		TokenAdmin: newTokens(d),
 		Inbox:      d.Intake,
 	}
+	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog)
+	pubOpt.BodyTimeout = cfg.BodyTimeout
 	public := &http.Server{
-		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, publicOptions(d, e.stderr, cfg.PublicLog)),
+		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, pubOpt),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
@@ -137,27 +135,11 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		if interval <= 0 {
 			interval = d.Intake.Config.WithDefaults().TimePrecision
 		}
-		// Wake often enough to sign soon after each clock-aligned slot
-		// (e.g. the top of the hour) begins.
-		t := time.NewTicker(min(interval, time.Minute))
-		defer t.Stop()
-		slot := time.Now().Truncate(interval)
-		sign()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case now := <-t.C:
-				if now.Truncate(interval).Equal(slot) {
-					continue
-				}
-				slot = now.Truncate(interval)
-			case <-signNow:
-			}
+		signOnGrid(ctx, interval, func() {
 			if err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
 				logger.Error("checkpoint not signed", "err", err.Error())
 			}
-		}
+		})
 	}()
 
 	var serveErr error
@@ -174,6 +156,34 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		return serveErr
 	}
 	return nil
+}
+
+// signOnGrid calls sign at each boundary of the clock-aligned slots of
+// interval (the top of each hour for an hour) until ctx is done, and at no
+// other time. Not at start, and not at unseal (serve sets no OnUnseal): a
+// checkpoint signed then would publish the tree's size at that moment, and
+// polling the public log would date the submissions since the last boundary
+// to the second. A checkpoint signed just after a boundary still covers the
+// leaves appended in the moments between the boundary and the signing.
+// After a late unseal the log's growth is published at the next boundary.
+func signOnGrid(ctx context.Context, interval time.Duration, sign func()) {
+	for {
+		now := time.Now()
+		next := now.Truncate(interval).Add(interval)
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		// Timers run on the monotonic clock; if the wall clock says the
+		// boundary is still ahead (it was set back), wait for it again.
+		if time.Now().Before(next) {
+			continue
+		}
+		sign()
+	}
 }
 
 // maybeSign signs a checkpoint if the vault is unsealed and the tree grew.
