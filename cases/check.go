@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/store"
@@ -53,7 +54,7 @@ func (c *checker) ref(field string, id vigil.ID, kind string) bool {
 		c.add(field, "no such "+kind)
 		return false
 	case k != kind:
-		c.add(field, "not a "+kind)
+		c.add(field, "not "+article(kind))
 		return false
 	}
 	return true
@@ -108,7 +109,7 @@ func checkStored(tx store.ReadTx, w *write) []error {
 		case err != nil:
 			return []error{err}
 		case rec.Kind != r.kind:
-			errs = append(errs, &vigil.FieldError{Field: r.field, Problem: "not a " + storedNames[r.kind], Err: vigil.ErrInvalid})
+			errs = append(errs, &vigil.FieldError{Field: r.field, Problem: "not " + article(storedNames[r.kind]), Err: vigil.ErrInvalid})
 		}
 	}
 	return errs
@@ -194,4 +195,12 @@ func (s *Service) check(ctx context.Context, p vigil.Principal, ws []*write, fin
 		w.spec.check(c, w.ID, w.Doc)
 	}
 	return errors.Join(c.errs...)
+}
+
+// article returns noun with its indefinite article: "an act", "a place".
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
 }

@@ -24,7 +24,9 @@ var (
 	analyst  = vigil.Principal{Actor: "test:ana", Account: "ana", Role: vigil.RoleAnalyst}
 	intakeP  = vigil.Principal{Actor: "test:iris", Account: "iris", Role: vigil.RoleIntake}
 	ctx      = context.Background()
-	registry = func(d *datadir.Dir) record.Registry { return append(append(record.Registry{}, d.Kinds...), cases.Kinds()...) }
+	registry = func(d *datadir.Dir) record.Registry {
+		return append(append(record.Registry{}, d.Kinds...), cases.Kinds()...)
+	}
 )
 
 // openDir gives a test an unsealed data directory and a cases service on
@@ -147,13 +149,13 @@ func fieldErrs(err error) map[string]*vigil.FieldError {
 // fixture is a small case: a wave of detentions in a town, with the police
 // as perpetrators, an NGO and a newspaper affirming, the ministry denying.
 type fixture struct {
-	region, town          vigil.ID
-	ministry, police      vigil.ID
-	ngo, paper, official  vigil.ID
-	person                vigil.ID
-	incident, act         vigil.ID
-	claimNGO, claimPaper  vigil.ID
-	claimDenial           vigil.ID
+	region, town         vigil.ID
+	ministry, police     vigil.ID
+	ngo, paper, official vigil.ID
+	person               vigil.ID
+	incident, act        vigil.ID
+	claimNGO, claimPaper vigil.ID
+	claimDenial          vigil.ID
 }
 
 func newFixture(t *testing.T, s *cases.Service, p vigil.Principal) fixture {
