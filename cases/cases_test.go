@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-hr/vigil/corroborate"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/figures"
+	"github.com/vigil-hr/vigil/record"
 	"github.com/vigil-hr/vigil/store"
 )
 
@@ -347,5 +348,30 @@ func TestEvidence(t *testing.T) {
 	}
 	if got := fig[f.region.String()]; got.ConfirmedAtLeast != 10 || got.ReportedUpTo != 40 {
 		t.Errorf("region's figure (with its town): %+v", got)
+	}
+}
+
+// TestMissingEvidence: a claim naming an evidence item that does not
+// exist (written by hand, as an older or foreign writer might) links no
+// evidence: it does not confirm its act.
+func TestMissingEvidence(t *testing.T) {
+	d, s := openDir(t)
+	f := newFixture(t, s, ivan)
+	missing := vigil.NewID()
+	doc := vigil.Claim{Act: f.act, Source: f.ngo, Stance: vigil.Affirms, Credibility: 3, Evidence: []vigil.ID{missing}}
+	pre, err := cases.ClaimKind.Seal(d.Vault, record.Version{ID: vigil.NewID(), Version: 1, Author: "by hand", Prev: -1}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Store.Update(ctx, func(tx store.Tx) error { _, err := pre.Put(tx); return err }); err != nil {
+		t.Fatal(err)
+	}
+	fresh := &cases.Service{Store: d.Store, Vault: d.Vault}
+	acts, err := fresh.Acts(ctx, analyst)
+	if err != nil || len(acts) != 1 {
+		t.Fatalf("%v, %v", acts, err)
+	}
+	if got := acts[0].Result.Status; got != corroborate.Corroborated {
+		t.Errorf("status %s: a missing item confirmed the act", got)
 	}
 }
