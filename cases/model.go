@@ -258,9 +258,6 @@ func (m *model) put(id vigil.ID, mt *meta, d Doc) {
 	case vigil.Claim:
 		m.claims[id] = v
 		link(m.claimsByAct, v.Act, id)
-		for _, e := range v.Evidence {
-			m.items[e] = struct{}{}
-		}
 	}
 }
 
@@ -321,6 +318,13 @@ func (m *model) apply(ws []*write) {
 		}
 		m.put(w.ID, &meta{kind: w.ref.Kind, version: w.ref.Version, key: w.Key, author: w.pre.Envelope.Author,
 			time: w.pre.Envelope.Time, entry: w.pre.Entry, leaf: w.ref.Leaf}, w.Doc)
+		// The transaction found these items; claims loaded from the
+		// store get no such trust (see load).
+		for _, r := range w.stored {
+			if r.kind == kindItem {
+				m.items[r.id] = struct{}{}
+			}
+		}
 		switch {
 		case ok:
 		case len(ws) > 16:
