@@ -375,3 +375,28 @@ func TestMissingEvidence(t *testing.T) {
 		t.Errorf("status %s: a missing item confirmed the act", got)
 	}
 }
+
+// TestConcurrentCycle: two writers who each make one place the other's
+// parent at the same time cannot both succeed: the references are checked
+// again, under the write lock, just before the transaction.
+func TestConcurrentCycle(t *testing.T) {
+	_, s := openDir(t)
+	for round := range 30 {
+		a := create(t, s, ivan, vigil.Place{Names: map[string]string{"en": "a"}})
+		b := create(t, s, ivan, vigil.Place{Names: map[string]string{"en": "b"}})
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, 2)
+		for i, pair := range [][2]vigil.ID{{a, b}, {b, a}} {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = s.Update(ctx, ivan, pair[0], 1, vigil.Place{Names: map[string]string{"en": "x"}, Parent: pair[1]})
+			})
+		}
+		close(start)
+		wg.Wait()
+		if errs[0] == nil && errs[1] == nil {
+			t.Fatalf("round %d: both parents set: a cycle", round)
+		}
+	}
+}
