@@ -1,0 +1,347 @@
+package cases
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/store"
+)
+
+// meta is what the model knows of a record's latest version besides its
+// document.
+type meta struct {
+	kind    string
+	version int64
+	key     string
+	author  string
+	time    time.Time
+	entry   [evlog.EntrySize]byte // the version's log commitment
+	leaf    int64                 // its leaf, or -1 if not looked up yet
+}
+
+// set is a set of IDs.
+type set map[vigil.ID]struct{}
+
+// A model is the decrypted latest version of every case record, with the
+// references resolved. It lives only in memory, while the vault is
+// unsealed; the Service guards it with mu.
+type model struct {
+	meta      map[vigil.ID]*meta
+	incidents map[vigil.ID]vigil.Incident
+	acts      map[vigil.ID]vigil.Act
+	persons   map[vigil.ID]vigil.Person
+	places    map[vigil.ID]vigil.Place
+	parties   map[vigil.ID]vigil.Party
+	sources   map[vigil.ID]vigil.Source
+	claims    map[vigil.ID]vigil.Claim
+
+	ids  map[string][]vigil.ID // per kind, sorted
+	keys map[[2]string]vigil.ID
+
+	placeChildren  map[vigil.ID]set
+	partyChildren  map[vigil.ID]set
+	actsByIncident map[vigil.ID]set
+	claimsByAct    map[vigil.ID]set
+
+	// items are the evidence items known to exist: all of them at load,
+	// and those claims written since were checked against.
+	items set
+}
+
+func newModel() *model {
+	return &model{
+		meta:      map[vigil.ID]*meta{},
+		incidents: map[vigil.ID]vigil.Incident{}, acts: map[vigil.ID]vigil.Act{},
+		persons: map[vigil.ID]vigil.Person{}, places: map[vigil.ID]vigil.Place{},
+		parties: map[vigil.ID]vigil.Party{}, sources: map[vigil.ID]vigil.Source{},
+		claims: map[vigil.ID]vigil.Claim{},
+		ids:    map[string][]vigil.ID{}, keys: map[[2]string]vigil.ID{},
+		placeChildren: map[vigil.ID]set{}, partyChildren: map[vigil.ID]set{},
+		actsByIncident: map[vigil.ID]set{}, claimsByAct: map[vigil.ID]set{},
+		items: set{},
+	}
+}
+
+// model returns the loaded model, loading it first if needed, with the
+// read lock held; call unlock when done. It fails with vigil.ErrSealed
+// while the vault is sealed.
+func (s *Service) model(ctx context.Context) (m *model, unlock func(), err error) {
+	s.once.Do(func() { s.Vault.OnSeal(s.dropLocked) })
+	for range 2 {
+		s.mu.RLock()
+		if s.m != nil && !s.Vault.Sealed() {
+			return s.m, s.mu.RUnlock, nil
+		}
+		s.mu.RUnlock()
+		if err := s.load(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Sealed (and dropped) between loading and reading.
+	return nil, nil, fmt.Errorf("cases: %w", vigil.ErrSealed)
+}
+
+// load decrypts every case record into a new model, unless one is loaded.
+func (s *Service) load(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Vault.Sealed() {
+		return fmt.Errorf("cases: %w", vigil.ErrSealed)
+	}
+	if s.m != nil {
+		return nil
+	}
+	m := newModel()
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		for _, sp := range specs {
+			err := store.EachRecord(tx, sp.kind.Name, func(r store.Record) error {
+				env, err := sp.kind.Open(s.Vault.OpenField, r)
+				if err != nil {
+					return err
+				}
+				doc, err := sp.decode(env.Document)
+				if err != nil {
+					return fmt.Errorf("%w: %s %s: document: %v", vigil.ErrCorrupt, sp.kind.Name, r.ID, err)
+				}
+				var l links
+				if err := env.DecodeLinks(&l); err != nil {
+					return fmt.Errorf("%s %s: %w", sp.kind.Name, r.ID, err)
+				}
+				entry, err := env.Entry()
+				if err != nil {
+					return fmt.Errorf("%w: %s %s: %v", vigil.ErrCorrupt, sp.kind.Name, r.ID, err)
+				}
+				m.put(r.ID, &meta{kind: sp.kind.Name, version: r.Version, key: l.Key, author: env.Author,
+					time: env.Time, entry: entry, leaf: -1}, doc)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("load %s records: %w", sp.kind.Name, err)
+			}
+		}
+		return store.EachRecord(tx, kindItem, func(r store.Record) error {
+			m.items[r.ID] = struct{}{}
+			return nil
+		})
+	})
+	if err != nil {
+		m.wipe()
+		return err
+	}
+	m.sort()
+	s.m = m
+	return nil
+}
+
+// dropLocked is the vault's seal hook: it forgets the model.
+func (s *Service) dropLocked() {
+	s.mu.Lock()
+	s.drop()
+	s.mu.Unlock()
+}
+
+// drop forgets the model; s.mu must be held. Its maps are cleared so that
+// nothing keeps their contents reachable; the vault's Seal then collects
+// the garbage and returns the freed pages to the system (strings cannot be
+// overwritten in Go: that is the best a Go program can do).
+func (s *Service) drop() {
+	if s.m != nil {
+		s.m.wipe()
+		s.m = nil
+	}
+}
+
+func (m *model) wipe() {
+	clear(m.meta)
+	clear(m.incidents)
+	clear(m.acts)
+	clear(m.persons)
+	clear(m.places)
+	clear(m.parties)
+	clear(m.sources)
+	clear(m.claims)
+	clear(m.ids)
+	clear(m.keys)
+	clear(m.placeChildren)
+	clear(m.partyChildren)
+	clear(m.actsByIncident)
+	clear(m.claimsByAct)
+	clear(m.items)
+}
+
+// lookup returns the kind and document of record id.
+func (m *model) lookup(id vigil.ID) (string, Doc, bool) {
+	mt, ok := m.meta[id]
+	if !ok {
+		return "", nil, false
+	}
+	return mt.kind, m.doc(mt.kind, id), true
+}
+
+func (m *model) doc(kind string, id vigil.ID) Doc {
+	switch kind {
+	case KindIncident:
+		return m.incidents[id]
+	case KindAct:
+		return m.acts[id]
+	case KindPerson:
+		return m.persons[id]
+	case KindPlace:
+		return m.places[id]
+	case KindParty:
+		return m.parties[id]
+	case KindSource:
+		return m.sources[id]
+	case KindClaim:
+		return m.claims[id]
+	}
+	return nil
+}
+
+// visible reports whether p may see record id (see the package doc,
+// Restriction).
+func (m *model) visible(p vigil.Principal, id vigil.ID) bool {
+	mt, ok := m.meta[id]
+	if !ok {
+		return false
+	}
+	switch mt.kind {
+	case KindIncident:
+		return m.seesIncident(p, id)
+	case KindAct:
+		return m.seesIncident(p, m.acts[id].Incident)
+	case KindClaim:
+		return m.seesIncident(p, m.acts[m.claims[id].Act].Incident)
+	}
+	return true
+}
+
+func (m *model) seesIncident(p vigil.Principal, id vigil.ID) bool {
+	inc, ok := m.incidents[id]
+	return ok && p.SeesIncident(inc.Restricted)
+}
+
+// put sets the latest version of record id, keeping the indexes current.
+// New IDs are appended to m.ids unsorted; call sort after.
+func (m *model) put(id vigil.ID, mt *meta, d Doc) {
+	old, existed := m.meta[id]
+	if existed {
+		m.unindex(id, old)
+	} else {
+		m.ids[mt.kind] = append(m.ids[mt.kind], id)
+	}
+	m.meta[id] = mt
+	if mt.key != "" {
+		m.keys[[2]string{mt.kind, mt.key}] = id
+	}
+	switch v := d.(type) {
+	case vigil.Incident:
+		m.incidents[id] = v
+	case vigil.Act:
+		m.acts[id] = v
+		link(m.actsByIncident, v.Incident, id)
+	case vigil.Person:
+		m.persons[id] = v
+	case vigil.Place:
+		m.places[id] = v
+		link(m.placeChildren, v.Parent, id)
+	case vigil.Party:
+		m.parties[id] = v
+		link(m.partyChildren, v.Parent, id)
+	case vigil.Source:
+		m.sources[id] = v
+	case vigil.Claim:
+		m.claims[id] = v
+		link(m.claimsByAct, v.Act, id)
+	}
+}
+
+// unindex removes the index entries of record id's version old.
+func (m *model) unindex(id vigil.ID, old *meta) {
+	if old.key != "" {
+		delete(m.keys, [2]string{old.kind, old.key})
+	}
+	switch old.kind {
+	case KindAct:
+		unlink(m.actsByIncident, m.acts[id].Incident, id)
+	case KindPlace:
+		unlink(m.placeChildren, m.places[id].Parent, id)
+	case KindParty:
+		unlink(m.partyChildren, m.parties[id].Parent, id)
+	case KindClaim:
+		unlink(m.claimsByAct, m.claims[id].Act, id)
+	}
+}
+
+func link(idx map[vigil.ID]set, from, to vigil.ID) {
+	if from.IsZero() {
+		return
+	}
+	s := idx[from]
+	if s == nil {
+		s = set{}
+		idx[from] = s
+	}
+	s[to] = struct{}{}
+}
+
+func unlink(idx map[vigil.ID]set, from, to vigil.ID) {
+	if s := idx[from]; s != nil {
+		delete(s, to)
+		if len(s) == 0 {
+			delete(idx, from)
+		}
+	}
+}
+
+func compareIDs(a, b vigil.ID) int { return bytes.Compare(a[:], b[:]) }
+
+func (m *model) sort() {
+	for _, ids := range m.ids {
+		slices.SortFunc(ids, compareIDs)
+	}
+}
+
+// apply puts the committed writes of a batch. A version not newer than the
+// model's (a reload already saw it) is skipped.
+func (m *model) apply(ws []*write) {
+	resort := false
+	for _, w := range ws {
+		cur, ok := m.meta[w.ID]
+		if ok && cur.version >= w.ref.Version {
+			continue
+		}
+		m.put(w.ID, &meta{kind: w.ref.Kind, version: w.ref.Version, key: w.Key, author: w.pre.Envelope.Author,
+			time: w.pre.Envelope.Time, entry: w.pre.Entry, leaf: w.ref.Leaf}, w.Doc)
+		// The transaction found these items; claims loaded from the
+		// store get no such trust (see load).
+		for _, r := range w.stored {
+			if r.kind == kindItem {
+				m.items[r.id] = struct{}{}
+			}
+		}
+		switch {
+		case ok:
+		case len(ws) > 16:
+			resort = true
+		default:
+			// Move the appended ID into place: cheaper than sorting
+			// for a few creates.
+			ids := m.ids[w.ref.Kind]
+			ids = ids[:len(ids)-1]
+			i, _ := slices.BinarySearchFunc(ids, w.ID, compareIDs)
+			m.ids[w.ref.Kind] = slices.Insert(ids, i, w.ID)
+		}
+	}
+	if resort {
+		m.sort()
+	}
+}
+
+// sorted returns the IDs of kind in order (m.ids is kept sorted).
+func (m *model) sorted(kind string) []vigil.ID { return m.ids[kind] }
