@@ -24,9 +24,7 @@ var (
 	analyst  = vigil.Principal{Actor: "test:ana", Account: "ana", Role: vigil.RoleAnalyst}
 	intakeP  = vigil.Principal{Actor: "test:iris", Account: "iris", Role: vigil.RoleIntake}
 	ctx      = context.Background()
-	registry = func(d *datadir.Dir) record.Registry {
-		return append(append(record.Registry{}, d.Kinds...), cases.Kinds()...)
-	}
+	registry = func(d *datadir.Dir) record.Registry { return d.Kinds } // datadir lists cases.Kinds()
 )
 
 // openDir gives a test an unsealed data directory and a cases service on

@@ -2,10 +2,12 @@ package cases
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/vigil-hr/vigil"
-	"github.com/vigil-hr/vigil/internal/datadir/datadirtest"
+	"github.com/vigil-hr/vigil/store/sqlite"
+	"github.com/vigil-hr/vigil/vault"
 
 	"github.com/vigil-hr/vigil/audit"
 	"github.com/vigil-hr/vigil/evidence"
@@ -34,11 +36,26 @@ func TestForeignKinds(t *testing.T) {
 // TestSealDropsModel: the model is forgotten when the vault seals, not
 // only hidden behind the vault's state.
 func TestSealDropsModel(t *testing.T) {
-	d := datadirtest.Open(t, "correct horse battery staple")
-	if err := d.Vault.Unseal([]byte("correct horse battery staple")); err != nil {
+	// Not datadirtest: datadir imports cases, so an internal test cannot.
+	const pass = "correct horse battery staple"
+	dir := t.TempDir()
+	pub, err := vault.Create(filepath.Join(dir, "keys.age"), []byte(pass), "cases.test/log", 10)
+	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Service{Store: d.Store, Vault: d.Vault}
+	v, err := vault.Open(filepath.Join(dir, "keys.age"), pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Unseal([]byte(pass)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := &Service{Store: db, Vault: v}
 	p := vigil.Principal{Actor: "t", Account: "t", Role: vigil.RoleAdmin}
 	if _, err := s.Create(context.Background(), p, KindParty, vigil.Party{Name: "x"}); err != nil {
 		t.Fatal(err)
@@ -49,7 +66,7 @@ func TestSealDropsModel(t *testing.T) {
 	if !loaded {
 		t.Fatal("no model after a write")
 	}
-	d.Vault.Seal()
+	v.Seal()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.m != nil {

@@ -51,6 +51,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/audit"
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/internal/groupcommit"
 	"github.com/vigil-hr/vigil/record"
@@ -194,7 +195,7 @@ var (
 	submissionKind = record.Kind{Name: KindSubmission, Logged: true}
 	messageKind    = record.Kind{Name: KindMessage, Logged: true}
 	triageKind     = record.Kind{Name: KindTriage}
-	auditKind      = record.Kind{Name: KindAudit, Logged: true}
+	auditKind      = audit.Kind // KindAudit
 )
 
 // Kinds returns the kinds of records intake keeps.
@@ -864,9 +865,5 @@ func (s *Service) audit(ctx context.Context, actor, action string, target vigil.
 // order of leaves cannot bracket a source's arrival between two staff
 // actions. The target is named only inside the sealed body.
 func (s *Service) prepareAudit(actor, action string, target vigil.ID) (*record.Prepared, error) {
-	ev := AuditEvent{Actor: actor, Action: action, Time: s.now().Truncate(time.Second)}
-	if !target.IsZero() {
-		ev.Target = target.String()
-	}
-	return auditKind.Seal(s.Vault, record.Version{ID: vigil.NewID(), Version: 1, Time: ev.Time, Created: s.coarseNow(), Author: actor, Prev: -1}, ev)
+	return audit.Prepare(s.Vault, vigil.Principal{Actor: actor}, action, target, s.now(), s.Config.WithDefaults().TimePrecision)
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob/localdisk"
+	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/intake"
@@ -138,6 +139,7 @@ type Dir struct {
 	Evidence *evidence.Service
 	Log      *evlog.Checkpointer
 	Intake   *intake.Service
+	Cases    *cases.Service
 	Commit   *groupcommit.Committer // batches intake writes
 	// Kinds lists every kind of record the directory holds, for checks
 	// and exports that work on all of them (fsck).
@@ -213,7 +215,9 @@ func (d *Dir) open(ctx context.Context) error {
 	d.Evidence.CoarseTime = blobs.TimePrecision
 	d.Commit = groupcommit.New(db, 0)
 	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
-	d.Kinds = append(record.Registry{evidence.ItemKind}, intake.Kinds()...)
+	d.Cases = &cases.Service{Store: db, Vault: v, TimePrecision: ic.WithDefaults().TimePrecision}
+	// intake.Kinds includes audit.Kind, which cases shares: list it once.
+	d.Kinds = append(append(record.Registry{evidence.ItemKind}, intake.Kinds()...), cases.Kinds()...)
 	d.Log = &evlog.Checkpointer{Signer: v.LogSigner(), Verifier: v.LogVerifier(), AnchorPath: filepath.Join(d.Path, "checkpoint")}
 	return nil
 }

@@ -117,8 +117,7 @@ func TestPanicRecovered(t *testing.T) {
 					return err
 				}
 				if i%5 == 2 {
-					var m map[string]int
-					m["boom"]++ // a bug in one writer
+					panic("a bug in one writer")
 				}
 				return nil
 			})
