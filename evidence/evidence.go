@@ -54,7 +54,7 @@ const Kind = "item"
 // ItemKind declares how items are stored: logged, each statement committing
 // to the file's content (not to the sealed metadata), sealed under the
 // label field "meta".
-var ItemKind = record.Kind{Name: Kind, Logged: true, Field: "meta"}
+var ItemKind = record.Kind{Name: Kind, Logged: true, Field: "meta", External: true}
 
 // A Service adds and reads evidence items.
 type Service struct {

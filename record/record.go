@@ -64,6 +64,9 @@ type Kind struct {
 	// Field is the vault label's field; empty means "body". (Evidence items
 	// keep "meta", the field they were written with.)
 	Field string
+	// External kinds' statements commit to content kept elsewhere (an
+	// evidence item's file, see [Version.Content]), not to the document.
+	External bool
 }
 
 func (k Kind) field() string {
@@ -135,6 +138,21 @@ func (e Envelope) Entry() ([evlog.EntrySize]byte, error) {
 	return evlog.Commitment(salt, []byte(e.Statement)), nil
 }
 
+// CheckDocument checks that the statement commits to the document: its
+// SHA-256 and size, for kinds whose statements commit to the document
+// (not to content kept elsewhere, see [Version.Content]). It returns an
+// error wrapping vigil.ErrCorrupt if they differ.
+func (e Envelope) CheckDocument() error {
+	st, err := evlog.ParseStatement([]byte(e.Statement))
+	if err != nil {
+		return fmt.Errorf("%w: statement: %v", vigil.ErrCorrupt, err)
+	}
+	if st.SHA256 != sha256.Sum256(e.Document) || st.Size != int64(len(e.Document)) {
+		return fmt.Errorf("%w: %s %s: the document is not what its statement commits to", vigil.ErrCorrupt, st.Kind, st.ID)
+	}
+	return nil
+}
+
 // SaltBytes returns the envelope's salt.
 func (e Envelope) SaltBytes() ([evlog.SaltSize]byte, error) {
 	var salt [evlog.SaltSize]byte
@@ -180,6 +198,9 @@ func (k Kind) Seal(v *vault.Vault, ver Version, doc any, readers ...age.Recipien
 	}
 	if ver.Version < 1 {
 		return nil, fmt.Errorf("%w: %s %s: version %d", vigil.ErrInvalid, k.Name, ver.ID, ver.Version)
+	}
+	if k.Logged && k.External != (ver.Content != nil) {
+		return nil, fmt.Errorf("%w: %s: content given for a kind whose statements commit to its document, or missing for one that commits to external content", vigil.ErrInvalid, k.Name)
 	}
 	t := ver.Time.UTC()
 	if ver.Time.IsZero() {
@@ -328,7 +349,9 @@ type Report struct {
 // the registry's kinds decrypts with open, that the log holds the
 // commitment of each version of a logged kind exactly once, and that every
 // log entry is such a commitment: no record without its leaf, no leaf
-// without its record. It needs the vault (open) and reads every record;
+// without its record. For kinds that commit to their document, the
+// statement must commit to the sealed document. It needs the vault (open)
+// and reads every record;
 // the first problem is returned as an error wrapping vigil.ErrCorrupt.
 func Verify(tx store.ReadTx, open Opener, kinds Registry) (Report, error) {
 	var rep Report
@@ -376,6 +399,11 @@ func Verify(tx store.ReadTx, open Opener, kinds Registry) (Report, error) {
 				e, err := env.Entry()
 				if err != nil {
 					return fmt.Errorf("%w: %s %s version %d: %v", vigil.ErrCorrupt, k.Name, r.ID, v, err)
+				}
+				if !k.External {
+					if err := env.CheckDocument(); err != nil {
+						return fmt.Errorf("version %d: %w", v, err)
+					}
 				}
 				leaf, ok := index[e]
 				if !ok {

@@ -1,0 +1,95 @@
+package datadir
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/bundle"
+	"github.com/vigil-hr/vigil/evidence"
+	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/store"
+)
+
+// Bundle signs a checkpoint of the current tree (the vault must be
+// unsealed) and writes to w an evidence bundle of the records ids, each
+// with its statement, salt and an inclusion proof against that checkpoint.
+// Any logged kind can be bundled: an evidence item's content is its file;
+// any other record's content is its document, the JSON its statement
+// commits to (so a bundle of a claim shows the claim as it was recorded).
+// Without content, only statements and proofs are written.
+func (d *Dir) Bundle(ctx context.Context, w io.Writer, ids []vigil.ID, withContent bool) error {
+	signed, err := d.SignCheckpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("sign checkpoint: %w", err)
+	}
+	cp, err := evlog.OpenCheckpoint(signed, d.Vault.LogVerifier())
+	if err != nil {
+		return err
+	}
+	var entries []bundle.Entry
+	for _, id := range ids {
+		en, err := d.bundleEntry(ctx, id, cp.N, signed, withContent)
+		if err != nil {
+			return fmt.Errorf("record %s: %w", id, err)
+		}
+		entries = append(entries, en)
+	}
+	return bundle.Write(w, d.Config.LogVKey, entries)
+}
+
+func (d *Dir) bundleEntry(ctx context.Context, id vigil.ID, size int64, signed []byte, withContent bool) (bundle.Entry, error) {
+	var en bundle.Entry
+	err := d.Store.View(ctx, func(tx store.ReadTx) error {
+		r, err := tx.Record(id, 0)
+		if err != nil {
+			return err
+		}
+		k, ok := d.Kinds.Lookup(r.Kind)
+		if !ok || !k.Logged {
+			return fmt.Errorf("%w: a %s is not logged and cannot be bundled", vigil.ErrInvalid, r.Kind)
+		}
+		var leaf int64
+		if k == evidence.ItemKind {
+			it, err := d.Evidence.Decode(tx, r)
+			if err != nil {
+				return err
+			}
+			en = bundle.Entry{ID: id.String(), Name: it.Name, Statement: it.Statement, Salt: it.Salt}
+			leaf = it.LeafIndex
+			if withContent {
+				en.Content = func() (io.ReadCloser, error) { return d.Evidence.Open(ctx, it) }
+			}
+		} else {
+			env, err := k.Open(d.Vault.OpenField, r)
+			if err != nil {
+				return err
+			}
+			if err := env.CheckDocument(); err != nil {
+				return err
+			}
+			if leaf, err = env.Leaf(tx); err != nil {
+				return err
+			}
+			salt, err := env.SaltBytes()
+			if err != nil {
+				return err
+			}
+			en = bundle.Entry{ID: id.String(), Name: k.Name + ".json", Statement: []byte(env.Statement), Salt: salt}
+			if withContent {
+				doc := bytes.Clone(env.Document)
+				en.Content = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(doc)), nil }
+			}
+		}
+		extra := append(en.Salt[:len(en.Salt):len(en.Salt)], en.Statement...)
+		p, err := evlog.Prove(tx, leaf, size, signed, extra)
+		if err != nil {
+			return err
+		}
+		en.Proof = p.Marshal()
+		return nil
+	})
+	return en, err
+}
