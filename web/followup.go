@@ -277,8 +277,8 @@ func readSmallForm(w http.ResponseWriter, r *http.Request, buf []byte, want ...s
 		pair, rest, _ = bytes.Cut(rest, []byte("&"))
 		k, v, _ := bytes.Cut(pair, []byte("="))
 		for _, name := range want {
-			if string(k) != name || form[name] != nil {
-				continue
+			if _, seen := form[name]; seen || string(k) != name {
+				continue // the first value counts, as in url.Values.Get
 			}
 			d, ok := unescapeInPlace(v)
 			if !ok {
