@@ -371,46 +371,7 @@ func (b *canaryBuffer) String() string {
 // on ephemeral ports.
 func canaryServe(t *testing.T, bin, data string) *canaryServer {
 	t.Helper()
-	s := &canaryServer{out: newCanaryBuffer(), done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--data", data, "--public", "127.0.0.1:0", "--staff", "127.0.0.1:0",
-		"--checkpoint-interval", "50ms")
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VIGIL_") {
-			env = append(env, kv)
-		}
-	}
-	s.cmd.Env = env
-	errb := newCanaryBuffer()
-	s.cmd.Stdout, s.cmd.Stderr = s.out, errb
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for s.staff == "" {
-		for line := range strings.Lines(s.out.String()) {
-			if u, ok := strings.CutPrefix(line, "public "); ok {
-				s.pub = strings.TrimSpace(u)
-			}
-			if u, ok := strings.CutPrefix(line, "staff "); ok {
-				s.staff = strings.TrimSpace(u)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("vigil serve printed no staff URL\n%s\n%s", s.out, errb)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return s
+	return serveStart(t, bin, vigilEnv(""), data, "--checkpoint-interval", "50ms")
 }
 
 func (s *canaryServer) stop(t *testing.T) {
