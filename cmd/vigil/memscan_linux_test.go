@@ -44,20 +44,13 @@ func TestMemoryAfterSeal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the vigil binary and runs vigil serve")
 	}
-	root := t.TempDir()
-	bin := vigilBin(t)
-	data := filepath.Join(root, "data")
-	tmpdir := filepath.Join(root, "tmp")
-	if err := os.Mkdir(tmpdir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	env := vigilEnv(privPassphrase)
-	vigilRun(t, bin, env, "init", "--data", data, "--origin", "memscan.test/log", "--scrypt-work-factor", "10")
+	bin, env, dirs := privInit(t, "memscan.test/log")
+	data := dirs.data
 
 	sec := &privSecrets{}
 	memKeySecrets(t, sec, filepath.Join(data, "keys.age"))
 
-	srv := privServe(t, bin, data, tmpdir, filepath.Join(root, "serve.log"))
+	srv := privServe(t, bin, data, dirs.tmp, dirs.log)
 	pid := srv.cmd.Process.Pid
 	memCheckLimits(t, pid)
 

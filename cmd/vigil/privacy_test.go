@@ -194,6 +194,25 @@ func TestPrivacyServerLearnsNothing(t *testing.T) {
 
 const privPassphrase = "privacy test passphrase"
 
+// privDirs are a test's folders: root holds data (a fresh data directory,
+// initialised with the given origin), tmp (the server's TMPDIR) and log
+// (the server's output).
+type privDirs struct{ root, data, tmp, log string }
+
+// privInit builds the binary and initialises a data directory with
+// privPassphrase.
+func privInit(t *testing.T, origin string) (bin string, env []string, dirs privDirs) {
+	t.Helper()
+	root := t.TempDir()
+	dirs = privDirs{root: root, data: filepath.Join(root, "data"), tmp: filepath.Join(root, "tmp"), log: filepath.Join(root, "serve.log")}
+	if err := os.Mkdir(dirs.tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	bin, env = vigilBin(t), vigilEnv(privPassphrase)
+	vigilRun(t, bin, env, "init", "--data", dirs.data, "--origin", origin, "--scrypt-work-factor", "10")
+	return bin, env, dirs
+}
+
 // privIdentity is what a source's connection could give away.
 type privIdentity struct {
 	sock      netip.Addr   // the socket's source address, a loopback address

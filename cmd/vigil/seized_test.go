@@ -43,17 +43,10 @@ func TestSeizedDirectory(t *testing.T) {
 		t.Skip("builds the vigil binary and runs vigil serve")
 	}
 	const precision = time.Hour // the default intake precision
-	root := t.TempDir()
-	bin := vigilBin(t)
-	data := filepath.Join(root, "data")
-	tmpdir := filepath.Join(root, "tmp")
-	if err := os.Mkdir(tmpdir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	env := vigilEnv(privPassphrase)
-	vigilRun(t, bin, env, "init", "--data", data, "--origin", "seized.test/log", "--scrypt-work-factor", "10")
+	bin, env, dirs := privInit(t, "seized.test/log")
+	data := dirs.data
 	token := privToken(t, bin, env, data)
-	srv := privServe(t, bin, data, tmpdir, filepath.Join(root, "serve.log"))
+	srv := privServe(t, bin, data, dirs.tmp, dirs.log)
 	c := privNewClient(t, srv.public, privNewIdentity(), &privSecrets{})
 
 	rnd := func(n int) []byte {
