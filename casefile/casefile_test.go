@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -262,34 +263,40 @@ func TestProblemsCap(t *testing.T) {
 }
 
 // endless is a reader of prefix followed by n bytes of fill; it counts
-// what was read and never holds more than one buffer.
+// what was read and never holds more than one block of fill.
 type endless struct {
 	prefix string
 	fill   byte
 	n      int64
 	read   int64
+	block  []byte
 }
 
 func (e *endless) Read(p []byte) (int, error) {
-	if e.read >= int64(len(e.prefix))+e.n {
+	total := int64(len(e.prefix)) + e.n
+	if e.read >= total {
 		return 0, io.EOF
 	}
-	i := 0
-	for ; i < len(p) && e.read < int64(len(e.prefix)); i++ {
-		p[i] = e.prefix[e.read]
-		e.read++
+	if e.read < int64(len(e.prefix)) {
+		n := copy(p, e.prefix[e.read:])
+		e.read += int64(n)
+		return n, nil
 	}
-	for ; i < len(p) && e.read < int64(len(e.prefix))+e.n; i++ {
-		p[i] = e.fill
-		e.read++
+	if e.block == nil {
+		e.block = bytes.Repeat([]byte{e.fill}, 64<<10)
 	}
-	return i, nil
+	n := copy(p, e.block)
+	if rest := total - e.read; int64(n) > rest {
+		n = int(rest)
+	}
+	e.read += int64(n)
+	return n, nil
 }
 
 // TestTooLarge feeds Parse 300 MB and checks that it stops at the limit
 // with ErrTooLarge, having read no more than the limit and one byte, and
-// without holding the input in memory; and that a single huge string is
-// refused long before the limit.
+// having allocated less than 16 MiB on the way (it streams); and that a
+// single huge string is refused long before the limit.
 func TestTooLarge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads 256 MiB")
@@ -306,7 +313,13 @@ func TestTooLarge(t *testing.T) {
 		{"300 MB string", &endless{prefix: `{"format": "`, fill: 'x', n: 300e6}, casefile.Options{}, 2 << 20, "$"},
 	} {
 		t.Run(test.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			_, err := casefile.Parse(test.r, test.opts)
+			runtime.ReadMemStats(&after)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("allocated %d bytes; want the input streamed, not held", alloc)
+			}
 			if !errors.Is(err, vigil.ErrTooLarge) {
 				t.Fatalf("Parse: %v; want ErrTooLarge", err)
 			}
