@@ -74,6 +74,8 @@ func init() {
 		{"key", "key operations: export-identity", runKey},
 		{"token", "staff API tokens: create, list, revoke", runToken},
 		{"inbox", "list and read submissions, reply, change state", runInbox},
+		{"import", "import a vigil-case/1 file (all or nothing)", runImport},
+		{"export", "export the case records as vigil-case/1 JSON or CSV", runExport},
 		{"demo", "run a throwaway instance with sample files", runDemo},
 	}
 }
