@@ -337,3 +337,244 @@ func TestCasesVersionRequired(t *testing.T) {
 		t.Errorf("bare version: %d %s", r.code, r.body)
 	}
 }
+
+// TestCasesHostile sends hostile bodies: each gets a clear error naming
+// the field, and nothing is stored.
+func TestCasesHostile(t *testing.T) {
+	e := casesSetup(t)
+	ids := e.world(t)
+	inc, src, act := ids["incidents"], ids["sources"], ids["acts"]
+	a := e.create(t, e.ivan, "places", `{"names":{"en":"A"}}`)
+	b := e.create(t, e.ivan, "places", `{"names":{"en":"B"},"parent":"`+a+`"}`)
+	ghost := vigil.NewID().String()
+	huge := strings.Repeat("я", 6000)
+	n := e.treeSize(t)
+	for _, tc := range []struct {
+		desc, method, path, body string
+		code                     int
+		field                    string // the first problem's field: problem
+	}{
+		{"wrong type", "POST", "acts", `{"incident":"` + inc + `","type":"torture","victims":{"min":"ten","max":20}}`, 400, "victims.min: must be an integer in range"},
+		{"number too big", "POST", "acts", `{"incident":"` + inc + `","type":"torture","victims":{"min":1,"max":1e300}}`, 400, "victims.max: must be an integer in range"},
+		{"string for array", "POST", "acts", `{"incident":"` + inc + `","type":"torture","victims":{"min":1,"max":1},"perpetrators":"police"}`, 400, "perpetrators: must be an array"},
+		{"bad ID", "POST", "claims", `{"act":"<script>","source":"` + src + `","stance":"affirms","credibility":1}`, 400, "act: must be an ID (26 base32 characters)"},
+		{"unknown field", "POST", "parties", `{"name":"x","colour":"red"}`, 400, "colour: unknown field"},
+		{"nested unknown field", "POST", "acts", `{"incident":"` + inc + `","type":"torture","victims":{"min":1,"max":1,"avg":1}}`, 400, "victims.avg: unknown field"},
+		{"case-folded field", "POST", "parties", `{"Name":"x"}`, 400, "Name: unknown field"},
+		{"field twice", "POST", "parties", `{"name":"x","name":"y"}`, 400, "name: given twice"},
+		{"reliability out of range", "POST", "sources", `{"name":"x","type":"media","reliability":"G"}`, 400, "reliability: not one of A to F"},
+		{"credibility out of range", "POST", "claims", `{"act":"` + act + `","source":"` + src + `","stance":"affirms","credibility":7}`, 400, "credibility: not one of 1 to 6"},
+		{"negative victims", "POST", "acts", `{"incident":"` + inc + `","type":"torture","victims":{"min":-1,"max":3}}`, 400, "victims.min: negative"},
+		{"min over max", "POST", "acts", `{"incident":"` + inc + `","type":"torture","victims":{"min":9,"max":3}}`, 400, "victims.min: greater than max"},
+		{"dangling reference", "POST", "acts", `{"incident":"` + ghost + `","type":"torture","victims":{"min":1,"max":1}}`, 400, "incident: no such incident"},
+		{"reference to another kind", "POST", "claims", `{"act":"` + act + `","source":"` + inc + `","stance":"affirms","credibility":1}`, 400, "source: not a source"},
+		{"cyclic parent", "PUT", "places/" + a, `{"names":{"en":"A"},"parent":"` + b + `"}`, 400, "parent: makes a cycle"},
+		{"own parent", "PUT", "places/" + a, `{"names":{"en":"A"},"parent":"` + a + `"}`, 400, "parent: makes a cycle"},
+		{"dates out of order", "POST", "incidents", `{"title":"x","period":{"from":"2017-05","to":"2017-04"}}`, 400, "period.to: before from"},
+		{"impossible date", "POST", "incidents", `{"title":"x","period":{"from":"2017-02-30"}}`, 400, "period.from: must be a date: YYYY, YYYY-MM or YYYY-MM-DD"},
+		{"unknown act type", "POST", "acts", `{"incident":"` + inc + `","type":"tea_party","victims":{"min":1,"max":1}}`, 400, "type: "},
+		{"huge string", "POST", "incidents", `{"title":"` + huge + `"}`, 413, "title: longer than 500 bytes"},
+		{"invalid UTF-8", "POST", "parties", "{\"name\":\"ab\xff\xfe\"}", 400, "name: not valid UTF-8"},
+		{"invalid UTF-8 in a name", "POST", "parties", "{\"name\":\"x\",\"\xff\":1}", 400, "\ufffd: unknown field"},
+		{"control character", "POST", "parties", `{"name":"a\u0000b"}`, 400, "name: contains a control character"},
+		{"not JSON", "POST", "parties", `{"name":`, 400, ": not valid JSON (at byte 8)"},
+		{"two values", "POST", "parties", `{"name":"a"} {"name":"b"}`, 400, ": not valid JSON (at byte 14)"},
+		{"trailing bracket", "POST", "parties", `{"name":"a"}]`, 400, ": not valid JSON (at byte 13)"},
+		{"array body", "POST", "parties", `[{"name":"a"}]`, 400, ": must be a JSON object"},
+		{"missing field", "POST", "parties", `{}`, 400, "name: missing"},
+		{"key wrong type", "POST", "parties", `{"name":"a","key":7}`, 400, "key: must be a string"},
+		{"key taken", "POST", "places", `{"key":"city","names":{"en":"Other"}}`, 409, "key: names another record"},
+		{"unknown query", "POST", "parties?debug=1", `{"name":"a"}`, 400, "debug: unknown query parameter"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			var r reply
+			if tc.method == "PUT" {
+				r = e.do(t, "PUT", "/api/v1/"+tc.path, e.ivan, tc.body, "If-Match", `"1"`)
+			} else {
+				r = e.do(t, tc.method, "/api/v1/"+tc.path, e.ivan, tc.body)
+			}
+			f := r.fields(t)
+			if r.code != tc.code || len(f) == 0 || !strings.HasPrefix(f[0], tc.field) {
+				t.Errorf("%d %v, want %d %q", r.code, f, tc.code, tc.field)
+			}
+			if strings.Contains(string(r.body), "<script>") || strings.Contains(string(r.body), ghost) {
+				t.Errorf("answer echoes the input: %s", r.body)
+			}
+		})
+	}
+	if got := e.treeSize(t); got != n {
+		t.Errorf("tree size %d after refused writes, want %d", got, n)
+	}
+}
+
+// TestCasesBodyLimit: a body over Server.MaxBody is 413, read no further.
+func TestCasesBodyLimit(t *testing.T) {
+	e := casesSetup(t)
+	n := e.treeSize(t)
+	body := `{"name":"x","description":"` + strings.Repeat("a", 5<<20) + `"}`
+	r := e.do(t, "POST", "/api/v1/parties", e.ivan, body)
+	if r.code != 413 || r.errMsg(t) != "request too large" {
+		t.Errorf("%d %s", r.code, r.body)
+	}
+	if r := e.do(t, "POST", "/api/v1/parties", e.ivan, `{"name":"x"}`, "Content-Type", "text/plain"); r.code != 415 {
+		t.Errorf("text/plain: %d %s", r.code, r.body)
+	}
+	if e.treeSize(t) != n {
+		t.Error("stored something")
+	}
+}
+
+// TestCasesScriptInert: markup is stored as text and served only as JSON
+// that no browser sniffs into HTML.
+func TestCasesScriptInert(t *testing.T) {
+	e := casesSetup(t)
+	ids := e.world(t)
+	const quote = `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	body, _ := json.Marshal(map[string]any{"act": ids["acts"], "source": ids["sources"], "stance": "affirms", "credibility": 3, "quote": quote})
+	id := e.create(t, e.ivan, "claims", string(body))
+	for _, path := range []string{"/api/v1/claims/" + id, "/api/v1/claims", "/api/v1/claims/" + id + "/versions"} {
+		r := e.do(t, "GET", path, e.analyst, "")
+		if r.code != 200 || r.header.Get("Content-Type") != "application/json" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d %q %q", path, r.code, r.header.Get("Content-Type"), r.header.Get("X-Content-Type-Options"))
+		}
+		if strings.Contains(string(r.body), "<script>") || !strings.Contains(string(r.body), `\u003cscript\u003e`) {
+			t.Errorf("%s: markup not escaped: %s", path, r.body)
+		}
+	}
+	var rec api.Record[vigil.Claim]
+	r := e.do(t, "GET", "/api/v1/claims/"+id, e.analyst, "")
+	if err := json.Unmarshal(r.body, &rec); err != nil || rec.Document.Quote != quote {
+		t.Errorf("quote not stored as given: %q %v", rec.Document.Quote, err)
+	}
+}
+
+// TestCasesRoles: analysts read but do not write and do not see private
+// fields; intake staff do not read cases; a token checked while sealed
+// gets 503.
+func TestCasesRoles(t *testing.T) {
+	e := casesSetup(t)
+	ids := e.world(t)
+	n := e.treeSize(t)
+	for plural, id := range ids {
+		if r := e.do(t, "GET", "/api/v1/"+plural+"/"+id, e.analyst, ""); r.code != 200 {
+			t.Errorf("analyst GET %s: %d", plural, r.code)
+		}
+		for _, path := range []string{"/api/v1/" + plural, "/api/v1/" + plural + "/" + id, "/api/v1/" + plural + "/" + id + "/versions"} {
+			if r := e.do(t, "GET", path, e.intake, ""); r.code != 403 {
+				t.Errorf("intake GET %s: %d %s", path, r.code, r.body)
+			}
+		}
+	}
+	if r := e.do(t, "POST", "/api/v1/parties", e.analyst, `{"name":"x"}`); r.code != 403 {
+		t.Errorf("analyst POST: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "PUT", "/api/v1/parties/"+ids["parties"], e.analyst, `{"name":"x"}`, "If-Match", `"1"`); r.code != 403 {
+		t.Errorf("analyst PUT: %d %s", r.code, r.body)
+	}
+	for _, path := range []string{"/api/v1/acts/status", "/api/v1/figures"} {
+		if r := e.do(t, "GET", path, e.intake, ""); r.code != 403 {
+			t.Errorf("intake %s: %d", path, r.code)
+		}
+		if r := e.do(t, "GET", path, e.analyst, ""); r.code != 200 {
+			t.Errorf("analyst %s: %d", path, r.code)
+		}
+	}
+	if e.treeSize(t) != n {
+		t.Error("refused writes stored something")
+	}
+	person := "/api/v1/persons/" + ids["persons"]
+	for _, path := range []string{person, person + "/versions", "/api/v1/persons"} {
+		if r := e.do(t, "GET", path, e.analyst, ""); strings.Contains(string(r.body), "Secretname") || strings.Contains(string(r.body), "private") {
+			t.Errorf("analyst sees private fields at %s: %s", path, r.body)
+		}
+		if r := e.do(t, "GET", path, e.ivan, ""); !strings.Contains(string(r.body), "Canary Secretname") {
+			t.Errorf("investigator does not see private fields at %s: %s", path, r.body)
+		}
+	}
+	e.d.Vault.Seal()
+	if r := e.do(t, "GET", "/api/v1/acts/"+ids["acts"], e.ivan, ""); r.code != 503 || r.errMsg(t) != "vault sealed" {
+		t.Errorf("sealed: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "GET", "/api/v1/acts", "", ""); r.code != 401 {
+		t.Errorf("no token: %d", r.code)
+	}
+}
+
+// TestCasesRestricted: an incident restricted to ivan, its acts and
+// claims do not exist for olga (404, absent from lists and reports); the
+// admin sees them.
+func TestCasesRestricted(t *testing.T) {
+	e := casesSetup(t)
+	ids := e.world(t)
+	inc := e.create(t, e.ivan, "incidents", `{"title":"Secret","restricted":["ivan"]}`)
+	act := e.create(t, e.ivan, "acts", `{"incident":"`+inc+`","type":"torture","victims":{"min":3,"max":3}}`)
+	claim := e.create(t, e.ivan, "claims", `{"act":"`+act+`","source":"`+ids["sources"]+`","stance":"affirms","credibility":1}`)
+	n := e.treeSize(t)
+	hidden := []string{"/api/v1/incidents/" + inc, "/api/v1/acts/" + act, "/api/v1/claims/" + claim}
+	for _, p := range hidden {
+		for _, path := range []string{p, p + "/versions"} {
+			if r := e.do(t, "GET", path, e.olga, ""); r.code != 404 {
+				t.Errorf("olga GET %s: %d", path, r.code)
+			}
+			if r := e.do(t, "GET", path, e.analyst, ""); r.code != 404 {
+				t.Errorf("analyst GET %s: %d", path, r.code)
+			}
+			for _, tok := range []string{e.ivan, e.admin} {
+				if r := e.do(t, "GET", path, tok, ""); r.code != 200 {
+					t.Errorf("GET %s: %d", path, r.code)
+				}
+			}
+		}
+	}
+	if r := e.do(t, "PUT", "/api/v1/incidents/"+inc, e.olga, `{"title":"mine now"}`, "If-Match", `"1"`); r.code != 404 {
+		t.Errorf("olga PUT: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "POST", "/api/v1/acts", e.olga, `{"incident":"`+inc+`","type":"torture","victims":{"min":1,"max":1}}`); r.code != 400 || r.fields(t)[0] != "incident: no such incident" {
+		t.Errorf("olga POST into it: %d %s", r.code, r.body)
+	}
+	for _, path := range []string{"/api/v1/incidents", "/api/v1/acts", "/api/v1/claims", "/api/v1/acts/status", "/api/v1/figures?by=incident"} {
+		if r := e.do(t, "GET", path, e.olga, ""); r.code != 200 || strings.Contains(string(r.body), inc) || strings.Contains(string(r.body), act) || strings.Contains(string(r.body), claim) {
+			t.Errorf("olga %s: %d %s", path, r.code, r.body)
+		}
+		if r := e.do(t, "GET", path, e.ivan, ""); r.code != 200 || !strings.Contains(string(r.body), act) && !strings.Contains(string(r.body), inc) {
+			t.Errorf("ivan %s: %d %s", path, r.code, r.body)
+		}
+	}
+	if e.treeSize(t) != n {
+		t.Error("refused writes stored something")
+	}
+}
+
+// TestCasesStatusFigures: acts/status and figures say what the claims
+// establish.
+func TestCasesStatusFigures(t *testing.T) {
+	e := casesSetup(t)
+	ids := e.world(t)
+	// A second origin corroborates the act; the first (B2) confirms it.
+	src2 := e.create(t, e.ivan, "sources", `{"name":"Newspaper","type":"media","reliability":"C"}`)
+	e.create(t, e.ivan, "claims", `{"act":"`+ids["acts"]+`","source":"`+src2+`","stance":"partially_affirms","credibility":3}`)
+	r := e.do(t, "GET", "/api/v1/acts/status", e.analyst, "")
+	var sp api.StatusPage
+	if err := json.Unmarshal(r.body, &sp); err != nil || r.code != 200 || len(sp.Items) != 1 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	st := sp.Items[0]
+	if st.ID.String() != ids["acts"] || st.Type != "arbitrary_detention" || st.Status != "confirmed" || st.Flags == nil ||
+		st.Explanation.EN == "" || st.Explanation.RU == "" {
+		t.Errorf("status: %s", r.body)
+	}
+	r = e.do(t, "GET", "/api/v1/figures?by=type", e.analyst, "")
+	var fl api.FigureList
+	if err := json.Unmarshal(r.body, &fl); err != nil || r.code != 200 {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	if f := fl.Figures["arbitrary_detention"]; fl.By != "type" || f.ConfirmedAtLeast != 2 || f.ReportedUpTo != 5 {
+		t.Errorf("figures: %s", r.body)
+	}
+	if r := e.do(t, "GET", "/api/v1/figures?by=colour", e.analyst, ""); r.code != 400 || r.fields(t)[0] != "by: not one of type, month, place, incident" {
+		t.Errorf("by=colour: %d %s", r.code, r.body)
+	}
+	if r := e.do(t, "GET", "/api/v1/acts/status?limit=0", e.analyst, ""); r.code != 400 {
+		t.Errorf("limit=0: %d", r.code)
+	}
+}
