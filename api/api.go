@@ -1,9 +1,12 @@
 // Package api serves the staff listener's JSON API under /api/v1: health,
-// unseal, seal, and the intake inbox (see inbox.go and openapi.json, served
-// at /api/v1/openapi.json).
+// unseal, seal, the intake inbox (inbox.go) and the case records
+// (cases.go; docs/api.md), every route listed in [Routes] and described
+// in openapi.json, served at /api/v1/openapi.json (TestOpenAPI keeps the
+// two in step).
 //
 // Errors are JSON {"error": "..."} with a status from one table ([statusOf]);
-// internal details never reach the response.
+// internal details never reach the response, only the field paths and
+// problems of a [vigil.FieldError] ("fields").
 //
 // # Authentication
 //
