@@ -1,9 +1,12 @@
 // Package api serves the staff listener's JSON API under /api/v1: health,
-// unseal, seal, and the intake inbox (see inbox.go and openapi.json, served
-// at /api/v1/openapi.json).
+// unseal, seal, the intake inbox (inbox.go) and the case records
+// (cases.go; docs/api.md), every route listed in [Routes] and described
+// in openapi.json, served at /api/v1/openapi.json (TestOpenAPI keeps the
+// two in step).
 //
 // Errors are JSON {"error": "..."} with a status from one table ([statusOf]);
-// internal details never reach the response.
+// internal details never reach the response, only the field paths and
+// problems of a [vigil.FieldError] ("fields").
 //
 // # Authentication
 //
@@ -47,6 +50,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,6 +96,9 @@ type Server struct {
 	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
 	// 404.
 	Inbox Inbox
+	// Cases keeps the case records (see cases.go). If nil, the case
+	// endpoints answer 404.
+	Cases Cases
 	// MaxBody caps the body of a POST that carries text (a reply), in bytes.
 	// Zero means 4 MiB: room for intake's default 1 MiB text cap even when
 	// every character is JSON-escaped.
@@ -117,10 +124,47 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, secret string) (auth.Token, error)
 }
 
-// Handler returns the /api/v1 handler.
+// A Route is one operation of the API: the method and path pattern
+// Handler registers (net/http.ServeMux syntax), and for the JSON routes
+// the Go types of the request and success bodies. TestOpenAPI checks
+// openapi.json against this table: every route documented, every
+// documented operation a route, and the documented schemas' properties
+// those of the Go types.
+type Route struct {
+	Method string
+	Path   string
+	// Request is the type of the JSON body (nil: none, or not described
+	// by a Go type). A case record request is this document type's fields
+	// plus an optional "key".
+	Request reflect.Type
+	// Response is the type of the success answer's body and Status its
+	// status (nil, 0: not described by a Go type).
+	Response reflect.Type
+	Status   int
+	handler  func(*Server) http.HandlerFunc
+}
+
+// Routes returns every route Handler serves.
+func Routes() []Route {
+	h := func(f func(*Server) http.HandlerFunc) func(*Server) http.HandlerFunc { return f }
+	rs := []Route{
+		{Method: "GET", Path: "/api/v1/health", handler: h(func(s *Server) http.HandlerFunc { return s.health })},
+		{Method: "POST", Path: "/api/v1/unseal", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.unseal) })},
+		{Method: "POST", Path: "/api/v1/seal", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.seal) })},
+		{Method: "GET", Path: "/api/v1/openapi.json", handler: h(func(s *Server) http.HandlerFunc { return serveOpenAPI })},
+		{Method: "GET", Path: "/api/v1/submissions", handler: h(func(s *Server) http.HandlerFunc { return s.authed(s.listSubmissions) })},
+		{Method: "GET", Path: "/api/v1/submissions/{id}", handler: h(func(s *Server) http.HandlerFunc { return s.authed(s.getSubmission) })},
+		{Method: "POST", Path: "/api/v1/submissions/{id}/messages", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(s.reply)) })},
+		{Method: "POST", Path: "/api/v1/submissions/{id}/state", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(s.setState)) })},
+		{Method: "GET", Path: "/api/v1/submissions/{id}/files/{file}", handler: h(func(s *Server) http.HandlerFunc { return s.authed(s.download) })},
+		{Method: "GET", Path: "/api/v1/tokens", handler: h(func(s *Server) http.HandlerFunc { return s.authed(adminOnly(s.listTokens)) })},
+		{Method: "DELETE", Path: "/api/v1/tokens/{id}", handler: h(func(s *Server) http.HandlerFunc { return s.authed(adminOnly(s.revokeToken)) })},
+	}
+	return append(rs, caseRoutes()...)
+}
+
+// Handler returns the /api/v1 handler, serving [Routes].
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/health", s.health)
 	s.limitOnce.Do(func() {
 		c := s.UnsealLimit
 		if c.Burst == 0 {
@@ -131,17 +175,19 @@ func (s *Server) Handler() http.Handler {
 		}
 		s.unsealLimit = ratelimit.New(c)
 	})
-	mux.HandleFunc("POST /api/v1/unseal", jsonBody(s.unseal))
-	mux.HandleFunc("POST /api/v1/seal", jsonBody(s.seal))
-	mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
-	mux.HandleFunc("GET /api/v1/submissions", s.authed(s.listSubmissions))
-	mux.HandleFunc("GET /api/v1/submissions/{id}", s.authed(s.getSubmission))
-	mux.HandleFunc("POST /api/v1/submissions/{id}/messages", jsonBody(s.authed(s.reply)))
-	mux.HandleFunc("POST /api/v1/submissions/{id}/state", jsonBody(s.authed(s.setState)))
-	mux.HandleFunc("GET /api/v1/submissions/{id}/files/{file}", s.authed(s.download))
-	mux.HandleFunc("GET /api/v1/tokens", s.authed(adminOnly(s.listTokens)))
-	mux.HandleFunc("DELETE /api/v1/tokens/{id}", s.authed(adminOnly(s.revokeToken)))
+	mux := http.NewServeMux()
+	for _, rt := range Routes() {
+		mux.HandleFunc(rt.Method+" "+rt.Path, rt.handler(s))
+	}
 	return s.checkHost(mux)
+}
+
+// maxBody returns the cap on a JSON body that carries text.
+func (s *Server) maxBody() int64 {
+	if s.MaxBody <= 0 {
+		return 4 << 20
+	}
+	return s.MaxBody
 }
 
 // checkHost refuses requests whose Host names anything but an IP address,
@@ -291,21 +337,39 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "invalid request"
 	case errors.Is(err, vigil.ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, errNoVersion):
+		return http.StatusPreconditionRequired, errNoVersion.Error()
 	}
 	return http.StatusInternalServerError, "internal error"
 }
 
-func writeError(w http.ResponseWriter, err error) {
+// writeError answers err with its status and user-safe message from
+// statusOf, and the field problems in err (never err.Error()).
+func writeError(w http.ResponseWriter, err error) { writeErrorBody(w, err, nil) }
+
+// writeErrorBody is writeError with a chance to add to the body.
+func writeErrorBody(w http.ResponseWriter, err error, more func(*ErrorBody)) {
 	code, msg := statusOf(err)
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vigil staff API"`)
 	}
-	writeJSON(w, code, map[string]string{"error": msg})
+	body := ErrorBody{Error: msg}
+	switch code {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusConflict:
+		body.Fields = fieldsOf(err)
+	}
+	if more != nil {
+		more(&body)
+	}
+	writeJSON(w, code, body)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	// Bodies echo what clients stored (a quote may hold a <script>): no
+	// browser may take them for anything but JSON.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
 }

@@ -109,6 +109,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Tokens:     newTokens(d),
 		TokenAdmin: newTokens(d),
 		Inbox:      d.Intake,
+		Cases:      d.Cases,
 	}
 	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog)
 	pubOpt.BodyTimeout = cfg.BodyTimeout
