@@ -10,8 +10,8 @@ import (
 	"reflect"
 
 	"github.com/vigil-hr/vigil"
-	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/casefile"
+	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/internal/datadir"
 )
 
