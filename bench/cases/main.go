@@ -5,18 +5,22 @@
 //   - import: records per second through cases.Service.Apply, in batches of
 //     -batch records, each batch one transaction (sealing every version and
 //     its audit event, log leaves, reference checks against the model);
+//
 //   - unseal and load: a fresh process opens the data directory, unseals it
 //     and calls Acts, whose first call decrypts every case record into the
 //     in-memory model and corroborates every act; a second Acts call shows
 //     what corroboration alone costs;
+//
 //   - figures: Figures for each grouping (type, month, place, incident);
+//
 //   - peak RSS (VmHWM) of the import and of the load process;
+//
 //   - baseline: the same number of bare vault.SealField calls (same
 //     documents) and SQLite inserts, one transaction per batch, in WAL with
 //     synchronous=FULL as vigil runs SQLite: what sealing and storing alone
 //     cost on this machine, and the import's ratio to it.
 //
-//	go run ./bench/cases [-n 100000] [-batch 1000] [-seed 1] [-dir DIR] [-cpuprofile FILE] [-baseline=true]
+//     go run ./bench/cases [-n 100000] [-batch 1000] [-seed 1] [-dir DIR] [-cpuprofile FILE] [-baseline=true]
 //
 // The load phase runs in a child process (this binary again, with
 // -load DIR), so that its peak RSS is its own. -cpuprofile profiles the
@@ -375,4 +379,3 @@ func isTTY() bool {
 	st, err := os.Stderr.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
-
