@@ -15,7 +15,9 @@
 //	vigil key export-identity --data DIR             write the age identity to stdout
 //	vigil token create --data DIR --name NAME        make a staff API token (also: list, revoke ID)
 //	vigil inbox --data DIR [ID]                      list or read submissions (also: reply, state, file)
-//	vigil demo                                       a throwaway instance with sample files
+//	vigil acts --data DIR [--json] [--lang en|ru]    every act: status, flags, explanation
+//	vigil figures --data DIR [--json] [--by type|month|place|incident]
+//	vigil demo [--case DIR]                          a throwaway instance with sample files and a worked case
 //
 // Every command takes --data DIR (default $VIGIL_DATA, else ./vigil-data).
 // The admin passphrase comes from --passphrase-file FILE, else the
@@ -76,7 +78,9 @@ func init() {
 		{"inbox", "list and read submissions, reply, change state", runInbox},
 		{"import", "import a vigil-case/1 file (all or nothing)", runImport},
 		{"export", "export the case records as vigil-case/1 JSON or CSV", runExport},
-		{"demo", "run a throwaway instance with sample files", runDemo},
+		{"acts", "every act with its corroboration status, flags and explanation", runActs},
+		{"figures", "confirmed-at-least and reported-up-to figures by type, month, place or incident", runFigures},
+		{"demo", "run a throwaway instance with sample files and a worked case", runDemo},
 	}
 }
 
