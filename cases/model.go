@@ -3,8 +3,12 @@ package cases
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-hr/vigil"
@@ -99,25 +103,21 @@ func (s *Service) load(ctx context.Context) error {
 	m := newModel()
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		for _, sp := range specs {
-			err := store.EachRecord(tx, sp.kind.Name, func(r store.Record) error {
-				env, err := sp.kind.Open(s.Vault.OpenField, r)
+			// Decrypting (an X25519 unwrap per record) is the cost of
+			// loading: decrypt each page on every CPU, then put it in order.
+			err := eachPage(tx, sp.kind.Name, func(page []store.Record) error {
+				loaded := make([]loadedRecord, len(page))
+				err := parallel(len(page), func(i int) error {
+					var err error
+					loaded[i], err = s.decodeRecord(sp, page[i])
+					return err
+				})
 				if err != nil {
 					return err
 				}
-				doc, err := sp.decode(env.Document)
-				if err != nil {
-					return fmt.Errorf("%w: %s %s: document: %v", vigil.ErrCorrupt, sp.kind.Name, r.ID, err)
+				for i, r := range page {
+					m.put(r.ID, loaded[i].meta, loaded[i].doc)
 				}
-				var l links
-				if err := env.DecodeLinks(&l); err != nil {
-					return fmt.Errorf("%s %s: %w", sp.kind.Name, r.ID, err)
-				}
-				entry, err := env.Entry()
-				if err != nil {
-					return fmt.Errorf("%w: %s %s: %v", vigil.ErrCorrupt, sp.kind.Name, r.ID, err)
-				}
-				m.put(r.ID, &meta{kind: sp.kind.Name, version: r.Version, key: l.Key, author: env.Author,
-					time: env.Time, entry: entry, leaf: -1}, doc)
 				return nil
 			})
 			if err != nil {
@@ -136,6 +136,92 @@ func (s *Service) load(ctx context.Context) error {
 	m.sort()
 	s.m = m
 	return nil
+}
+
+// A loadedRecord is a record decrypted for the model.
+type loadedRecord struct {
+	meta *meta
+	doc  Doc
+}
+
+// decodeRecord decrypts a stored record of sp's kind for the model.
+func (s *Service) decodeRecord(sp *spec, r store.Record) (loadedRecord, error) {
+	env, err := sp.kind.Open(s.Vault.OpenField, r)
+	if err != nil {
+		return loadedRecord{}, err
+	}
+	doc, err := sp.decode(env.Document)
+	if err != nil {
+		return loadedRecord{}, fmt.Errorf("%w: %s %s: document: %v", vigil.ErrCorrupt, sp.kind.Name, r.ID, err)
+	}
+	var l links
+	if err := env.DecodeLinks(&l); err != nil {
+		return loadedRecord{}, fmt.Errorf("%s %s: %w", sp.kind.Name, r.ID, err)
+	}
+	entry, err := env.Entry()
+	if err != nil {
+		return loadedRecord{}, fmt.Errorf("%w: %s %s: %v", vigil.ErrCorrupt, sp.kind.Name, r.ID, err)
+	}
+	return loadedRecord{&meta{kind: sp.kind.Name, version: r.Version, key: l.Key, author: env.Author,
+		time: env.Time, entry: entry, leaf: -1}, doc}, nil
+}
+
+// eachPage calls fn with the latest versions of the records of kind, a page
+// at a time, in ID order.
+func eachPage(tx store.ReadTx, kind string, fn func([]store.Record) error) error {
+	const size = 1024
+	var after vigil.ID
+	for {
+		page, err := tx.Records(kind, after, size)
+		if err != nil {
+			return err
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
+				return err
+			}
+		}
+		if len(page) < size {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines and returns the
+// first error.
+func parallel(n int, fn func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		for i := range n {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := fn(i); err != nil {
+					errs[w] = err
+					next.Store(int64(n)) // stop the others early
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // dropLocked is the vault's seal hook: it forgets the model.
