@@ -85,8 +85,9 @@ type Server struct {
 	Vault Vault
 	// Health fills the health report's log fields.
 	Health func(r *http.Request) (Health, error)
-	// OnUnseal, if set, runs after a successful unseal. vigil serve sets
-	// none: it signs checkpoints only on the clock grid, never at unseal.
+	// OnUnseal, if set, runs after a successful unseal. vigil serve loads
+	// the case records then (it signs checkpoints only on the clock grid,
+	// never at unseal).
 	OnUnseal func()
 	// Tokens authenticates bearer tokens. If nil, every endpoint that needs
 	// a token answers 401.

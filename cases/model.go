@@ -90,6 +90,12 @@ func (s *Service) model(ctx context.Context) (m *model, unlock func(), err error
 	return nil, nil, fmt.Errorf("cases: %w", vigil.ErrSealed)
 }
 
+// Load decrypts every case record into the in-memory model now, unless it
+// is loaded already, so that the first read after an unseal does not wait
+// for it. Reads and writes load it themselves when needed; vigil serve
+// calls Load at unseal. It returns vigil.ErrSealed while the vault is.
+func (s *Service) Load(ctx context.Context) error { return s.load(ctx) }
+
 // load decrypts every case record into a new model, unless one is loaded.
 func (s *Service) load(ctx context.Context) error {
 	s.mu.Lock()

@@ -86,6 +86,15 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	apiSrv := &api.Server{
 		Hosts: cfg.StaffHosts,
 		Vault: d.Vault,
+		// At unseal, decrypt the case records into memory at once, so the
+		// first investigator's read does not wait for it. It signs nothing.
+		OnUnseal: func() {
+			go func() {
+				if err := d.Cases.Load(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, vigil.ErrSealed) {
+					logger.Error("case records not loaded", "err", err.Error())
+				}
+			}()
+		},
 		Health: func(r *http.Request) (api.Health, error) {
 			h := api.Health{Checkpoint: -1}
 			err := d.Store.View(r.Context(), func(tx store.ReadTx) error {
@@ -161,7 +170,8 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 
 // signOnGrid calls sign at each boundary of the clock-aligned slots of
 // interval (the top of each hour for an hour) until ctx is done, and at no
-// other time. Not at start, and not at unseal (serve sets no OnUnseal): a
+// other time. Not at start, and not at unseal (serve's OnUnseal only loads
+// the case records): a
 // checkpoint signed then would publish the tree's size at that moment, and
 // polling the public log would date the submissions since the last boundary
 // to the second. A checkpoint signed just after a boundary still covers the
