@@ -186,6 +186,14 @@ func (p *public) followupForm(w http.ResponseWriter, r *http.Request) {
 // most a few at a time. The receipt is read from the body into a buffer of
 // our own, without making a string of it, and the buffer is wiped.
 func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
+	// Whatever the answer (a refusal before any receipt work included), it
+	// is written past net/http's connection buffers, and the buffer that
+	// read the form, receipt and all, is wiped (see writeUnbuffered): the
+	// connection's read buffer may hold the body even when the handler
+	// never reads it.
+	cw := &captured{h: w.Header()}
+	defer cw.send(w)
+	w = cw
 	lang := p.lang(r, "")
 	if crossSite(r) {
 		p.fail(w, http.StatusForbidden, lang, "/followup", "error.csrf")
@@ -217,11 +225,6 @@ func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 	src, err := p.in.OpenReceipt(r.Context(), form["receipt"])
 	<-p.checks
 	clear(buf)
-	// Whatever the answer, write it past net/http's connection buffers and
-	// wipe the one that read the receipt (see writeUnbuffered).
-	cw := &captured{h: w.Header()}
-	defer cw.send(w)
-	w = cw
 	if errors.Is(err, intake.ErrBadReceipt) {
 		if ok, wait := p.perHost.Take(client); !ok {
 			p.tooMany(w, lang, wait)
