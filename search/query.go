@@ -1,0 +1,513 @@
+package search
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/vigil-hr/vigil"
+)
+
+// A Query is what a principal searches for.
+type Query struct {
+	// Text is the query: words, "quoted phrases" and prefixes (word*).
+	// A document must match every part. An empty Text matches every
+	// document, for browsing by filters and facets.
+	Text   string
+	Filter Filter
+	// Visible reports whether the principal may see the incident (the zero
+	// ID for records outside incidents). A document it rejects counts
+	// nowhere: not in hits, snippets, totals or facets. A nil Visible sees
+	// nothing.
+	Visible func(incident vigil.ID) bool
+	// Offset and Limit select the hits returned; a zero Limit means 20.
+	Offset, Limit int
+}
+
+// A Filter narrows a search. Zero fields don't filter; a list matches a
+// document with any of its values.
+type Filter struct {
+	Kinds    []string
+	ActTypes []string
+	Statuses []string
+	Grades   []string
+	// From and To select documents whose period overlaps From..To (either
+	// may be zero for an open end); documents without a period don't match.
+	From, To vigil.Date
+	// Place matches documents at the place or at any place under it.
+	Place vigil.ID
+}
+
+// A Result is a page of hits, their total and the facets of all of them.
+type Result struct {
+	Total  int
+	Hits   []Hit
+	Facets Facets
+}
+
+// A Hit is one matching document.
+type Hit struct {
+	ID       vigil.ID
+	Incident vigil.ID
+	Kind     string
+	Score    float64
+	Field    string     // the field the snippet comes from
+	Snippet  []Fragment // consecutive pieces of that field's text
+}
+
+// A Fragment is a piece of a snippet; Match marks the words the query
+// matched. The text is raw: escape it where it is shown.
+type Fragment struct {
+	Text  string
+	Match bool
+}
+
+// Facets count the visible, filtered hits by value, most frequent first.
+type Facets struct {
+	Kinds, ActTypes, Statuses, Grades, Places []Count
+}
+
+// A Count is a facet value and how many hits have it.
+type Count struct {
+	Value string
+	N     int
+}
+
+// Weights of the ways a query word matches a term.
+const (
+	weightExact = 1.0 // the same stem
+	weightName  = 0.8 // the same name key, e.g. across scripts
+	weightNear  = 0.5 // a name key within Distance
+)
+
+type weighted struct {
+	t uint32
+	w float64
+}
+
+// A clause is one part of a query: a word, a prefix or a phrase.
+type clause struct {
+	terms  []weighted // word or prefix: any of them
+	phrase []uint32   // phrase: these in sequence
+	empty  bool       // the clause can't match
+}
+
+func parse(text string) (words []string, prefixes []string, phrases [][]string) {
+	for i := 0; ; i++ {
+		before, quoted, found := strings.Cut(text, `"`)
+		for _, w := range strings.Fields(before) {
+			if strings.HasSuffix(w, "*") {
+				prefixes = append(prefixes, strings.TrimRight(w, "*"))
+			} else {
+				words = append(words, w)
+			}
+		}
+		if !found {
+			return
+		}
+		phrase, rest, _ := strings.Cut(quoted, `"`)
+		phrases = append(phrases, []string{phrase})
+		text = rest
+	}
+}
+
+func (ix *index) clauses(text string) []clause {
+	words, prefixes, phrases := parse(text)
+	var cs []clause
+	var buf []byte
+	for _, w := range words {
+		segment(w, func(start, end int) {
+			s := fold(w[start:end])
+			c := clause{}
+			seen := map[uint32]bool{}
+			addTerm := func(t uint32, wt float64) {
+				if !seen[t] {
+					seen[t] = true
+					c.terms = append(c.terms, weighted{t, wt})
+				}
+			}
+			if t, ok := ix.termID[stem(s)]; ok {
+				addTerm(t, weightExact)
+			}
+			if key := nameKeyOfSurface(s); key != "" {
+				for _, t := range ix.names[key] {
+					addTerm(t, weightName)
+				}
+				if d := MaxDistance(key); d > 0 {
+					b := bucketOf(key)
+					for n := b.n - d; n <= b.n+d; n++ {
+						for _, k := range ix.nameLen[nameBucket{b.first, n}] {
+							if k != key && Distance(key, k, d) <= d {
+								for _, t := range ix.names[k] {
+									addTerm(t, weightNear)
+								}
+							}
+						}
+					}
+				}
+			}
+			c.empty = len(c.terms) == 0
+			cs = append(cs, c)
+		})
+	}
+	for _, p := range prefixes {
+		buf = appendFold(buf[:0], p)
+		if len([]rune(string(buf))) < 2 {
+			continue // a one-letter prefix would match half the vocabulary
+		}
+		pre := string(buf)
+		c := clause{}
+		for t := range ix.terms {
+			if strings.HasPrefix(ix.terms[t].text, pre) {
+				c.terms = append(c.terms, weighted{uint32(t), weightExact})
+			}
+		}
+		// Surfaces too: "кадыр*" should find the stem "кадыр" of Кадыров,
+		// and a prefix longer than the stem ("arrested*") its word.
+		for s, t := range ix.surface {
+			if strings.HasPrefix(s, pre) && !strings.HasPrefix(ix.terms[t].text, pre) {
+				c.terms = append(c.terms, weighted{t, weightExact})
+			}
+		}
+		c.empty = len(c.terms) == 0
+		cs = append(cs, c)
+	}
+	for _, p := range phrases {
+		c := clause{}
+		for _, tok := range Analyze(p[0]) {
+			t, ok := ix.termID[tok.Term]
+			if !ok {
+				c.empty = true
+			}
+			c.phrase = append(c.phrase, t)
+		}
+		switch len(c.phrase) {
+		case 0:
+			continue
+		case 1:
+			c = clause{terms: []weighted{{c.phrase[0], weightExact}}, empty: c.empty}
+		}
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// BM25 parameters, Lucene's defaults.
+const (
+	k1 = 1.2
+	b  = 0.75
+)
+
+// Search runs q and returns its hits ranked by BM25 (or, for an empty text,
+// in the order documents were added), with snippets and facets.
+func (x *Index) Search(q Query) Result {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.ix.search(q)
+}
+
+func (ix *index) search(q Query) Result {
+	var res Result
+	if q.Visible == nil || ix.live == 0 {
+		return res
+	}
+	cs := ix.clauses(q.Text)
+	n := len(ix.docs)
+	var score []float64
+	var matched []uint16
+	if len(cs) > 0 {
+		for _, c := range cs {
+			if c.empty {
+				return res
+			}
+		}
+		score = make([]float64, n)
+		matched = make([]uint16, n)
+		mark := make([]uint16, n)
+		avg := float64(ix.lengths) / float64(ix.live)
+		for ci, c := range cs {
+			ci := uint16(ci + 1)
+			hit := func(d uint32, freq uint32, idf, w float64) {
+				if !ix.docs[d].alive {
+					return
+				}
+				tf := float64(freq)
+				l := float64(ix.docs[d].length)
+				score[d] += w * idf * tf * (k1 + 1) / (tf + k1*(1-b+b*l/avg))
+				if mark[d] != ci {
+					mark[d] = ci
+					matched[d]++
+				}
+			}
+			if c.phrase != nil {
+				ix.phrase(c.phrase, hit)
+				continue
+			}
+			for _, wt := range c.terms {
+				tm := &ix.terms[wt.t]
+				idf := ix.idf(tm.df)
+				for it := tm.iter(); it.next(); {
+					hit(it.doc, it.freq, idf, wt.w)
+				}
+			}
+		}
+	}
+	places := ix.placeSet(q.Filter.Place)
+	visible := map[vigil.ID]bool{}
+	var hits []uint32
+	facets := map[string]map[string]int{}
+	for d := range n {
+		if matched != nil && int(matched[d]) != len(cs) {
+			continue
+		}
+		doc := &ix.docs[d]
+		if !doc.alive || !q.Filter.match(&doc.d, places) {
+			continue
+		}
+		v, ok := visible[doc.d.Incident]
+		if !ok {
+			v = q.Visible(doc.d.Incident)
+			visible[doc.d.Incident] = v
+		}
+		if !v {
+			continue
+		}
+		hits = append(hits, uint32(d))
+		count(facets, "kind", doc.d.Kind)
+		for _, a := range doc.d.ActTypes {
+			count(facets, "act", a)
+		}
+		count(facets, "status", doc.d.Status)
+		count(facets, "grade", doc.d.Grade)
+		for _, p := range doc.d.Places {
+			count(facets, "place", p.String())
+		}
+	}
+	res.Total = len(hits)
+	res.Facets = Facets{
+		Kinds: sorted(facets["kind"]), ActTypes: sorted(facets["act"]), Statuses: sorted(facets["status"]),
+		Grades: sorted(facets["grade"]), Places: sorted(facets["place"]),
+	}
+	if score != nil {
+		slices.SortStableFunc(hits, func(a, b uint32) int { return cmp.Compare(score[b], score[a]) })
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	if q.Offset >= len(hits) {
+		return res
+	}
+	hits = hits[max(q.Offset, 0):]
+	hits = hits[:min(limit, len(hits))]
+	match := map[uint32]bool{}
+	for _, c := range cs {
+		for _, wt := range c.terms {
+			match[wt.t] = true
+		}
+		for _, t := range c.phrase {
+			match[t] = true
+		}
+	}
+	for _, d := range hits {
+		doc := &ix.docs[d]
+		h := Hit{ID: doc.d.ID, Incident: doc.d.Incident, Kind: doc.d.Kind}
+		if score != nil {
+			h.Score = score[d]
+		}
+		h.Field, h.Snippet = ix.snippet(&doc.d, match)
+		res.Hits = append(res.Hits, h)
+	}
+	return res
+}
+
+func (ix *index) idf(df uint32) float64 {
+	N := float64(ix.live)
+	f := min(float64(df), N)
+	return math.Log(1 + (N-f+0.5)/(f+0.5))
+}
+
+// phrase calls hit for every document holding the terms in sequence, with
+// the number of times it does.
+func (ix *index) phrase(ts []uint32, hit func(d, freq uint32, idf, w float64)) {
+	its := make([]*postings, len(ts))
+	idf := 0.0
+	for i, t := range ts {
+		its[i] = ix.terms[t].iter()
+		if !its[i].next() {
+			return
+		}
+		idf += ix.idf(ix.terms[t].df)
+	}
+	for {
+		// Align every iterator on the largest current document.
+		top := its[0].doc
+		for _, it := range its {
+			top = max(top, it.doc)
+		}
+		aligned := true
+		for _, it := range its {
+			for it.doc < top {
+				if !it.next() {
+					return
+				}
+			}
+			if it.doc != top {
+				aligned = false
+			}
+		}
+		if !aligned {
+			continue
+		}
+		starts := its[0].positions()
+		for i := 1; i < len(its) && len(starts) > 0; i++ {
+			ps := its[i].positions()
+			var keep []uint32
+			for _, s := range starts {
+				if _, ok := slices.BinarySearch(ps, s+uint32(i)); ok {
+					keep = append(keep, s)
+				}
+			}
+			starts = keep
+		}
+		if len(starts) > 0 {
+			hit(top, uint32(len(starts)), idf, weightExact)
+		}
+		if !its[0].next() {
+			return
+		}
+	}
+}
+
+func count(f map[string]map[string]int, facet, value string) {
+	if value == "" {
+		return
+	}
+	m := f[facet]
+	if m == nil {
+		m = map[string]int{}
+		f[facet] = m
+	}
+	m[value]++
+}
+
+func sorted(m map[string]int) []Count {
+	var cs []Count
+	for v, n := range m {
+		cs = append(cs, Count{v, n})
+	}
+	slices.SortFunc(cs, func(a, b Count) int {
+		if c := cmp.Compare(b.N, a.N); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Value, b.Value)
+	})
+	return cs
+}
+
+// placeSet returns the place and every place under it, or nil for the zero ID.
+func (ix *index) placeSet(p vigil.ID) map[vigil.ID]bool {
+	if p.IsZero() {
+		return nil
+	}
+	set := map[vigil.ID]bool{p: true}
+	for changed := true; changed; {
+		changed = false
+		for child, parent := range ix.parent {
+			if set[parent] && !set[child] {
+				set[child] = true
+				changed = true
+			}
+		}
+	}
+	return set
+}
+
+func (f *Filter) match(d *Document, places map[vigil.ID]bool) bool {
+	if len(f.Kinds) > 0 && !slices.Contains(f.Kinds, d.Kind) ||
+		len(f.Statuses) > 0 && !slices.Contains(f.Statuses, d.Status) ||
+		len(f.Grades) > 0 && !slices.Contains(f.Grades, d.Grade) {
+		return false
+	}
+	if len(f.ActTypes) > 0 && !slices.ContainsFunc(d.ActTypes, func(a string) bool { return slices.Contains(f.ActTypes, a) }) {
+		return false
+	}
+	if places != nil && !slices.ContainsFunc(d.Places, func(p vigil.ID) bool { return places[p] }) {
+		return false
+	}
+	if !f.From.IsZero() || !f.To.IsZero() {
+		if d.From.IsZero() {
+			return false
+		}
+		to := d.To
+		if to.IsZero() {
+			to = d.From
+		}
+		if !f.To.IsZero() && d.From.First().After(f.To.Last()) {
+			return false
+		}
+		if !f.From.IsZero() && to.Last().Before(f.From.First()) {
+			return false
+		}
+	}
+	return true
+}
+
+// snippetWords is how many words a snippet shows.
+const snippetWords = 24
+
+// snippet returns the field with the most matched words and a window of it
+// around the first of them.
+func (ix *index) snippet(d *Document, match map[uint32]bool) (string, []Fragment) {
+	type span struct{ start, end int }
+	bestField, bestCount := -1, 0
+	var bestSpans []span
+	var buf []byte
+	for fi, f := range d.Fields {
+		var words, hits []span
+		var firstHit = -1
+		segment(f.Text, func(start, end int) {
+			buf = appendFold(buf[:0], f.Text[start:end])
+			if t, ok := ix.surface[string(buf)]; ok && match[t] {
+				if firstHit < 0 {
+					firstHit = len(words)
+				}
+				hits = append(hits, span{start, end})
+			}
+			words = append(words, span{start, end})
+		})
+		if len(hits) > bestCount || bestField < 0 && len(words) > 0 {
+			bestField, bestCount = fi, len(hits)
+			lo := max(firstHit-snippetWords/3, 0)
+			hi := min(lo+snippetWords, len(words))
+			bestSpans = append(words[lo:hi:hi], hits...)
+		}
+	}
+	if bestField < 0 {
+		return "", nil
+	}
+	f := d.Fields[bestField]
+	nwin := min(len(bestSpans)-bestCount, snippetWords)
+	window, hits := bestSpans[:nwin], bestSpans[nwin:]
+	if len(window) == 0 {
+		return f.Name, nil
+	}
+	var frags []Fragment
+	at := window[0].start
+	end := window[len(window)-1].end
+	for _, h := range hits {
+		if h.start < at || h.end > end {
+			continue
+		}
+		if h.start > at {
+			frags = append(frags, Fragment{Text: f.Text[at:h.start]})
+		}
+		frags = append(frags, Fragment{Text: f.Text[h.start:h.end], Match: true})
+		at = h.end
+	}
+	if at < end {
+		frags = append(frags, Fragment{Text: f.Text[at:end]})
+	}
+	return f.Name, frags
+}
