@@ -62,6 +62,14 @@ func segment(text string, f func(start, end int)) {
 }
 
 func isWordRune(r rune) bool {
+	switch {
+	case r < utf8.RuneSelf:
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+	case 0x400 <= r && r <= 0x52f:
+		// Cyrillic and its supplement: letters, and the combining marks
+		// U+0483..U+0489.
+		return r != 0x482
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
 
@@ -73,7 +81,17 @@ func fold(w string) string { return string(appendFold(nil, w)) }
 // appendFold appends the folded word to b.
 func appendFold(b []byte, w string) []byte {
 	for _, r := range w {
-		r = unicode.ToLower(r)
+		switch {
+		case r < utf8.RuneSelf:
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+		case 'А' <= r && r <= 'Я':
+			r += 'а' - 'А'
+		case 'а' <= r && r <= 'я':
+		default:
+			r = unicode.ToLower(r)
+		}
 		switch {
 		case r == 'ё':
 			r = 'е'

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/vigil-hr/vigil/search"
 )
@@ -64,5 +65,27 @@ func TestAnalyze(t *testing.T) {
 				t.Errorf("got %q, want %q", g, test.want)
 			}
 		})
+	}
+}
+
+// TestFoldFastPath checks the ASCII and Cyrillic shortcuts of the analyzer
+// against unicode.ToLower for every letter of both blocks.
+func TestFoldFastPath(t *testing.T) {
+	for r := rune(0); r < 0x530; r++ {
+		if !unicode.IsLetter(r) {
+			continue
+		}
+		toks := search.Analyze(string(r) + "ъъъ")
+		if len(toks) != 1 {
+			t.Errorf("%U: %d tokens", r, len(toks))
+			continue
+		}
+		want := string(unicode.ToLower(r))
+		if want == "ё" {
+			want = "е"
+		}
+		if got := []rune(toks[0].Surface)[0]; string(got) != want {
+			t.Errorf("%U: folded to %q, want %q", r, got, want)
+		}
 	}
 }

@@ -69,6 +69,12 @@ type index struct {
 	nameLen map[nameBucket][]string
 
 	parent map[vigil.ID]vigil.ID // place → parent place
+
+	// sorted is the keys of surface in order, for prefixes; built by the
+	// first prefix query after new words, under sortMu since searches
+	// hold only the read lock.
+	sortMu sync.Mutex
+	sorted []string
 }
 
 // Name keys are bucketed by first letter and length for the near-miss scan.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vigil-hr/vigil"
 )
@@ -158,15 +159,14 @@ func (ix *index) clauses(text string) []clause {
 		}
 		pre := string(buf)
 		c := clause{}
-		for t := range ix.terms {
-			if strings.HasPrefix(ix.terms[t].text, pre) {
-				c.terms = append(c.terms, weighted{uint32(t), weightExact})
-			}
-		}
-		// Surfaces too: "кадыр*" should find the stem "кадыр" of Кадыров,
-		// and a prefix longer than the stem ("arrested*") its word.
-		for s, t := range ix.surface {
-			if strings.HasPrefix(s, pre) && !strings.HasPrefix(ix.terms[t].text, pre) {
+		// Prefixes of the words as written ("кадыр*" finds Кадырова,
+		// "arrested*" finds arrested), not of their stems.
+		seen := map[uint32]bool{}
+		surfaces := ix.sortedSurfaces()
+		i, _ := slices.BinarySearch(surfaces, pre)
+		for ; i < len(surfaces) && strings.HasPrefix(surfaces[i], pre); i++ {
+			if t := ix.surface[surfaces[i]]; !seen[t] {
+				seen[t] = true
 				c.terms = append(c.terms, weighted{t, weightExact})
 			}
 		}
@@ -193,6 +193,23 @@ func (ix *index) clauses(text string) []clause {
 	return cs
 }
 
+// sortedSurfaces returns the words of the vocabulary in order, sorting
+// them again if words were added since the last call.
+func (ix *index) sortedSurfaces() []string {
+	ix.sortMu.Lock()
+	defer ix.sortMu.Unlock()
+	if len(ix.sorted) != len(ix.surface) {
+		// A new slice: searches running may still read the old one.
+		sorted := make([]string, 0, len(ix.surface))
+		for s := range ix.surface {
+			sorted = append(sorted, s)
+		}
+		slices.Sort(sorted)
+		ix.sorted = sorted
+	}
+	return ix.sorted
+}
+
 // BM25 parameters, Lucene's defaults.
 const (
 	k1 = 1.2
@@ -214,30 +231,35 @@ func (ix *index) search(q Query) Result {
 	}
 	cs := ix.clauses(q.Text)
 	n := len(ix.docs)
-	var score []float64
-	var matched []uint16
+	var score []float32
+	var cand []uint32 // documents matching every clause
 	if len(cs) > 0 {
 		for _, c := range cs {
 			if c.empty {
 				return res
 			}
 		}
-		score = make([]float64, n)
-		matched = make([]uint16, n)
-		mark := make([]uint16, n)
+		sc := scratchPool.Get().(*scratch)
+		defer scratchPool.Put(sc)
+		score = sc.reset(n)
+		matched, mark := sc.matched, sc.mark
 		avg := float64(ix.lengths) / float64(ix.live)
 		for ci, c := range cs {
 			ci := uint16(ci + 1)
+			need := uint16(len(cs))
 			hit := func(d uint32, freq uint32, idf, w float64) {
-				if !ix.docs[d].alive {
-					return
+				if !ix.docs[d].alive || matched[d] != ci-1 && mark[d] != ci {
+					return // dead, or missed an earlier clause
 				}
 				tf := float64(freq)
 				l := float64(ix.docs[d].length)
-				score[d] += w * idf * tf * (k1 + 1) / (tf + k1*(1-b+b*l/avg))
+				score[d] += float32(w * idf * tf * (k1 + 1) / (tf + k1*(1-b+b*l/avg)))
 				if mark[d] != ci {
 					mark[d] = ci
 					matched[d]++
+					if matched[d] == need {
+						cand = append(cand, d)
+					}
 				}
 			}
 			if c.phrase != nil {
@@ -252,15 +274,18 @@ func (ix *index) search(q Query) Result {
 				}
 			}
 		}
+	} else {
+		cand = make([]uint32, 0, ix.live)
+		for d := range n {
+			cand = append(cand, uint32(d))
+		}
 	}
 	places := ix.placeSet(q.Filter.Place)
 	visible := map[vigil.ID]bool{}
-	var hits []uint32
-	facets := map[string]map[string]int{}
-	for d := range n {
-		if matched != nil && int(matched[d]) != len(cs) {
-			continue
-		}
+	hits := cand[:0]
+	var kinds, acts, statuses, grades = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	placeCount := map[vigil.ID]int{}
+	for _, d := range cand {
 		doc := &ix.docs[d]
 		if !doc.alive || !q.Filter.match(&doc.d, places) {
 			continue
@@ -273,34 +298,35 @@ func (ix *index) search(q Query) Result {
 		if !v {
 			continue
 		}
-		hits = append(hits, uint32(d))
-		count(facets, "kind", doc.d.Kind)
+		hits = append(hits, d)
+		count(kinds, doc.d.Kind)
 		for _, a := range doc.d.ActTypes {
-			count(facets, "act", a)
+			count(acts, a)
 		}
-		count(facets, "status", doc.d.Status)
-		count(facets, "grade", doc.d.Grade)
+		count(statuses, doc.d.Status)
+		count(grades, doc.d.Grade)
 		for _, p := range doc.d.Places {
-			count(facets, "place", p.String())
+			placeCount[p]++
 		}
+	}
+	placeNames := map[string]int{}
+	for p, c := range placeCount {
+		placeNames[p.String()] = c
 	}
 	res.Total = len(hits)
 	res.Facets = Facets{
-		Kinds: sorted(facets["kind"]), ActTypes: sorted(facets["act"]), Statuses: sorted(facets["status"]),
-		Grades: sorted(facets["grade"]), Places: sorted(facets["place"]),
-	}
-	if score != nil {
-		slices.SortStableFunc(hits, func(a, b uint32) int { return cmp.Compare(score[b], score[a]) })
+		Kinds: sorted(kinds), ActTypes: sorted(acts), Statuses: sorted(statuses),
+		Grades: sorted(grades), Places: sorted(placeNames),
 	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 20
 	}
-	if q.Offset >= len(hits) {
+	offset := max(q.Offset, 0)
+	if offset >= len(hits) {
 		return res
 	}
-	hits = hits[max(q.Offset, 0):]
-	hits = hits[:min(limit, len(hits))]
+	hits = top(hits, score, offset+limit)[offset:]
 	match := map[uint32]bool{}
 	for _, c := range cs {
 		for _, wt := range c.terms {
@@ -314,7 +340,7 @@ func (ix *index) search(q Query) Result {
 		doc := &ix.docs[d]
 		h := Hit{ID: doc.d.ID, Incident: doc.d.Incident, Kind: doc.d.Kind}
 		if score != nil {
-			h.Score = score[d]
+			h.Score = float64(score[d])
 		}
 		h.Field, h.Snippet = ix.snippet(&doc.d, match)
 		res.Hits = append(res.Hits, h)
@@ -380,16 +406,62 @@ func (ix *index) phrase(ts []uint32, hit func(d, freq uint32, idf, w float64)) {
 	}
 }
 
-func count(f map[string]map[string]int, facet, value string) {
-	if value == "" {
-		return
+func count(m map[string]int, value string) {
+	if value != "" {
+		m[value]++
 	}
-	m := f[facet]
-	if m == nil {
-		m = map[string]int{}
-		f[facet] = m
+}
+
+// top returns the k best documents by score, best first (in the order
+// added for equal scores, and for no scores at all).
+func top(ds []uint32, score []float32, k int) []uint32 {
+	better := func(a, b uint32) int {
+		if score != nil {
+			if c := cmp.Compare(score[b], score[a]); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(a, b)
 	}
-	m[value]++
+	if k >= len(ds)/8 {
+		slices.SortFunc(ds, better)
+		return ds[:min(k, len(ds))]
+	}
+	// Keep the best k sorted and insert the rest: O(n log k) for the
+	// usual page of 20 out of many.
+	best := slices.Clone(ds[:k])
+	slices.SortFunc(best, better)
+	for _, d := range ds[k:] {
+		if better(d, best[k-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(best, d, better)
+		copy(best[i+1:], best[i:k-1])
+		best[i] = d
+	}
+	return best
+}
+
+// scratch is a query's per-document arrays, pooled: allocating and zeroing
+// them for every query would cost more than the query.
+type scratch struct {
+	score         []float32
+	matched, mark []uint16
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func (s *scratch) reset(n int) []float32 {
+	if cap(s.score) < n {
+		s.score = make([]float32, n)
+		s.matched = make([]uint16, n)
+		s.mark = make([]uint16, n)
+	}
+	s.score, s.matched, s.mark = s.score[:n], s.matched[:n], s.mark[:n]
+	clear(s.score)
+	clear(s.matched)
+	clear(s.mark)
+	return s.score
 }
 
 func sorted(m map[string]int) []Count {
