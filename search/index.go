@@ -1,7 +1,9 @@
 package search
 
 import (
+	"cmp"
 	"encoding/binary"
+	"slices"
 	"sync"
 
 	"github.com/vigil-hr/vigil"
@@ -75,6 +77,9 @@ type index struct {
 	// hold only the read lock.
 	sortMu sync.Mutex
 	sorted []string
+
+	occ []occurrence // scratch of add, under the write lock
+	buf []byte
 }
 
 // Name keys are bucketed by first letter and length for the near-miss scan.
@@ -146,10 +151,9 @@ func (x *Index) Len() int {
 
 func (ix *index) add(d Document) {
 	n := uint32(len(ix.docs))
-	counts := make(map[uint32][]uint32)
-	var order []uint32
-	pos := 0
-	var buf []byte
+	occ := ix.occ[:0]
+	pos := uint32(0)
+	buf := ix.buf
 	for _, f := range d.Fields {
 		segment(f.Text, func(start, end int) {
 			var t uint32
@@ -158,38 +162,50 @@ func (ix *index) add(d Document) {
 			if !ok {
 				return
 			}
-			if _, seen := counts[t]; !seen {
-				order = append(order, t)
-			}
-			counts[t] = append(counts[t], uint32(pos))
+			occ = append(occ, occurrence{t, pos})
 			pos++
 		})
 		pos += fieldGap
 	}
-	length := uint32(0)
-	for _, t := range order {
-		ps := counts[t]
-		length += uint32(len(ps))
+	ix.buf = buf
+	slices.SortFunc(occ, func(a, b occurrence) int {
+		if c := cmp.Compare(a.term, b.term); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	for i := 0; i < len(occ); {
+		t := occ[i].term
+		j := i
+		for j < len(occ) && occ[j].term == t {
+			j++
+		}
 		tm := &ix.terms[t]
 		delta := n - tm.last
 		if tm.df == 0 {
 			delta = n
 		}
 		tm.docs = binary.AppendUvarint(tm.docs, uint64(delta))
-		tm.docs = binary.AppendUvarint(tm.docs, uint64(len(ps)))
+		tm.docs = binary.AppendUvarint(tm.docs, uint64(j-i))
 		prev := uint32(0)
-		for _, p := range ps {
-			tm.pos = binary.AppendUvarint(tm.pos, uint64(p-prev))
-			prev = p
+		for _, o := range occ[i:j] {
+			tm.pos = binary.AppendUvarint(tm.pos, uint64(o.pos-prev))
+			prev = o.pos
 		}
 		tm.last = n
 		tm.df++
+		i = j
 	}
+	ix.occ = occ
+	length := uint32(len(occ))
 	ix.docs = append(ix.docs, doc{d: d, length: length, alive: true})
 	ix.byID[d.ID] = n
 	ix.live++
 	ix.lengths += uint64(length)
 }
+
+// An occurrence is a term at a position of the document being added.
+type occurrence struct{ term, pos uint32 }
 
 // termOf returns the term of a word of a text, creating it if new. It
 // folds the word in buf, which it returns for reuse.
