@@ -54,7 +54,16 @@ type term struct {
 type doc struct {
 	d      Document
 	length uint32
+	inc    uint32 // index in incs
 	alive  bool
+}
+
+// incStat is what the index holds per incident, so that a search can
+// compute BM25's statistics over the incidents the principal may see.
+type incStat struct {
+	id     vigil.ID
+	docs   int    // live documents
+	length uint64 // their total length
 }
 
 type index struct {
@@ -71,6 +80,9 @@ type index struct {
 	nameLen map[nameBucket][]string
 
 	parent map[vigil.ID]vigil.ID // place → parent place
+
+	incs  []incStat
+	incID map[vigil.ID]uint32
 
 	// sorted is the keys of surface in order, for prefixes; built by the
 	// first prefix query after new words, under sortMu since searches
@@ -96,6 +108,7 @@ func newIndex() *index {
 		names:   make(map[string][]uint32),
 		nameLen: make(map[nameBucket][]string),
 		parent:  make(map[vigil.ID]vigil.ID),
+		incID:   make(map[vigil.ID]uint32),
 	}
 }
 
@@ -198,7 +211,15 @@ func (ix *index) add(d Document) {
 	}
 	ix.occ = occ
 	length := uint32(len(occ))
-	ix.docs = append(ix.docs, doc{d: d, length: length, alive: true})
+	inc, ok := ix.incID[d.Incident]
+	if !ok {
+		inc = uint32(len(ix.incs))
+		ix.incs = append(ix.incs, incStat{id: d.Incident})
+		ix.incID[d.Incident] = inc
+	}
+	ix.incs[inc].docs++
+	ix.incs[inc].length += uint64(length)
+	ix.docs = append(ix.docs, doc{d: d, length: length, inc: inc, alive: true})
 	ix.byID[d.ID] = n
 	ix.live++
 	ix.lengths += uint64(length)
@@ -269,6 +290,8 @@ func (ix *index) remove(id vigil.ID) {
 	d.alive = false
 	ix.live--
 	ix.lengths -= uint64(d.length)
+	ix.incs[d.inc].docs--
+	ix.incs[d.inc].length -= uint64(d.length)
 	d.d = Document{} // drop the references to the text now
 }
 

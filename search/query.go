@@ -231,6 +231,24 @@ func (ix *index) search(q Query) Result {
 	}
 	cs := ix.clauses(q.Text)
 	n := len(ix.docs)
+	// Ask about each incident once, and compute every statistic of the
+	// ranking (documents, lengths, document frequencies) over the visible
+	// ones only: a score must not move when a document the principal may
+	// not see is added.
+	visInc := make([]bool, len(ix.incs))
+	var nvis int
+	var lvis uint64
+	for i, st := range ix.incs {
+		if st.docs > 0 && q.Visible(st.id) {
+			visInc[i] = true
+			nvis += st.docs
+			lvis += st.length
+		}
+	}
+	if nvis == 0 {
+		return res
+	}
+	visible := func(d uint32) bool { return ix.docs[d].alive && visInc[ix.docs[d].inc] }
 	var score []float32
 	var cand []uint32 // documents matching every clause
 	if len(cs) > 0 {
@@ -243,13 +261,22 @@ func (ix *index) search(q Query) Result {
 		defer scratchPool.Put(sc)
 		score = sc.reset(n)
 		matched, mark := sc.matched, sc.mark
-		avg := float64(ix.lengths) / float64(ix.live)
+		avg := float64(lvis) / float64(nvis)
+		idf := func(t uint32) float64 {
+			df := 0
+			for it := ix.terms[t].iter(); it.next(); {
+				if visible(it.doc) {
+					df++
+				}
+			}
+			return math.Log(1 + (float64(nvis)-float64(df)+0.5)/(float64(df)+0.5))
+		}
 		for ci, c := range cs {
 			ci := uint16(ci + 1)
 			need := uint16(len(cs))
 			hit := func(d uint32, freq uint32, idf, w float64) {
-				if !ix.docs[d].alive || matched[d] != ci-1 && mark[d] != ci {
-					return // dead, or missed an earlier clause
+				if matched[d] != ci-1 && mark[d] != ci || !visible(d) {
+					return // missed an earlier clause, dead or not to be seen
 				}
 				tf := float64(freq)
 				l := float64(ix.docs[d].length)
@@ -263,13 +290,12 @@ func (ix *index) search(q Query) Result {
 				}
 			}
 			if c.phrase != nil {
-				ix.phrase(c.phrase, hit)
+				ix.phrase(c.phrase, idf, hit)
 				continue
 			}
 			for _, wt := range c.terms {
-				tm := &ix.terms[wt.t]
-				idf := ix.idf(tm.df)
-				for it := tm.iter(); it.next(); {
+				idf := idf(wt.t)
+				for it := ix.terms[wt.t].iter(); it.next(); {
 					hit(it.doc, it.freq, idf, wt.w)
 				}
 			}
@@ -281,21 +307,12 @@ func (ix *index) search(q Query) Result {
 		}
 	}
 	places := ix.placeSet(q.Filter.Place)
-	visible := map[vigil.ID]bool{}
 	hits := cand[:0]
 	var kinds, acts, statuses, grades = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	placeCount := map[vigil.ID]int{}
 	for _, d := range cand {
 		doc := &ix.docs[d]
-		if !doc.alive || !q.Filter.match(&doc.d, places) {
-			continue
-		}
-		v, ok := visible[doc.d.Incident]
-		if !ok {
-			v = q.Visible(doc.d.Incident)
-			visible[doc.d.Incident] = v
-		}
-		if !v {
+		if !visible(d) || !q.Filter.match(&doc.d, places) {
 			continue
 		}
 		hits = append(hits, d)
@@ -348,15 +365,9 @@ func (ix *index) search(q Query) Result {
 	return res
 }
 
-func (ix *index) idf(df uint32) float64 {
-	N := float64(ix.live)
-	f := min(float64(df), N)
-	return math.Log(1 + (N-f+0.5)/(f+0.5))
-}
-
 // phrase calls hit for every document holding the terms in sequence, with
 // the number of times it does.
-func (ix *index) phrase(ts []uint32, hit func(d, freq uint32, idf, w float64)) {
+func (ix *index) phrase(ts []uint32, idfOf func(uint32) float64, hit func(d, freq uint32, idf, w float64)) {
 	its := make([]*postings, len(ts))
 	idf := 0.0
 	for i, t := range ts {
@@ -364,7 +375,7 @@ func (ix *index) phrase(ts []uint32, hit func(d, freq uint32, idf, w float64)) {
 		if !its[i].next() {
 			return
 		}
-		idf += ix.idf(ix.terms[t].df)
+		idf += idfOf(t)
 	}
 	for {
 		// Align every iterator on the largest current document.

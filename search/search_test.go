@@ -312,3 +312,35 @@ func TestPaging(t *testing.T) {
 		t.Errorf("hits past the end")
 	}
 }
+
+// TestRestrictedStatistics checks that documents a principal may not see
+// don't move the scores it gets: BM25's statistics are computed over the
+// visible incidents only, so scores can't reveal hidden testimonies.
+func TestRestrictedStatistics(t *testing.T) {
+	open, hidden := vigil.NewID(), vigil.NewID()
+	seen := func(id vigil.ID) bool { return id == open }
+	visibleDocs := []search.Document{
+		{ID: vigil.NewID(), Incident: open, Fields: []search.Field{{Text: "Задержание в Грозном по приказу Кадырова"}}},
+		{ID: vigil.NewID(), Incident: open, Fields: []search.Field{{Text: "Угрозы родственникам, Kadyrov, Grozny"}}},
+	}
+	a, b := search.New(), search.New()
+	for _, d := range visibleDocs {
+		a.Add(d)
+		b.Add(d)
+	}
+	for i := range 50 {
+		b.Add(search.Document{ID: vigil.NewID(), Incident: hidden, Fields: []search.Field{{Text: "Кадыров Кадыров Грозный, показания " + strings.Repeat("слово ", i)}}})
+	}
+	for _, q := range []string{"Kadyrov", "Грозный приказ*", `"по приказу"`, ""} {
+		ra := a.Search(search.Query{Text: q, Visible: seen})
+		rb := b.Search(search.Query{Text: q, Visible: seen})
+		if len(ra.Hits) != len(rb.Hits) || ra.Total != rb.Total {
+			t.Fatalf("%q: %d/%d hits with hidden documents, %d/%d without", q, len(rb.Hits), rb.Total, len(ra.Hits), ra.Total)
+		}
+		for i := range ra.Hits {
+			if ra.Hits[i].ID != rb.Hits[i].ID || ra.Hits[i].Score != rb.Hits[i].Score {
+				t.Errorf("%q: hit %d is %v %v with hidden documents, %v %v without", q, i, rb.Hits[i].ID, rb.Hits[i].Score, ra.Hits[i].ID, ra.Hits[i].Score)
+			}
+		}
+	}
+}
