@@ -6,7 +6,11 @@
 // write, and call [Index.Drop] on seal. [Index.Search] takes a [Query]
 // whose Visible function says which incidents the principal may see:
 // documents of other incidents are left out before anything is counted, so
-// they show in no hit, snippet, total or facet.
+// they show in no hit, snippet, total or facet, and BM25's statistics are
+// computed over the visible incidents only, so that no score moves when a
+// hidden document is added (TestRestriction, TestRestrictedStatistics).
+// Fields marked [Field.Private] (a person's names) exist only for queries
+// with [Query.SeePrivate] (TestPrivateFields).
 //
 // The package does no I/O (TestDependencies forbids os, net/http and
 // database/sql): nothing of the index touches the disk.
@@ -23,7 +27,8 @@
 // # Queries
 //
 // A query is words, "quoted phrases" and prefixes (word*); a document must
-// match all of them. A word matches its own stem (weight 1), every word
+// match all of them. A prefix matches words as written (кадыр* finds
+// Кадырова), in its own script. A word matches its own stem (weight 1), every word
 // with the same name key (0.8, see [NameKey]) and every word whose name key
 // is within [Distance] 1 (keys of 5 to 7 letters) or 2 (8 and more) and
 // starts with the same letter (0.5). Hits are ranked by BM25 (k1 1.2,

@@ -14,6 +14,11 @@ import (
 type Field struct {
 	Name string // "title", "text", "name"…; shown with the hit
 	Text string // kept by reference, not copied: the index holds no second copy of case text
+	// Private marks a field only some principals may read (a person's
+	// names, identifiers, contacts). For a query without
+	// [Query.SeePrivate] the field does not exist: it matches nothing,
+	// shows in no snippet and counts in no statistic of the ranking.
+	Private bool
 }
 
 // A Document is what the index knows of one record. Everything but Fields
@@ -53,7 +58,9 @@ type term struct {
 
 type doc struct {
 	d      Document
-	length uint32
+	length uint32 // tokens, all fields
+	public    uint32 // first position of the private fields (they come after the public ones); past the last position if none
+	publicLen uint32 // tokens of public fields
 	inc    uint32 // index in incs
 	alive  bool
 }
@@ -64,6 +71,7 @@ type incStat struct {
 	id     vigil.ID
 	docs   int    // live documents
 	length uint64 // their total length
+	public uint64 // their total length without private fields
 }
 
 type index struct {
@@ -167,6 +175,19 @@ func (ix *index) add(d Document) {
 	occ := ix.occ[:0]
 	pos := uint32(0)
 	buf := ix.buf
+	// Public fields first, so that one position tells them from private ones.
+	fields := slices.Clone(d.Fields)
+	slices.SortStableFunc(fields, func(a, b Field) int {
+		switch {
+		case a.Private == b.Private:
+			return 0
+		case b.Private:
+			return -1
+		}
+		return 1
+	})
+	d.Fields = fields
+	public, npublic := uint32(0), uint32(0)
 	for _, f := range d.Fields {
 		segment(f.Text, func(start, end int) {
 			var t uint32
@@ -179,6 +200,10 @@ func (ix *index) add(d Document) {
 			pos++
 		})
 		pos += fieldGap
+		if !f.Private {
+			npublic = uint32(len(occ))
+			public = pos
+		}
 	}
 	ix.buf = buf
 	slices.SortFunc(occ, func(a, b occurrence) int {
@@ -219,7 +244,9 @@ func (ix *index) add(d Document) {
 	}
 	ix.incs[inc].docs++
 	ix.incs[inc].length += uint64(length)
-	ix.docs = append(ix.docs, doc{d: d, length: length, inc: inc, alive: true})
+	ix.incs[inc].public += uint64(npublic)
+	ix.docs = append(ix.docs, doc{d: d, length: length, public: public, inc: inc, alive: true})
+	ix.docs[n].publicLen = npublic
 	ix.byID[d.ID] = n
 	ix.live++
 	ix.lengths += uint64(length)
@@ -292,6 +319,7 @@ func (ix *index) remove(id vigil.ID) {
 	ix.lengths -= uint64(d.length)
 	ix.incs[d.inc].docs--
 	ix.incs[d.inc].length -= uint64(d.length)
+	ix.incs[d.inc].public -= uint64(d.publicLen)
 	d.d = Document{} // drop the references to the text now
 }
 

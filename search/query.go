@@ -22,6 +22,9 @@ type Query struct {
 	// nowhere: not in hits, snippets, totals or facets. A nil Visible sees
 	// nothing.
 	Visible func(incident vigil.ID) bool
+	// SeePrivate lets the query match and show private fields
+	// ([Field.Private]).
+	SeePrivate bool
 	// Offset and Limit select the hits returned; a zero Limit means 20.
 	Offset, Limit int
 }
@@ -242,13 +245,38 @@ func (ix *index) search(q Query) Result {
 		if st.docs > 0 && q.Visible(st.id) {
 			visInc[i] = true
 			nvis += st.docs
-			lvis += st.length
+			if q.SeePrivate {
+				lvis += st.length
+			} else {
+				lvis += st.public
+			}
 		}
 	}
 	if nvis == 0 {
 		return res
 	}
 	visible := func(d uint32) bool { return ix.docs[d].alive && visInc[ix.docs[d].inc] }
+	// freq is the frequency of the current posting of it, counting only
+	// public fields unless the query may see private ones.
+	freq := func(it *postings) uint32 {
+		doc := &ix.docs[it.doc]
+		if q.SeePrivate || doc.publicLen == doc.length {
+			return it.freq
+		}
+		n := uint32(0)
+		for _, p := range it.positions() {
+			if p < doc.public {
+				n++
+			}
+		}
+		return n
+	}
+	length := func(d uint32) uint32 {
+		if q.SeePrivate {
+			return ix.docs[d].length
+		}
+		return ix.docs[d].publicLen
+	}
 	var score []float32
 	var cand []uint32 // documents matching every clause
 	if len(cs) > 0 {
@@ -265,7 +293,7 @@ func (ix *index) search(q Query) Result {
 		idf := func(t uint32) float64 {
 			df := 0
 			for it := ix.terms[t].iter(); it.next(); {
-				if visible(it.doc) {
+				if visible(it.doc) && freq(it) > 0 {
 					df++
 				}
 			}
@@ -275,11 +303,11 @@ func (ix *index) search(q Query) Result {
 			ci := uint16(ci + 1)
 			need := uint16(len(cs))
 			hit := func(d uint32, freq uint32, idf, w float64) {
-				if matched[d] != ci-1 && mark[d] != ci || !visible(d) {
-					return // missed an earlier clause, dead or not to be seen
+				if matched[d] != ci-1 && mark[d] != ci || !visible(d) || freq == 0 {
+					return // missed an earlier clause, dead, not to be seen, or only in private fields
 				}
 				tf := float64(freq)
-				l := float64(ix.docs[d].length)
+				l := float64(length(d))
 				score[d] += float32(w * idf * tf * (k1 + 1) / (tf + k1*(1-b+b*l/avg)))
 				if mark[d] != ci {
 					mark[d] = ci
@@ -290,13 +318,13 @@ func (ix *index) search(q Query) Result {
 				}
 			}
 			if c.phrase != nil {
-				ix.phrase(c.phrase, idf, hit)
+				ix.phrase(c.phrase, idf, q.SeePrivate, hit)
 				continue
 			}
 			for _, wt := range c.terms {
 				idf := idf(wt.t)
 				for it := ix.terms[wt.t].iter(); it.next(); {
-					hit(it.doc, it.freq, idf, wt.w)
+					hit(it.doc, freq(it), idf, wt.w)
 				}
 			}
 		}
@@ -359,7 +387,7 @@ func (ix *index) search(q Query) Result {
 		if score != nil {
 			h.Score = float64(score[d])
 		}
-		h.Field, h.Snippet = ix.snippet(&doc.d, match)
+		h.Field, h.Snippet = ix.snippet(&doc.d, match, q.SeePrivate)
 		res.Hits = append(res.Hits, h)
 	}
 	return res
@@ -367,7 +395,7 @@ func (ix *index) search(q Query) Result {
 
 // phrase calls hit for every document holding the terms in sequence, with
 // the number of times it does.
-func (ix *index) phrase(ts []uint32, idfOf func(uint32) float64, hit func(d, freq uint32, idf, w float64)) {
+func (ix *index) phrase(ts []uint32, idfOf func(uint32) float64, private bool, hit func(d, freq uint32, idf, w float64)) {
 	its := make([]*postings, len(ts))
 	idf := 0.0
 	for i, t := range ts {
@@ -398,6 +426,10 @@ func (ix *index) phrase(ts []uint32, idfOf func(uint32) float64, hit func(d, fre
 			continue
 		}
 		starts := its[0].positions()
+		if !private {
+			end := ix.docs[top].public
+			starts = slices.DeleteFunc(starts, func(p uint32) bool { return p >= end })
+		}
 		for i := 1; i < len(its) && len(starts) > 0; i++ {
 			ps := its[i].positions()
 			var keep []uint32
@@ -542,12 +574,15 @@ const snippetWords = 24
 
 // snippet returns the field with the most matched words and a window of it
 // around the first of them.
-func (ix *index) snippet(d *Document, match map[uint32]bool) (string, []Fragment) {
+func (ix *index) snippet(d *Document, match map[uint32]bool, private bool) (string, []Fragment) {
 	type span struct{ start, end int }
 	bestField, bestCount := -1, 0
 	var bestSpans []span
 	var buf []byte
 	for fi, f := range d.Fields {
+		if f.Private && !private {
+			continue
+		}
 		var words, hits []span
 		var firstHit = -1
 		segment(f.Text, func(start, end int) {

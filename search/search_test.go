@@ -344,3 +344,47 @@ func TestRestrictedStatistics(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivateFields checks that a private field (a person's names) doesn't
+// exist for a query without SeePrivate: no hit, no snippet, no effect on
+// scores; and that it does with SeePrivate.
+func TestPrivateFields(t *testing.T) {
+	person := vigil.NewID()
+	build := func(private string) *search.Index {
+		ix := search.New()
+		ix.Add(search.Document{ID: person, Kind: "person", Fields: []search.Field{
+			{Name: "name", Text: private, Private: true},
+			{Name: "pseudonym", Text: "Свидетель из Аргуна"},
+		}})
+		ix.Add(search.Document{ID: vigil.NewID(), Kind: "act", Fields: []search.Field{{Text: "Задержание в Аргуне"}}})
+		return ix
+	}
+	ix := build("Магомед Ибрагимов, Аргун")
+	for _, q := range []string{"Ibragimov", "Ибрагимов", `"Магомед Ибрагимов"`, "ибраг*", "Magomed Argun"} {
+		if r := ix.Search(search.Query{Text: q, Visible: all}); r.Total != 0 || len(r.Facets.Kinds) != 0 {
+			t.Errorf("%q finds a private field: %+v", q, r)
+		}
+		r := ix.Search(search.Query{Text: q, Visible: all, SeePrivate: true})
+		if r.Total != 1 || r.Hits[0].ID != person || r.Hits[0].Field != "name" {
+			t.Errorf("%q with SeePrivate: %+v", q, r)
+		}
+	}
+	r := ix.Search(search.Query{Text: "Argun", Visible: all})
+	for _, h := range r.Hits {
+		if h.Field == "name" {
+			t.Errorf("snippet from a private field: %+v", h)
+		}
+	}
+	// Scores ignore private text for those who may not read it.
+	other := build("Аргун Аргун Аргун Аргун " + strings.Repeat("слово ", 40))
+	ra := ix.Search(search.Query{Text: "Argun", Visible: all})
+	rb := other.Search(search.Query{Text: "Argun", Visible: all})
+	if len(ra.Hits) != 2 || len(rb.Hits) != 2 {
+		t.Fatalf("hits %d, %d", len(ra.Hits), len(rb.Hits))
+	}
+	for i := range ra.Hits {
+		if ra.Hits[i].Score != rb.Hits[i].Score {
+			t.Errorf("hit %d: score %v with one private text, %v with another", i, ra.Hits[i].Score, rb.Hits[i].Score)
+		}
+	}
+}
