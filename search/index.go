@@ -57,12 +57,12 @@ type term struct {
 }
 
 type doc struct {
-	d      Document
-	length uint32 // tokens, all fields
+	d         Document
+	length    uint32 // tokens, all fields
 	public    uint32 // first position of the private fields (they come after the public ones); past the last position if none
 	publicLen uint32 // tokens of public fields
-	inc    uint32 // index in incs
-	alive  bool
+	inc       uint32 // index in incs
+	alive     bool
 }
 
 // incStat is what the index holds per incident, so that a search can
