@@ -95,7 +95,7 @@ func appendFold(b []byte, w string) []byte {
 		switch {
 		case r == 'ё':
 			r = 'е'
-		case r == '\'' || r == '’' || r >= 0x300 && unicode.Is(unicode.Mn, r):
+		case r == '\'' || r == '’' || r >= 0x300 && (r < 0x400 || r > 0x482) && unicode.Is(unicode.Mn, r):
 			continue
 		}
 		b = utf8.AppendRune(b, r)
