@@ -1,7 +1,6 @@
 package search
 
 import (
-	"cmp"
 	"encoding/binary"
 	"slices"
 	"sync"
@@ -98,8 +97,11 @@ type index struct {
 	sortMu sync.Mutex
 	sorted []string
 
-	occ []occurrence // scratch of add, under the write lock
-	buf []byte
+	// Scratch of add, under the write lock.
+	occ               []occurrence
+	buf               []byte
+	tcount, tstart    []uint32 // per term
+	distinct, grouped []uint32
 }
 
 // Name keys are bucketed by first letter and length for the near-miss scan.
@@ -206,34 +208,50 @@ func (ix *index) add(d Document) {
 		}
 	}
 	ix.buf = buf
-	slices.SortFunc(occ, func(a, b occurrence) int {
-		if c := cmp.Compare(a.term, b.term); c != 0 {
-			return c
+	// Group the positions by term, keeping their order: a counting sort
+	// over per-term counters (cheaper than sorting by term).
+	for len(ix.tcount) < len(ix.terms) {
+		ix.tcount = append(ix.tcount, 0)
+		ix.tstart = append(ix.tstart, 0)
+	}
+	distinct := ix.distinct[:0]
+	for _, o := range occ {
+		if ix.tcount[o.term] == 0 {
+			distinct = append(distinct, o.term)
 		}
-		return cmp.Compare(a.pos, b.pos)
-	})
-	for i := 0; i < len(occ); {
-		t := occ[i].term
-		j := i
-		for j < len(occ) && occ[j].term == t {
-			j++
-		}
+		ix.tcount[o.term]++
+	}
+	at := uint32(0)
+	for _, t := range distinct {
+		ix.tstart[t] = at
+		at += ix.tcount[t]
+	}
+	grouped := slices.Grow(ix.grouped[:0], len(occ))[:len(occ)]
+	for _, o := range occ {
+		grouped[ix.tstart[o.term]] = o.pos
+		ix.tstart[o.term]++
+	}
+	at = 0
+	for _, t := range distinct {
+		k := ix.tcount[t]
+		ix.tcount[t] = 0
 		tm := &ix.terms[t]
 		delta := n - tm.last
 		if tm.df == 0 {
 			delta = n
 		}
 		tm.docs = binary.AppendUvarint(tm.docs, uint64(delta))
-		tm.docs = binary.AppendUvarint(tm.docs, uint64(j-i))
+		tm.docs = binary.AppendUvarint(tm.docs, uint64(k))
 		prev := uint32(0)
-		for _, o := range occ[i:j] {
-			tm.pos = binary.AppendUvarint(tm.pos, uint64(o.pos-prev))
-			prev = o.pos
+		for _, p := range grouped[at : at+k] {
+			tm.pos = binary.AppendUvarint(tm.pos, uint64(p-prev))
+			prev = p
 		}
+		at += k
 		tm.last = n
 		tm.df++
-		i = j
 	}
+	ix.distinct, ix.grouped = distinct, grouped
 	ix.occ = occ
 	length := uint32(len(occ))
 	inc, ok := ix.incID[d.Incident]
