@@ -126,6 +126,8 @@ func newIndex() *index {
 const fieldGap = 1000
 
 // Add indexes d, replacing the document with the same ID if there is one.
+// The index keeps d's strings and slices (not copies): don't modify them
+// afterwards.
 func (x *Index) Add(d Document) {
 	x.mu.Lock()
 	defer x.mu.Unlock()

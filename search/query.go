@@ -20,7 +20,11 @@ type Query struct {
 	// Visible reports whether the principal may see the incident (the zero
 	// ID for records outside incidents). A document it rejects counts
 	// nowhere: not in hits, snippets, totals or facets. A nil Visible sees
-	// nothing.
+	// nothing. It is called under the index's read lock, once per
+	// incident: it must not wait for a lock held by a goroutine that may
+	// be calling [Index.Add] (in the cases service, call Search with the
+	// model's read lock already held and let Visible read the model
+	// without locking).
 	Visible func(incident vigil.ID) bool
 	// SeePrivate lets the query match and show private fields
 	// ([Field.Private]).

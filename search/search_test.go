@@ -1,6 +1,7 @@
 package search_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -386,5 +387,42 @@ func TestPrivateFields(t *testing.T) {
 		if ra.Hits[i].Score != rb.Hits[i].Score {
 			t.Errorf("hit %d: score %v with one private text, %v with another", i, ra.Hits[i].Score, rb.Hits[i].Score)
 		}
+	}
+}
+
+// TestConcurrent adds, updates, removes and searches from several
+// goroutines at once; run with -race.
+func TestConcurrent(t *testing.T) {
+	ix := search.New()
+	ids := make([]vigil.ID, 200)
+	for i := range ids {
+		ids[i] = vigil.NewID()
+	}
+	done := make(chan bool)
+	for w := range 2 {
+		go func() {
+			for i, id := range ids {
+				ix.Add(search.Document{ID: id, Fields: []search.Field{{Text: fmt.Sprintf("Задержан в Грозном, слово%d-%d", w, i)}}})
+				if i%7 == 0 {
+					ix.Remove(id)
+				}
+			}
+			done <- true
+		}()
+	}
+	for range 2 {
+		go func() {
+			for i := range 100 {
+				ix.Search(search.Query{Text: fmt.Sprintf("Grozny слово%d*", i%3), Visible: all})
+				ix.Search(search.Query{Text: `"задержан в"`, Visible: all, Filter: search.Filter{Place: ids[i]}})
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if n := ix.Search(search.Query{Text: "Grozny", Visible: all}).Total; n != ix.Len() {
+		t.Errorf("%d hits, %d documents", n, ix.Len())
 	}
 }
