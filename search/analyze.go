@@ -126,6 +126,15 @@ func stem(w string) string {
 	return english.Stem(w, true)
 }
 
+// isStopWord reports whether a folded word is a Snowball stop word of its
+// language.
+func isStopWord(w string) bool {
+	if isCyrillic(w) {
+		return russian.IsStopWord(w)
+	}
+	return english.IsStopWord(w)
+}
+
 func isLatin(w string) bool {
 	for _, r := range w {
 		if unicode.IsLetter(r) {

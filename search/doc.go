@@ -27,7 +27,9 @@
 // # Queries
 //
 // A query is words, "quoted phrases" and prefixes (word*); a document must
-// match all of them. A prefix matches words as written (кадыр* finds
+// match all of them, except stop words (in, the, в, и) when the query has
+// other words, since a document in the other language lacks them. A
+// prefix matches words as written (кадыр* finds
 // Кадырова), in its own script. A word matches its own stem (weight 1), every word
 // with the same name key (0.8, see [NameKey]) and every word whose name key
 // is within [Distance] 1 (keys of 5 to 7 letters) or 2 (8 and more) and

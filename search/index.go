@@ -74,10 +74,9 @@ type incStat struct {
 }
 
 type index struct {
-	docs    []doc
-	byID    map[vigil.ID]uint32
-	live    int
-	lengths uint64 // sum of live documents' lengths
+	docs []doc
+	byID map[vigil.ID]uint32
+	live int
 
 	terms   []term
 	termID  map[string]uint32
@@ -269,7 +268,6 @@ func (ix *index) add(d Document) {
 	ix.docs[n].publicLen = npublic
 	ix.byID[d.ID] = n
 	ix.live++
-	ix.lengths += uint64(length)
 }
 
 // An occurrence is a term at a position of the document being added.
@@ -336,7 +334,6 @@ func (ix *index) remove(id vigil.ID) {
 	d := &ix.docs[n]
 	d.alive = false
 	ix.live--
-	ix.lengths -= uint64(d.length)
 	ix.incs[d.inc].docs--
 	ix.incs[d.inc].length -= uint64(d.length)
 	ix.incs[d.inc].public -= uint64(d.publicLen)

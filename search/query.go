@@ -124,9 +124,22 @@ func (ix *index) clauses(text string) []clause {
 	words, prefixes, phrases := parse(text)
 	var cs []clause
 	var buf []byte
+	// Stop words (in, the, в, и) are left out of a query that has other
+	// words: a document in the other language doesn't have them.
+	var folded []string
+	content := false
 	for _, w := range words {
 		segment(w, func(start, end int) {
 			s := fold(w[start:end])
+			folded = append(folded, s)
+			content = content || !isStopWord(s)
+		})
+	}
+	for _, s := range folded {
+		if content && isStopWord(s) {
+			continue
+		}
+		func() {
 			c := clause{}
 			seen := map[uint32]bool{}
 			addTerm := func(t uint32, wt float64) {
@@ -157,7 +170,7 @@ func (ix *index) clauses(text string) []clause {
 			}
 			c.empty = len(c.terms) == 0
 			cs = append(cs, c)
-		})
+		}()
 	}
 	for _, p := range prefixes {
 		buf = appendFold(buf[:0], p)

@@ -93,6 +93,8 @@ func TestSearch(t *testing.T) {
 		{"thr*", []string{"nyc"}},
 		{"police Kadyrov", []string{"en1", "ru1"}}, // police ~ полиции by name key, Kadyrov in both
 		{"Petrov", nil},
+		{"police in Grozny", []string{"nyc", "ru1"}}, // "in" is left out: ru1 has no English stop words
+		{"in", []string{"en1", "nyc"}},               // alone, a stop word is searched
 		{"", []string{"en1", "nyc", "person", "ru1", "secret"}},
 	} {
 		t.Run(test.query, func(t *testing.T) {
