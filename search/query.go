@@ -94,6 +94,10 @@ type weighted struct {
 	w float64
 }
 
+// MaxParts is how many words, phrases and prefixes of a query count, and
+// how many words of a phrase; the rest are ignored.
+const MaxParts = 32
+
 // A clause is one part of a query: a word, a prefix or a phrase.
 type clause struct {
 	terms  []weighted // word or prefix: any of them
@@ -122,6 +126,9 @@ func parse(text string) (words []string, prefixes []string, phrases [][]string) 
 
 func (ix *index) clauses(text string) []clause {
 	words, prefixes, phrases := parse(text)
+	words = words[:min(len(words), MaxParts)]
+	prefixes = prefixes[:min(len(prefixes), MaxParts)]
+	phrases = phrases[:min(len(phrases), MaxParts)]
 	var cs []clause
 	var buf []byte
 	// Stop words (in, the, в, и) are left out of a query that has other
@@ -195,7 +202,8 @@ func (ix *index) clauses(text string) []clause {
 	}
 	for _, p := range phrases {
 		c := clause{}
-		for _, tok := range Analyze(p[0]) {
+		toks := Analyze(p[0])
+		for _, tok := range toks[:min(len(toks), MaxParts)] {
 			t, ok := ix.termID[tok.Term]
 			if !ok {
 				c.empty = true
@@ -250,6 +258,9 @@ func (ix *index) search(q Query) Result {
 		return res
 	}
 	cs := ix.clauses(q.Text)
+	if len(cs) > MaxParts {
+		cs = cs[:MaxParts]
+	}
 	n := len(ix.docs)
 	// Ask about each incident once, and compute every statistic of the
 	// ranking (documents, lengths, document frequencies) over the visible

@@ -428,3 +428,11 @@ func TestConcurrent(t *testing.T) {
 		t.Errorf("%d hits, %d documents", n, ix.Len())
 	}
 }
+
+func TestLongQuery(t *testing.T) {
+	c := newCorpus(t)
+	q := strings.Repeat("Kadyrov ", search.MaxParts) + strings.Repeat("Petrov ", 70000)
+	if r := c.ix.Search(search.Query{Text: q, Visible: all}); r.Total != 3 {
+		t.Errorf("%d hits, want the 3 for Kadyrov", r.Total)
+	}
+}
