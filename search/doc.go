@@ -29,8 +29,8 @@
 // A query is words, "quoted phrases" and prefixes (word*); a document must
 // match all of them, except stop words (in, the, в, и) when the query has
 // other words, since a document in the other language lacks them. A
-// prefix matches words as written (кадыр* finds
-// Кадырова), in its own script. A word matches its own stem (weight 1), every word
+// prefix matches words as written (кадыр* finds Кадырова); a Latin prefix
+// is also read as Russian (kadyr* finds Кадырова). A word matches its own stem (weight 1), every word
 // with the same name key (0.8, see [NameKey]) and every word whose name key
 // is within [Distance] 1 (keys of 5 to 7 letters) or 2 (8 and more) and
 // starts with the same letter (0.5). Hits are ranked by BM25 (k1 1.2,

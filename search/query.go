@@ -187,15 +187,22 @@ func (ix *index) clauses(text string) []clause {
 		pre := string(buf)
 		c := clause{}
 		// Prefixes of the words as written ("кадыр*" finds Кадырова,
-		// "arrested*" finds arrested), not of their stems.
+		// "arrested*" finds arrested), not of their stems; a Latin prefix
+		// also read as Russian ("kadyr*" finds Кадырова too).
 		seen := map[uint32]bool{}
 		surfaces := ix.sortedSurfaces()
-		i, _ := slices.BinarySearch(surfaces, pre)
-		for ; i < len(surfaces) && strings.HasPrefix(surfaces[i], pre); i++ {
-			if t := ix.surface[surfaces[i]]; !seen[t] {
-				seen[t] = true
-				c.terms = append(c.terms, weighted{t, weightExact})
+		expand := func(pre string, w float64) {
+			i, _ := slices.BinarySearch(surfaces, pre)
+			for ; i < len(surfaces) && strings.HasPrefix(surfaces[i], pre); i++ {
+				if t := ix.surface[surfaces[i]]; !seen[t] {
+					seen[t] = true
+					c.terms = append(c.terms, weighted{t, w})
+				}
 			}
+		}
+		expand(pre, weightExact)
+		if isLatin(pre) {
+			expand(toCyrillic(pre), weightName)
 		}
 		c.empty = len(c.terms) == 0
 		cs = append(cs, c)

@@ -89,7 +89,8 @@ func TestSearch(t *testing.T) {
 		{`"new york"`, []string{"nyc"}},
 		{`"york new"`, nil},
 		{`"по приказу Кадырова"`, []string{"ru1"}},
-		{"кадыр*", []string{"ru1"}}, // prefixes stay in their script
+		{"кадыр*", []string{"ru1"}},                  // a Cyrillic prefix stays Cyrillic
+		{"kadyr*", []string{"en1", "ru1", "secret"}}, // a Latin one is also read as Russian
 		{"thr*", []string{"nyc"}},
 		{"police Kadyrov", []string{"en1", "ru1"}}, // police ~ полиции by name key, Kadyrov in both
 		{"Petrov", nil},
