@@ -37,6 +37,7 @@ var namePairs = [][]string{
 	{"Ингушетия", "Ingushetia", "Ingushetiya"},
 	{"Зелимхан", "Zelimkhan", "Zelimhan"},
 	{"Умаров", "Umarov"},
+	{"полиция", "politsiya", "policiya", "полиции"}, // not a name: Russian typed in Latin letters
 }
 
 // match reports whether two spellings meet as the index matches them:
