@@ -29,10 +29,10 @@ type Witness struct {
 // with its key. The log must not sign further checkpoints until a person has
 // looked.
 type ConflictError struct {
-	Witness    string // the witness's name
-	Size       int64  // the checkpoint size the log submitted
+	Witness     string // the witness's name
+	Size        int64  // the checkpoint size the log submitted
 	WitnessSize int64  // the size the witness had cosigned, -1 if unknown
-	Reason     string // what the witness said
+	Reason      string // what the witness said
 }
 
 func (e *ConflictError) Error() string {

@@ -78,3 +78,7 @@ func (l *memLog) checkpoint(tb testing.TB) []byte {
 	}
 	return signed
 }
+
+func sha256Hex(s string) string {
+	return fmt.Sprintf("%x", sha256.Sum256([]byte(s)))
+}
