@@ -115,9 +115,13 @@ func parseHash(b []byte) (tlog.Hash, error) {
 	if len(b) != base64.StdEncoding.EncodedLen(len(h)) {
 		return h, errors.New("not a base64 SHA-256 hash")
 	}
-	n, err := base64.StdEncoding.Strict().Decode(h[:], b)
+	// Decode needs room for DecodedLen bytes (33 for 44 characters without
+	// padding), or it writes past the end: found by FuzzParseAddCheckpoint.
+	var buf [33]byte
+	n, err := base64.StdEncoding.Strict().Decode(buf[:], b)
 	if err != nil || n != len(h) {
 		return h, errors.New("not a base64 SHA-256 hash")
 	}
+	copy(h[:], buf[:n])
 	return h, nil
 }
