@@ -77,6 +77,7 @@ func init() {
 		{"import", "import a vigil-case/1 file (all or nothing)", runImport},
 		{"export", "export the case records as vigil-case/1 JSON or CSV", runExport},
 		{"demo", "run a throwaway instance with sample files", runDemo},
+		{"witness", "cosign other logs' checkpoints (C2SP tlog-witness)", runWitness},
 	}
 }
 
