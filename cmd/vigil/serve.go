@@ -69,6 +69,10 @@ type serveConfig struct {
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	cs, err := newCosigner(d, logger)
+	if err != nil {
+		return err
+	}
 	pl, err := net.Listen("tcp", cfg.Public)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
@@ -88,6 +92,9 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Vault: d.Vault,
 		Health: func(r *http.Request) (api.Health, error) {
 			h := api.Health{Checkpoint: -1}
+			if cs != nil {
+				h.WitnessAlarm = cs.Alarm()
+			}
 			err := d.Store.View(r.Context(), func(tx store.ReadTx) error {
 				var err error
 				if h.TreeSize, err = tx.TreeSize(); err != nil {
@@ -113,8 +120,12 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	}
 	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog)
 	pubOpt.BodyTimeout = cfg.BodyTimeout
+	var logSrc evlog.Source = d
+	if cs != nil {
+		logSrc = cosignedLog{d, cs} // only checkpoints meeting the witness quorum are public
+	}
 	public := &http.Server{
-		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, pubOpt),
+		Handler:           web.NewPublic(logSrc, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, pubOpt),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
@@ -136,9 +147,24 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		if interval <= 0 {
 			interval = d.Intake.Config.WithDefaults().TimePrecision
 		}
+		if cs != nil {
+			// Republishing a checkpoint signed before the restart dates nothing new.
+			if err := cs.cosign(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("checkpoint not cosigned", "err", err.Error())
+			}
+		}
 		signOnGrid(ctx, interval, func() {
+			if cs != nil && cs.Alarm() != "" {
+				logger.Error("checkpoint not signed", "err", errAlarm.Error())
+				return
+			}
 			if err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
 				logger.Error("checkpoint not signed", "err", err.Error())
+			}
+			if cs != nil {
+				if err := cs.cosign(ctx); err != nil && ctx.Err() == nil {
+					logger.Error("checkpoint not cosigned", "err", err.Error())
+				}
 			}
 		})
 	}()

@@ -34,6 +34,7 @@ import (
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/store/sqlite"
 	"github.com/vigil-hr/vigil/vault"
+	"github.com/vigil-hr/vigil/witness"
 )
 
 // Config is DIR/vigil.json.
@@ -52,6 +53,10 @@ type Config struct {
 	// Instance says who runs this vigil, shown on the public home page;
 	// optional (a neutral default text is shown otherwise).
 	Instance InstanceConfig `json:"instance,omitzero"`
+	// Witness is the witness policy: serve asks these witnesses to cosign
+	// each new checkpoint and publishes it once the quorum holds. Optional;
+	// without it checkpoints are published as signed.
+	Witness *witness.Policy `json:"witness,omitempty"`
 }
 
 // InstanceConfig is the instance section of vigil.json: texts per UI

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/vigil-hr/vigil/internal/atomicfile"
+	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/store"
+	"github.com/vigil-hr/vigil/witness"
+)
+
+// errAlarm is returned while a witness alarm stands: no checkpoint is signed.
+var errAlarm = errors.New("a witness reported a conflicting checkpoint: signing stopped (hint: compare the log with the witness's checkpoint; remove DIR/witness-alarm only once the cause is understood)")
+
+// A cosigner gets each new checkpoint cosigned by the witnesses of the data
+// directory's policy (vigil.json "witness") and keeps the latest checkpoint
+// meeting the quorum in DIR/checkpoint.cosigned, which the public log serves
+// instead of the bare signed one. A witness that reports a conflict (it
+// cosigned another tree for this log) raises the alarm: it is written to
+// DIR/witness-alarm, logged at Error, shown on the staff health, and no
+// checkpoint is signed while the file exists, across restarts. Its methods
+// are safe for concurrent use.
+type cosigner struct {
+	d      *datadir.Dir
+	policy witness.Policy
+	ws     []witness.Witness
+	client witness.Client
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	cosigned []byte // latest checkpoint meeting the quorum, nil if none
+	alarm    string // the alarm's text, "" if none
+}
+
+// newCosigner returns the cosigner of d's witness policy, or nil if it has
+// none.
+func newCosigner(d *datadir.Dir, logger *slog.Logger) (*cosigner, error) {
+	p := d.Config.Witness
+	if p == nil {
+		return nil, nil
+	}
+	if err := p.Valid(true); err != nil {
+		return nil, fmt.Errorf("vigil.json: %w", err)
+	}
+	ws, err := p.Client()
+	if err != nil {
+		return nil, err
+	}
+	c := &cosigner{d: d, policy: *p, ws: ws, log: logger}
+	b, err := os.ReadFile(c.cosignedPath())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read cosigned checkpoint: %w", err)
+	}
+	if err == nil {
+		if _, _, err := p.Verify(b, d.Vault.LogVerifier()); err != nil {
+			return nil, fmt.Errorf("%s does not verify under the witness policy: %w", c.cosignedPath(), err)
+		}
+		c.cosigned = b
+	}
+	a, err := os.ReadFile(c.alarmPath())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read witness alarm: %w", err)
+	}
+	c.alarm = strings.TrimSpace(string(a))
+	if c.alarm != "" {
+		logger.Error("WITNESS ALARM: not signing checkpoints", "alarm", c.alarm)
+	}
+	return c, nil
+}
+
+func (c *cosigner) cosignedPath() string { return filepath.Join(c.d.Path, "checkpoint.cosigned") }
+func (c *cosigner) alarmPath() string    { return filepath.Join(c.d.Path, "witness-alarm") }
+
+// Alarm returns the standing alarm, "" if none.
+func (c *cosigner) Alarm() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.alarm
+}
+
+// Cosigned returns the latest checkpoint meeting the quorum, or nil.
+func (c *cosigner) Cosigned() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cosigned
+}
+
+// cosign submits the latest signed checkpoint to the witnesses unless it is
+// already the cosigned one, and publishes it if the quorum holds.
+func (c *cosigner) cosign(ctx context.Context) error {
+	if c.Alarm() != "" {
+		return errAlarm
+	}
+	signed, err := c.d.LatestCheckpoint(ctx)
+	if err != nil || signed == nil {
+		return err
+	}
+	body, _, _ := bytes.Cut(signed, []byte("\n\n"))
+	if prev, _, _ := bytes.Cut(c.Cosigned(), []byte("\n\n")); bytes.Equal(prev, body) {
+		return nil
+	}
+	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		var hs []tlog.Hash
+		err := c.d.Store.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			hs, err = tx.ReadHashes(idx)
+			return err
+		})
+		return hs, err
+	})
+	res := c.client.Cosign(ctx, c.ws, signed, hr)
+	if ce := res.Conflict(); ce != nil {
+		c.raise(ce.Error())
+		return ce
+	}
+	for name, err := range res.Errs {
+		c.log.Warn("witness did not cosign", "witness", name, "err", err.Error())
+	}
+	cp, have, err := c.policy.Verify(res.Cosigned, c.d.Vault.LogVerifier())
+	if err != nil {
+		return fmt.Errorf("checkpoint not published: %w", err)
+	}
+	if err := atomicfile.Write(c.cosignedPath(), res.Cosigned, 0o644); err != nil {
+		return fmt.Errorf("write cosigned checkpoint: %w", err)
+	}
+	c.mu.Lock()
+	c.cosigned = res.Cosigned
+	c.mu.Unlock()
+	c.log.Info("checkpoint cosigned and published", "size", cp.N, "witnesses", strings.Join(have, ","))
+	return nil
+}
+
+// raise records the alarm durably and loudly.
+func (c *cosigner) raise(msg string) {
+	c.mu.Lock()
+	c.alarm = msg
+	c.mu.Unlock()
+	c.log.Error("WITNESS ALARM: the log may be forked; not signing further checkpoints", "alarm", msg)
+	if err := atomicfile.Write(c.alarmPath(), []byte(msg+"\n"), 0o600); err != nil {
+		c.log.Error("witness alarm not written to disk", "err", err.Error())
+	}
+}
+
+// cosignedLog serves the cosigned checkpoint as the public log's latest.
+type cosignedLog struct {
+	*datadir.Dir
+	c *cosigner
+}
+
+func (l cosignedLog) LatestCheckpoint(context.Context) ([]byte, error) { return l.c.Cosigned(), nil }
