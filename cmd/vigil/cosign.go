@@ -21,7 +21,7 @@ import (
 )
 
 // errAlarm is returned while a witness alarm stands: no checkpoint is signed.
-var errAlarm = errors.New("a witness reported a conflicting checkpoint: signing stopped (hint: compare the log with the witness's checkpoint; remove DIR/witness-alarm only once the cause is understood)")
+var errAlarm = datadir.ErrWitnessAlarm
 
 // A cosigner gets each new checkpoint cosigned by the witnesses of the data
 // directory's policy (vigil.json "witness") and keeps the latest checkpoint
@@ -79,8 +79,8 @@ func newCosigner(d *datadir.Dir, logger *slog.Logger) (*cosigner, error) {
 	return c, nil
 }
 
-func (c *cosigner) cosignedPath() string { return filepath.Join(c.d.Path, "checkpoint.cosigned") }
-func (c *cosigner) alarmPath() string    { return filepath.Join(c.d.Path, "witness-alarm") }
+func (c *cosigner) cosignedPath() string { return filepath.Join(c.d.Path, datadir.CosignedFile) }
+func (c *cosigner) alarmPath() string    { return filepath.Join(c.d.Path, datadir.AlarmFile) }
 
 // Alarm returns the standing alarm, "" if none.
 func (c *cosigner) Alarm() string {
