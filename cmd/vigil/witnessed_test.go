@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/torchwood"
+
+	"github.com/vigil-hr/vigil/internal/witnesstest"
 	"github.com/vigil-hr/vigil/witness"
 )
 
@@ -21,10 +24,27 @@ import (
 // checkpoint, then vigil bundle, whose proofs carry the cosignature: vigil
 // verify --policy accepts it under a policy requiring the witness and
 // refuses it under one naming a witness that never cosigned.
+//
+// It runs twice: with a vigil witness, and with litewitness (see package
+// witnesstest for what that needs), whose cosignatures torchwood verifies.
 func TestWitnessedBundle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the vigil binary")
 	}
+	t.Run("vigil witness", func(t *testing.T) {
+		testWitnessedBundle(t, func(t *testing.T, bin, dir, logVKey string) (string, string) {
+			return startVigilWitness(t, bin, dir, "witness.example/w1", logVKey)
+		})
+	})
+	t.Run("litewitness", func(t *testing.T) {
+		testWitnessedBundle(t, func(t *testing.T, bin, dir, logVKey string) (string, string) {
+			lw := witnesstest.StartLitewitness(t, "witness.example/w1", logVKey)
+			return lw.VKey, lw.URL
+		})
+	})
+}
+
+func testWitnessedBundle(t *testing.T, start func(t *testing.T, bin, dir, logVKey string) (vkey, url string)) {
 	bin := vigilBin(t)
 	tmp := t.TempDir()
 	env := vigilEnv(interopPassphrase)
@@ -37,7 +57,7 @@ func TestWitnessedBundle(t *testing.T) {
 	items := map[int64]interopItem{}
 	interopAdd(t, bin, env, data, filepath.Join(tmp, "files"), 0, 3, items)
 
-	wkey, wurl := startVigilWitness(t, bin, filepath.Join(tmp, "wit"), "witness.example/w1", logKey[1])
+	wkey, wurl := start(t, bin, filepath.Join(tmp, "wit"), logKey[1])
 	absentKey := newCosignerKey(t, "absent.example/w")
 	policy := map[string]any{"witnesses": []map[string]any{{"name": "w1", "vkey": wkey, "url": wurl}}}
 	setWitnessPolicy(t, data, policy)
@@ -65,6 +85,15 @@ func TestWitnessedBundle(t *testing.T) {
 		return code == http.StatusOK && strings.Contains(string(b), "— witness.example/w1 ")
 	})
 	t.Logf("public checkpoint:\n%s", cp)
+	tv, err := torchwood.NewCosignatureVerifier(wkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policyTW := torchwood.ThresholdPolicy(3, torchwood.OriginPolicy("witnessed.example/log"),
+		torchwood.SingleVerifierPolicy(mustNoteVerifier(t, logKey[1])), torchwood.SingleVerifierPolicy(tv))
+	if _, _, err := torchwood.VerifyCheckpoint(cp, policyTW); err != nil {
+		t.Fatalf("torchwood does not verify the public checkpoint under the policy: %v", err)
+	}
 	srv.Process.Signal(os.Interrupt)
 	srv.Wait()
 	if strings.Contains(serr.String(), "ALARM") {
