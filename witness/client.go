@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -188,15 +189,26 @@ type Result struct {
 	Errs     map[string]error            // witness name -> why it did not cosign
 }
 
-// Conflict returns the first alarm among the results, or nil.
+// Conflict returns the first alarm among the results (by witness name), or
+// nil.
 func (r Result) Conflict() *ConflictError {
+	if cs := r.Conflicts(); len(cs) > 0 {
+		return cs[0]
+	}
+	return nil
+}
+
+// Conflicts returns every alarm among the results, sorted by witness name.
+func (r Result) Conflicts() []*ConflictError {
+	var out []*ConflictError
 	for _, err := range r.Errs {
 		var ce *ConflictError
 		if errors.As(err, &ce) {
-			return ce
+			out = append(out, ce)
 		}
 	}
-	return nil
+	slices.SortFunc(out, func(a, b *ConflictError) int { return strings.Compare(a.Witness, b.Witness) })
+	return out
 }
 
 // Cosign submits the signed checkpoint to every witness concurrently and

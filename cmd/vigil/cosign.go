@@ -120,9 +120,13 @@ func (c *cosigner) cosign(ctx context.Context) error {
 		return hs, err
 	})
 	res := c.client.Cosign(ctx, c.ws, signed, hr)
-	if ce := res.Conflict(); ce != nil {
-		c.raise(ce.Error())
-		return ce
+	if ces := res.Conflicts(); len(ces) > 0 {
+		var msgs []string
+		for _, ce := range ces {
+			msgs = append(msgs, ce.Error())
+		}
+		c.raise(strings.Join(msgs, "\n"))
+		return ces[0]
 	}
 	for name, err := range res.Errs {
 		c.log.Warn("witness did not cosign", "witness", name, "err", err.Error())

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -191,4 +192,131 @@ func writeJSON(t *testing.T, path string, v any) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWitnessedFork forks a witnessed vigil the way a seizure or a careless
+// restore would: the data directory is put back to an old backup (its own
+// anchor and database agree, so vigil's own fork check passes) and new,
+// different items are added. Both witnesses (a vigil witness and
+// litewitness) refuse the forked checkpoint; serve raises the alarm naming
+// both, stops signing, and keeps publishing the last cosigned checkpoint.
+func TestWitnessedFork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	tmp := t.TempDir()
+	env := vigilEnv(interopPassphrase)
+	data := filepath.Join(tmp, "data")
+	out := vigilRun(t, bin, env, "init", "--data", data, "--origin", "forked.example/log", "--scrypt-work-factor", "10")
+	logKey := regexp.MustCompile(`log key:\s+(\S+)`).FindStringSubmatch(out)[1]
+	lw := witnesstest.StartLitewitness(t, "lw.example/w", logKey)
+	vkey, url := startVigilWitness(t, bin, filepath.Join(tmp, "wit"), "vigil.example/w", logKey)
+	setWitnessPolicy(t, data, map[string]any{"witnesses": []map[string]any{
+		{"name": "vigil-w", "vkey": vkey, "url": url},
+		{"name": "litewitness", "vkey": lw.VKey, "url": lw.URL},
+	}})
+
+	items := map[int64]interopItem{}
+	interopAdd(t, bin, env, data, filepath.Join(tmp, "f1"), 0, 3, items)
+	pub, stop := serveWitnessed(t, bin, env, data)
+	waitCosigned(t, pub, 3, "vigil.example/w", "lw.example/w")
+	stop()
+	backup := filepath.Join(tmp, "backup")
+	if out, err := exec.Command("cp", "-a", data, backup).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	interopAdd(t, bin, env, data, filepath.Join(tmp, "f2"), 3, 2, items)
+	pub, stop = serveWitnessed(t, bin, env, data)
+	waitCosigned(t, pub, 5, "vigil.example/w", "lw.example/w")
+	stop()
+
+	// Restore the old backup, then add other files: a fork at size 5.
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(backup, data); err != nil {
+		t.Fatal(err)
+	}
+	interopAdd(t, bin, env, data, filepath.Join(tmp, "f3"), 3, 2, map[int64]interopItem{})
+	pub, stop = serveWitnessed(t, bin, env, data)
+	defer stop()
+	alarmPath := filepath.Join(data, "witness-alarm")
+	var alarm []byte
+	waitUntil(t, 20*time.Second, func() bool {
+		alarm, _ = os.ReadFile(alarmPath)
+		return strings.Contains(string(alarm), "vigil-w") && strings.Contains(string(alarm), "litewitness")
+	})
+	t.Logf("alarm:\n%s", alarm)
+	if b, _ := getBody(t, pub+"log/checkpoint"); !strings.Contains(string(b), "\n3\n") {
+		t.Errorf("public checkpoint after the fork is not the last cosigned one of the backup (size 3):\n%s", b)
+	}
+	stop()
+
+	// The alarm stands after serve stops: vigil add keeps the file but
+	// signs no checkpoint, and a bundle of it cannot be made.
+	f4 := filepath.Join(tmp, "f4")
+	os.MkdirAll(f4, 0o755)
+	os.WriteFile(filepath.Join(f4, "late.txt"), []byte("late\n"), 0o644)
+	cmd := exec.Command(bin, "add", "--data", data, "-q", f4)
+	cmd.Env = env
+	b, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "conflicting checkpoint") {
+		t.Fatalf("vigil add during the alarm: %v\n%s", err, b)
+	}
+	id := strings.Fields(string(b))[0]
+	cmd = exec.Command(bin, "bundle", "--data", data, "--out", filepath.Join(tmp, "x.zip"), "--no-content", id)
+	cmd.Env = env
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "conflicting checkpoint") {
+		t.Errorf("bundle of a record not in the cosigned tree during the alarm: %v\n%s", err, b)
+	}
+}
+
+// serveWitnessed runs vigil serve with a 1s checkpoint interval.
+func serveWitnessed(t *testing.T, bin string, env []string, data string) (string, func()) {
+	t.Helper()
+	srv := exec.Command(bin, "serve", "--data", data, "--public", "127.0.0.1:0", "--staff", "127.0.0.1:0", "--checkpoint-interval", "1s")
+	srv.Env = env
+	var sout, serr interopBuffer
+	srv.Stdout, srv.Stderr = &sout, &serr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once bool
+	stop := func() {
+		if once {
+			return
+		}
+		once = true
+		srv.Process.Signal(os.Interrupt)
+		srv.Wait()
+		t.Logf("serve stderr:\n%s", serr.String())
+	}
+	t.Cleanup(stop)
+	var pub string
+	waitUntil(t, 30*time.Second, func() bool {
+		if m := regexp.MustCompile(`(?m)^public (\S+)$`).FindStringSubmatch(sout.String()); m != nil {
+			pub = m[1]
+		}
+		return pub != ""
+	})
+	return pub, stop
+}
+
+// waitCosigned waits until the public checkpoint has size n and is cosigned
+// by the named cosigners.
+func waitCosigned(t *testing.T, pub string, n int64, names ...string) {
+	t.Helper()
+	waitUntil(t, 20*time.Second, func() bool {
+		b, code := getBody(t, pub+"log/checkpoint")
+		if code != http.StatusOK || !strings.Contains(string(b), fmt.Sprintf("\n%d\n", n)) {
+			return false
+		}
+		for _, name := range names {
+			if !strings.Contains(string(b), "— "+name+" ") {
+				return false
+			}
+		}
+		return true
+	})
 }
