@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"filippo.io/torchwood"
@@ -188,5 +189,68 @@ func TestServerEmptyTree(t *testing.T) {
 	}
 	if code, _, body := post(t, w.srv.URL, request(0, nil, log.checkpoint(t))); code != http.StatusOK {
 		t.Fatalf("empty tree: %d %s", code, body)
+	}
+}
+
+// TestServerRace submits many checkpoints with the same old size at once:
+// checking the old size and recording the new checkpoint are atomic, so
+// exactly one is cosigned and the others get 409 with its size (the race the
+// tlog-witness spec warns about would roll the state back).
+func TestServerRace(t *testing.T) {
+	log := newMemLog(t, "example.com/log")
+	w := newTestWitness(t, "witness.example/w1", log)
+	log.add(t, 10, "a")
+	if code, _, body := post(t, w.srv.URL, request(0, nil, log.checkpoint(t))); code != http.StatusOK {
+		t.Fatalf("%d %s", code, body)
+	}
+	type sub struct {
+		n    int64
+		body []byte
+	}
+	var subs []sub
+	for range 16 {
+		log.add(t, 1, "a")
+		proof, err := tlog.ProveTree(log.n, 10, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subs = append(subs, sub{log.n, request(10, proof, log.checkpoint(t))})
+	}
+	codes := make([]int, len(subs))
+	bodies := make([]string, len(subs))
+	var wg sync.WaitGroup
+	for i, s := range subs {
+		wg.Go(func() {
+			resp, err := http.Post(w.srv.URL+"/add-checkpoint", "text/plain", bytes.NewReader(s.body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			codes[i], bodies[i] = resp.StatusCode, string(b)
+		})
+	}
+	wg.Wait()
+	var won int64 = -1
+	for i, c := range codes {
+		switch c {
+		case http.StatusOK:
+			if won != -1 {
+				t.Fatalf("two checkpoints cosigned from old size 10: %d and %d", won, subs[i].n)
+			}
+			won = subs[i].n
+		case http.StatusConflict:
+		default:
+			t.Fatalf("status %d %s", c, bodies[i])
+		}
+	}
+	for i, c := range codes {
+		if c == http.StatusConflict && bodies[i] != fmt.Sprintf("%d\n", won) {
+			t.Errorf("409 body %q, want the winner's size %d", bodies[i], won)
+		}
+	}
+	if st, err := w.db.Log(t.Context(), log.origin); err != nil || st.Size != won {
+		t.Fatalf("state %d, %v; want %d", st.Size, err, won)
 	}
 }
