@@ -231,6 +231,15 @@ func TestWitnessedFork(t *testing.T) {
 	waitCosigned(t, pub, 5, "vigil.example/w", "lw.example/w")
 	stop()
 
+	out = vigilRun(t, bin, env, "fsck", "--data", data)
+	if !strings.Contains(out, "cosigned checkpoint: 5 entries, cosigned by vigil-w, litewitness, consistent with the tree") {
+		t.Errorf("fsck:\n%s", out)
+	}
+	cosigned5, err := os.ReadFile(filepath.Join(data, "checkpoint.cosigned"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	// Restore the old backup, then add other files: a fork at size 5.
 	if err := os.RemoveAll(data); err != nil {
 		t.Fatal(err)
@@ -238,6 +247,20 @@ func TestWitnessedFork(t *testing.T) {
 	if err := os.Rename(backup, data); err != nil {
 		t.Fatal(err)
 	}
+	// Had the newer cosigned checkpoint been kept, fsck would refuse the
+	// restored directory.
+	cosigned3, err := os.ReadFile(filepath.Join(data, "checkpoint.cosigned"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(data, "checkpoint.cosigned"), cosigned5, 0o644)
+	cmd := exec.Command(bin, "fsck", "--data", data)
+	cmd.Env = env
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "does not extend the checkpoint its witnesses cosigned") {
+		t.Errorf("fsck of a directory older than its cosigned checkpoint: %v\n%s", err, b)
+	}
+	os.WriteFile(filepath.Join(data, "checkpoint.cosigned"), cosigned3, 0o644)
+	vigilRun(t, bin, env, "fsck", "--data", data)
 	interopAdd(t, bin, env, data, filepath.Join(tmp, "f3"), 3, 2, map[int64]interopItem{})
 	pub, stop = serveWitnessed(t, bin, env, data)
 	defer stop()
@@ -255,10 +278,15 @@ func TestWitnessedFork(t *testing.T) {
 
 	// The alarm stands after serve stops: vigil add keeps the file but
 	// signs no checkpoint, and a bundle of it cannot be made.
+	cmd = exec.Command(bin, "fsck", "--data", data)
+	cmd.Env = env
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "witness alarm") {
+		t.Errorf("fsck during the alarm: %v\n%s", err, b)
+	}
 	f4 := filepath.Join(tmp, "f4")
 	os.MkdirAll(f4, 0o755)
 	os.WriteFile(filepath.Join(f4, "late.txt"), []byte("late\n"), 0o644)
-	cmd := exec.Command(bin, "add", "--data", data, "-q", f4)
+	cmd = exec.Command(bin, "add", "--data", data, "-q", f4)
 	cmd.Env = env
 	b, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(b), "conflicting checkpoint") {
