@@ -97,8 +97,11 @@ func (c *cosigner) Cosigned() []byte {
 }
 
 // cosign submits the latest signed checkpoint to the witnesses unless it is
-// already the cosigned one, and publishes it if the quorum holds.
-func (c *cosigner) cosign(ctx context.Context) error {
+// already the cosigned one (or always, with force), and publishes it if the
+// quorum holds. Forcing at start is the restore check: a data directory put
+// back to an old backup still holds its old cosigned checkpoint, but the
+// witnesses have seen a larger tree and answer with a conflict.
+func (c *cosigner) cosign(ctx context.Context, force bool) error {
 	if c.Alarm() != "" {
 		return errAlarm
 	}
@@ -107,7 +110,7 @@ func (c *cosigner) cosign(ctx context.Context) error {
 		return err
 	}
 	body, _, _ := bytes.Cut(signed, []byte("\n\n"))
-	if prev, _, _ := bytes.Cut(c.Cosigned(), []byte("\n\n")); bytes.Equal(prev, body) {
+	if prev, _, _ := bytes.Cut(c.Cosigned(), []byte("\n\n")); !force && bytes.Equal(prev, body) {
 		return nil
 	}
 	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {

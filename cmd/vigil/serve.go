@@ -148,8 +148,10 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 			interval = d.Intake.Config.WithDefaults().TimePrecision
 		}
 		if cs != nil {
-			// Republishing a checkpoint signed before the restart dates nothing new.
-			if err := cs.cosign(ctx); err != nil && ctx.Err() == nil {
+			// Republishing a checkpoint signed before the restart dates
+			// nothing new; asking the witnesses again checks this data
+			// directory was not put back to an older state.
+			if err := cs.cosign(ctx, true); err != nil && ctx.Err() == nil {
 				logger.Error("checkpoint not cosigned", "err", err.Error())
 			}
 		}
@@ -162,7 +164,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 				logger.Error("checkpoint not signed", "err", err.Error())
 			}
 			if cs != nil {
-				if err := cs.cosign(ctx); err != nil && ctx.Err() == nil {
+				if err := cs.cosign(ctx, false); err != nil && ctx.Err() == nil {
 					logger.Error("checkpoint not cosigned", "err", err.Error())
 				}
 			}

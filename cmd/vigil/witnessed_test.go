@@ -261,6 +261,19 @@ func TestWitnessedFork(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(data, "checkpoint.cosigned"), cosigned3, 0o644)
 	vigilRun(t, bin, env, "fsck", "--data", data)
+	// Serving the restored directory as it is: at start serve asks the
+	// witnesses again, and they have cosigned a larger tree.
+	rolled := filepath.Join(tmp, "rolled")
+	if out, err := exec.Command("cp", "-a", data, rolled).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	_, stopRolled := serveWitnessed(t, bin, env, rolled)
+	waitUntil(t, 20*time.Second, func() bool {
+		a, _ := os.ReadFile(filepath.Join(rolled, "witness-alarm"))
+		return strings.Count(string(a), "cosigned a larger tree") == 2
+	})
+	stopRolled()
+
 	interopAdd(t, bin, env, data, filepath.Join(tmp, "f3"), 3, 2, map[int64]interopItem{})
 	pub, stop = serveWitnessed(t, bin, env, data)
 	defer stop()
