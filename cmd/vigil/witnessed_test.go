@@ -361,3 +361,52 @@ func waitCosigned(t *testing.T, pub string, n int64, names ...string) {
 		return true
 	})
 }
+
+// TestMutualWitnessingServe runs two vigil instances (two NGOs), each with a
+// vigil witness for the other's log: each serve publishes its checkpoint
+// cosigned by the other NGO's witness, as the log grows.
+func TestMutualWitnessingServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	tmp := t.TempDir()
+	env := vigilEnv(interopPassphrase)
+	type ngo struct{ data, logKey, wkey, wurl string }
+	ngos := map[string]*ngo{}
+	for _, name := range []string{"a", "b"} {
+		n := &ngo{data: filepath.Join(tmp, name, "data")}
+		out := vigilRun(t, bin, env, "init", "--data", n.data, "--origin", "ngo-"+name+".example/log", "--scrypt-work-factor", "10")
+		n.logKey = regexp.MustCompile(`log key:\s+(\S+)`).FindStringSubmatch(out)[1]
+		ngos[name] = n
+	}
+	// Each NGO's witness witnesses the other's log.
+	for name, other := range map[string]string{"a": "b", "b": "a"} {
+		n := ngos[name]
+		n.wkey, n.wurl = startVigilWitness(t, bin, filepath.Join(tmp, name, "witness"), "witness.ngo-"+name+".example/w", ngos[other].logKey)
+	}
+	for name, other := range map[string]string{"a": "b", "b": "a"} {
+		setWitnessPolicy(t, ngos[name].data, map[string]any{"witnesses": []map[string]any{
+			{"name": "ngo-" + other, "vkey": ngos[other].wkey, "url": ngos[other].wurl}}})
+	}
+	pubs := map[string]string{}
+	for i, name := range []string{"a", "b"} {
+		interopAdd(t, bin, env, ngos[name].data, filepath.Join(tmp, name, "f1"), 0, 2+i, map[int64]interopItem{})
+		pubs[name], _ = serveWitnessed(t, bin, env, ngos[name].data)
+	}
+	waitCosigned(t, pubs["a"], 2, "witness.ngo-b.example/w")
+	waitCosigned(t, pubs["b"], 3, "witness.ngo-a.example/w")
+	for name, other := range map[string]string{"a": "b", "b": "a"} {
+		b, _ := getBody(t, pubs[name]+"log/checkpoint")
+		tv, err := torchwood.NewCosignatureVerifier(ngos[other].wkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		policy := torchwood.ThresholdPolicy(3, torchwood.OriginPolicy("ngo-"+name+".example/log"),
+			torchwood.SingleVerifierPolicy(mustNoteVerifier(t, ngos[name].logKey)), torchwood.SingleVerifierPolicy(tv))
+		if _, _, err := torchwood.VerifyCheckpoint(b, policy); err != nil {
+			t.Fatalf("ngo %s's checkpoint cosigned by ngo %s: %v\n%s", name, other, err, b)
+		}
+		t.Logf("ngo %s, cosigned by ngo %s's witness:\n%s", name, other, b)
+	}
+}
