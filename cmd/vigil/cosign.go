@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -38,6 +40,7 @@ type cosigner struct {
 	client witness.Client
 	log    *slog.Logger
 
+	run      sync.Mutex // one cosign at a time: checkpoints go to witnesses in order
 	mu       sync.Mutex
 	cosigned []byte // latest checkpoint meeting the quorum, nil if none
 	alarm    string // the alarm's text, "" if none
@@ -58,6 +61,7 @@ func newCosigner(d *datadir.Dir, logger *slog.Logger) (*cosigner, error) {
 		return nil, err
 	}
 	c := &cosigner{d: d, policy: *p, ws: ws, log: logger}
+	c.client.HTTP = &http.Client{Timeout: 30 * time.Second} // a hung witness must not hold signing
 	b, err := os.ReadFile(c.cosignedPath())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read cosigned checkpoint: %w", err)
@@ -102,6 +106,8 @@ func (c *cosigner) Cosigned() []byte {
 // back to an old backup still holds its old cosigned checkpoint, but the
 // witnesses have seen a larger tree and answer with a conflict.
 func (c *cosigner) cosign(ctx context.Context, force bool) error {
+	c.run.Lock()
+	defer c.run.Unlock()
 	if c.Alarm() != "" {
 		return errAlarm
 	}

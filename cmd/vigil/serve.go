@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-hr/vigil"
@@ -154,6 +155,27 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 			if err := cs.cosign(ctx, true); err != nil && ctx.Err() == nil {
 				logger.Error("checkpoint not cosigned", "err", err.Error())
 			}
+		}
+		if cs != nil {
+			// A checkpoint whose quorum failed (a witness was down) is
+			// offered again every minute: it was signed at a boundary, so
+			// publishing it later dates nothing more finely.
+			var retries sync.WaitGroup
+			defer retries.Wait() // before loopDone: the store must outlive it
+			retries.Go(func() {
+				t := time.NewTicker(time.Minute)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						if err := cs.cosign(ctx, false); err != nil && ctx.Err() == nil && !errors.Is(err, errAlarm) {
+							logger.Warn("checkpoint not cosigned yet", "err", err.Error())
+						}
+					}
+				}
+			})
 		}
 		signOnGrid(ctx, interval, func() {
 			if cs != nil && cs.Alarm() != "" {
