@@ -67,10 +67,13 @@ func newCosigner(d *datadir.Dir, logger *slog.Logger) (*cosigner, error) {
 		return nil, fmt.Errorf("read cosigned checkpoint: %w", err)
 	}
 	if err == nil {
+		// After a policy change the old checkpoint may lack the new quorum:
+		// it is not published, and the next one is cosigned afresh.
 		if _, _, err := p.Verify(b, d.Vault.LogVerifier()); err != nil {
-			return nil, fmt.Errorf("%s does not verify under the witness policy: %w", c.cosignedPath(), err)
+			logger.Warn("cosigned checkpoint does not meet the witness policy; not published", "file", c.cosignedPath(), "err", err.Error())
+		} else {
+			c.cosigned = b
 		}
-		c.cosigned = b
 	}
 	a, err := os.ReadFile(c.alarmPath())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
