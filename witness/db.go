@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -26,6 +27,13 @@ CREATE TABLE IF NOT EXISTS logs (
 	size       INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
 	hash       BLOB NOT NULL,            -- root hash at size
 	checkpoint BLOB                      -- latest cosigned checkpoint with its signatures, NULL before the first
+) STRICT;
+CREATE TABLE IF NOT EXISTS conflicts (
+	id       INTEGER PRIMARY KEY,
+	origin   TEXT NOT NULL,
+	received TEXT NOT NULL,              -- RFC 3339, UTC
+	request  BLOB NOT NULL,              -- the add-checkpoint body: a checkpoint signed by the log, inconsistent with the cosigned one
+	cosigned BLOB                        -- the cosigned checkpoint it contradicts
 ) STRICT;
 `
 
@@ -211,4 +219,45 @@ func (db *DB) Advance(ctx context.Context, origin string, fn func(LogState) (Log
 		return fmt.Errorf("commit log state: %w", err)
 	}
 	return nil
+}
+
+// A Conflict is evidence of a log's misbehavior: a checkpoint validly signed
+// by the log that is inconsistent with one the witness cosigned. Both are
+// signed by the log key, so together they prove the log signed two
+// incompatible histories.
+type Conflict struct {
+	Origin   string
+	Received time.Time
+	Request  []byte // the add-checkpoint body
+	Cosigned []byte // the cosigned checkpoint it contradicts
+}
+
+// RecordConflict keeps evidence of a refused, validly signed checkpoint.
+func (db *DB) RecordConflict(ctx context.Context, c Conflict) error {
+	_, err := db.w.ExecContext(ctx, `INSERT INTO conflicts (origin, received, request, cosigned) VALUES (?, ?, ?, ?)`,
+		c.Origin, c.Received.UTC().Format(time.RFC3339), c.Request, c.Cosigned)
+	if err != nil {
+		return fmt.Errorf("record conflict: %w", err)
+	}
+	return nil
+}
+
+// Conflicts returns the evidence kept for the log, oldest first.
+func (db *DB) Conflicts(ctx context.Context, origin string) ([]Conflict, error) {
+	rows, err := db.w.QueryContext(ctx, `SELECT received, request, cosigned FROM conflicts WHERE origin = ? ORDER BY id`, origin)
+	if err != nil {
+		return nil, fmt.Errorf("read conflicts: %w", err)
+	}
+	defer rows.Close()
+	var out []Conflict
+	for rows.Next() {
+		c := Conflict{Origin: origin}
+		var t string
+		if err := rows.Scan(&t, &c.Request, &c.Cosigned); err != nil {
+			return nil, fmt.Errorf("read conflicts: %w", err)
+		}
+		c.Received, _ = time.Parse(time.RFC3339, t)
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -144,7 +145,7 @@ func (s *Server) AddCheckpoint(r *http.Request, body []byte) ([]byte, error) {
 	if c.N == 0 && c.Hash != emptyHash {
 		return nil, refuse(http.StatusUnprocessableEntity, "a checkpoint of size 0 must have the empty tree's root hash")
 	}
-	var cosigned []byte
+	var cosigned, contradicted []byte
 	err = s.DB.Advance(ctx, c.Origin, func(st LogState) (LogState, error) {
 		if req.OldSize != st.Size {
 			e := refuse(http.StatusConflict, "old size %d, the latest cosigned checkpoint has size %d", req.OldSize, st.Size)
@@ -160,12 +161,14 @@ func (s *Server) AddCheckpoint(r *http.Request, body []byte) ([]byte, error) {
 			if len(req.Proof) != 0 || c.Hash != st.Hash {
 				s.logger().Warn("witness: checkpoint differs from the cosigned one at the same size: possible fork",
 					"origin", c.Origin, "size", c.N, "cosigned", st.Hash.String(), "submitted", c.Hash.String())
+				contradicted = st.Checkpoint
 				return st, refuse(http.StatusUnprocessableEntity, "checkpoint root differs from the cosigned one at size %d", c.N)
 			}
 		default:
 			if err := tlog.CheckTree(req.Proof, c.N, c.Hash, st.Size, st.Hash); err != nil {
 				s.logger().Warn("witness: checkpoint not consistent with the cosigned one: possible fork",
 					"origin", c.Origin, "size", c.N, "cosigned_size", st.Size, "err", err)
+				contradicted = st.Checkpoint
 				return st, refuse(http.StatusUnprocessableEntity, "consistency proof from %d to %d does not verify", st.Size, c.N)
 			}
 		}
@@ -185,6 +188,14 @@ func (s *Server) AddCheckpoint(r *http.Request, body []byte) ([]byte, error) {
 		b.Write(cosigned)
 		return LogState{Origin: st.Origin, VKeys: st.VKeys, Size: c.N, Hash: c.Hash, Checkpoint: b.Bytes()}, nil
 	})
+	if contradicted != nil {
+		// A validly signed checkpoint that contradicts the cosigned one is
+		// evidence against the log: keep it (tlog-witness allows logging it).
+		// A bad proof alone does not prove a fork, but a court can check.
+		if e := s.DB.RecordConflict(ctx, Conflict{Origin: c.Origin, Received: time.Now(), Request: body, Cosigned: contradicted}); e != nil {
+			s.logger().Error("witness: conflict evidence not kept", "origin", c.Origin, "err", e)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -145,6 +145,25 @@ func TestServer(t *testing.T) {
 		})
 	}
 
+	// The refused forks were kept as evidence: each request's checkpoint is
+	// signed by the log, as is the cosigned checkpoint it contradicts.
+	cs, err := w.db.Conflicts(t.Context(), log.origin)
+	if err != nil || len(cs) < 3 {
+		t.Fatalf("conflicts: %d, %v; want the 3 forks and bad proofs", len(cs), err)
+	}
+	for _, c := range cs {
+		r, err := witness.ParseAddCheckpoint(c.Request)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := note.Open(r.Checkpoint, note.VerifierList(mustVerifier(t, log.vkey))); err != nil {
+			t.Errorf("kept request not signed by the log: %v", err)
+		}
+		if _, err := note.Open(c.Cosigned, note.VerifierList(mustVerifier(t, log.vkey))); err != nil {
+			t.Errorf("kept cosigned checkpoint not signed by the log: %v", err)
+		}
+	}
+
 	// The same checkpoint again is cosigned again; then the extension.
 	if code, _, body := post(t, w.srv.URL, request(10, nil, cp10)); code != http.StatusOK {
 		t.Fatalf("same checkpoint again: %d %s", code, body)
