@@ -159,13 +159,14 @@ func (c *cosigner) cosign(ctx context.Context, force bool) error {
 
 // raise records the alarm durably and loudly.
 func (c *cosigner) raise(msg string) {
+	// On disk first: the file is what stops add and bundle from signing.
+	if err := atomicfile.Write(c.alarmPath(), []byte(msg+"\n"), 0o600); err != nil {
+		c.log.Error("witness alarm not written to disk", "err", err.Error())
+	}
 	c.mu.Lock()
 	c.alarm = msg
 	c.mu.Unlock()
 	c.log.Error("WITNESS ALARM: the log may be forked; not signing further checkpoints", "alarm", msg)
-	if err := atomicfile.Write(c.alarmPath(), []byte(msg+"\n"), 0o600); err != nil {
-		c.log.Error("witness alarm not written to disk", "err", err.Error())
-	}
 }
 
 // cosignedLog serves the cosigned checkpoint as the public log's latest.

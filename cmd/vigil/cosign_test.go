@@ -107,7 +107,7 @@ func TestServeWitnessed(t *testing.T) {
 	appendEntries(t, d.Store, 30, 5)
 	waitUntil(t, 15*time.Second, func() bool { return strings.Contains(logOut.String(), "WITNESS ALARM") })
 	if _, err := os.Stat(filepath.Join(d.Path, "witness-alarm")); err != nil {
-		t.Errorf("alarm file: %v", err)
+		t.Errorf("alarm file not written before the alarm was logged: %v", err)
 	}
 	signedAt := latestSize(t, d.Store)
 	appendEntries(t, d.Store, 35, 5)
