@@ -3,9 +3,12 @@ package witness
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,25 +20,11 @@ import (
 // ErrUnknownLog is returned for an origin the witness was not told to witness.
 var ErrUnknownLog = errors.New("unknown log origin")
 
-// schema is the witness state: one row per witnessed log, holding its trusted
-// keys and the latest checkpoint cosigned for it (size 0 and the empty-tree
-// hash until the first one).
-const schema = `
-CREATE TABLE IF NOT EXISTS logs (
-	origin     TEXT PRIMARY KEY NOT NULL,
-	vkeys      TEXT NOT NULL,            -- the log's verifier keys, one a line
-	size       INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),
-	hash       BLOB NOT NULL,            -- root hash at size
-	checkpoint BLOB                      -- latest cosigned checkpoint with its signatures, NULL before the first
-) STRICT;
-CREATE TABLE IF NOT EXISTS conflicts (
-	id       INTEGER PRIMARY KEY,
-	origin   TEXT NOT NULL,
-	received TEXT NOT NULL,              -- RFC 3339, UTC
-	request  BLOB NOT NULL,              -- the add-checkpoint body: a checkpoint signed by the log, inconsistent with the cosigned one
-	cosigned BLOB                        -- the cosigned checkpoint it contradicts
-) STRICT;
-`
+// migrations are the witness schema, applied once each, in order, in a
+// transaction, as store/sqlite does; PRAGMA user_version counts them.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
 
 // A DB is a witness's state in SQLite: the logs it witnesses and, for each,
 // the latest checkpoint it cosigned. Like vigil's store it runs in WAL mode
@@ -95,9 +84,9 @@ func OpenDB(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("witness database %s is damaged: %s (hint: never re-create a witness's state: a witness that forgets what it cosigned can be made to cosign a fork)", path, res)
 	}
-	if _, err := w.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("create witness schema: %w", err)
+		return nil, fmt.Errorf("migrate witness database: %w", err)
 	}
 	return &DB{path: path, w: w}, nil
 }
@@ -260,4 +249,41 @@ func (db *DB) Conflicts(ctx context.Context, origin string) ([]Conflict, error) 
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+func migrate(ctx context.Context, w *sql.DB) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var have int
+	if err := w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return err
+	}
+	if have > len(names) {
+		return fmt.Errorf("witness database schema version %d is newer than this vigil (%d): upgrade vigil", have, len(names))
+	}
+	for i := have; i < len(names); i++ {
+		body, err := migrations.ReadFile(names[i])
+		if err != nil {
+			return err
+		}
+		tx, err := w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", names[i], err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
