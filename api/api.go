@@ -78,6 +78,9 @@ type Health struct {
 	TreeSize int64  `json:"tree_size"`
 	// Checkpoint is the size of the latest signed checkpoint, -1 if none.
 	Checkpoint int64 `json:"checkpoint"`
+	// WitnessAlarm is set when a witness reported a checkpoint conflicting
+	// with the log's (a possible fork): signing has stopped.
+	WitnessAlarm string `json:"witness_alarm,omitempty"`
 }
 
 // Server is the staff API.

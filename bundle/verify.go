@@ -50,8 +50,9 @@ type Result struct {
 	Part       string // "" if OK; else the failing part: content, statement, salt, proof, extra, checkpoint signature, checkpoint, inclusion proof, name, log key
 	Err        error  // nil if OK
 	HasContent bool
-	Index      int64 // leaf index, when the proof parsed
-	TreeSize   int64 // size of the checkpoint that proves it, when verified
+	Index      int64  // leaf index, when the proof parsed
+	TreeSize   int64  // size of the checkpoint that proves it, when verified
+	Checkpoint []byte // that signed checkpoint, verbatim (with any cosignatures), when verified
 }
 
 // OK reports whether the item verified.
@@ -335,7 +336,7 @@ func verifyItem(id string, f *itemFiles, v note.Verifier) Result {
 		}
 		return fail("proof", err)
 	}
-	res.Index, res.TreeSize = p.Index, c.N
+	res.Index, res.TreeSize, res.Checkpoint = p.Index, c.N, p.Checkpoint
 	if f.content != nil {
 		if err := checkContent(f.content, stmt); err != nil {
 			return fail("content", err)

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/evidence"
@@ -12,6 +16,7 @@ import (
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/record"
 	"github.com/vigil-hr/vigil/store"
+	"github.com/vigil-hr/vigil/witness"
 )
 
 func runFsck(ctx context.Context, e *env, args []string) error {
@@ -36,6 +41,12 @@ func runFsck(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "checkpoint: %d entries, signature valid, consistent with the tree\n", rep.checkpoint)
 	} else {
 		fmt.Fprintf(e.stdout, "checkpoint: none signed yet\n")
+	}
+	if rep.cosigned >= 0 {
+		fmt.Fprintf(e.stdout, "cosigned checkpoint: %d entries, cosigned by %s, consistent with the tree\n", rep.cosigned, strings.Join(rep.cosigners, ", "))
+	}
+	if a, err := os.ReadFile(filepath.Join(d.Path, datadir.AlarmFile)); err == nil {
+		return fmt.Errorf("witness alarm: %s: %w", oneLine(string(a)), datadir.ErrWitnessAlarm)
 	}
 	if d.Vault.Sealed() {
 		fmt.Fprintf(e.stdout, "records: not checked (the vault is sealed; records name their blobs and log leaves only inside their sealed bodies)\n")
@@ -62,6 +73,8 @@ type fsckReport struct {
 	records    record.Report
 	entries    int64
 	checkpoint int64
+	cosigned   int64    // size of DIR/checkpoint.cosigned, -1 if none
+	cosigners  []string // witnesses whose cosignature on it verified
 	items      int
 	orphans    int
 }
@@ -69,7 +82,7 @@ type fsckReport struct {
 // fsck checks the data directory; the first problem is returned as an error
 // wrapping vigil.ErrCorrupt.
 func fsck(ctx context.Context, d *datadir.Dir) (fsckReport, error) {
-	rep := fsckReport{checkpoint: -1}
+	rep := fsckReport{checkpoint: -1, cosigned: -1}
 	var recs []store.Record
 	used := map[string]bool{}
 	err := d.Store.View(ctx, func(tx store.ReadTx) error {
@@ -79,6 +92,9 @@ func fsck(ctx context.Context, d *datadir.Dir) (fsckReport, error) {
 		}
 		if err := evlog.Check(tx); err != nil {
 			return fmt.Errorf("%w: log: %v", vigil.ErrCorrupt, err)
+		}
+		if rep.cosigned, rep.cosigners, err = checkCosigned(tx, d); err != nil {
+			return err
 		}
 		for _, src := range []string{"anchor", "database"} {
 			var cp []byte
@@ -165,4 +181,39 @@ func fsck(ctx context.Context, d *datadir.Dir) (fsckReport, error) {
 		return rep, err
 	}
 	return rep, err
+}
+
+// checkCosigned checks DIR/checkpoint.cosigned, if any: it verifies under
+// the witness policy (or at least with the log key, without a policy) and
+// the tree extends it. A log that does not extend the checkpoint its
+// witnesses cosigned was rolled back or rewritten.
+func checkCosigned(tx store.ReadTx, d *datadir.Dir) (int64, []string, error) {
+	b, err := os.ReadFile(filepath.Join(d.Path, datadir.CosignedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return -1, nil, nil
+	}
+	if err != nil {
+		return -1, nil, err
+	}
+	var c evlog.Checkpoint
+	var have []string
+	if p := d.Config.Witness; p != nil {
+		c, have, err = p.Verify(b, d.Vault.LogVerifier())
+		var qe *witness.QuorumError
+		if errors.As(err, &qe) {
+			// Cosigned under an earlier policy: still a checkpoint the log
+			// must extend.
+			err = nil
+			have = append(have, "(not the quorum of the current policy)")
+		}
+	} else {
+		c, err = evlog.OpenCheckpoint(b, d.Vault.LogVerifier())
+	}
+	if err != nil {
+		return -1, nil, fmt.Errorf("%w: cosigned checkpoint: %v", vigil.ErrCorrupt, err)
+	}
+	if err := evlog.CheckConsistent(tx, c); err != nil {
+		return -1, nil, fmt.Errorf("%w: the log does not extend the checkpoint its witnesses cosigned (size %d): %v (hint: this data directory was rolled back or rewritten; restore the latest backup)", vigil.ErrCorrupt, c.N, err)
+	}
+	return c.N, have, nil
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vigil-hr/vigil"
@@ -69,6 +70,10 @@ type serveConfig struct {
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
 	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	cs, err := newCosigner(d, logger)
+	if err != nil {
+		return err
+	}
 	pl, err := net.Listen("tcp", cfg.Public)
 	if err != nil {
 		return fmt.Errorf("public listener: %w", err)
@@ -97,6 +102,9 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		},
 		Health: func(r *http.Request) (api.Health, error) {
 			h := api.Health{Checkpoint: -1}
+			if cs != nil {
+				h.WitnessAlarm = cs.Alarm()
+			}
 			err := d.Store.View(r.Context(), func(tx store.ReadTx) error {
 				var err error
 				if h.TreeSize, err = tx.TreeSize(); err != nil {
@@ -122,8 +130,12 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	}
 	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog)
 	pubOpt.BodyTimeout = cfg.BodyTimeout
+	var logSrc evlog.Source = d
+	if cs != nil {
+		logSrc = cosignedLog{d, cs} // only checkpoints meeting the witness quorum are public
+	}
 	public := &http.Server{
-		Handler:           web.NewPublic(d, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, pubOpt),
+		Handler:           web.NewPublic(logSrc, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, pubOpt),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
@@ -145,9 +157,47 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		if interval <= 0 {
 			interval = d.Intake.Config.WithDefaults().TimePrecision
 		}
+		if cs != nil {
+			// Republishing a checkpoint signed before the restart dates
+			// nothing new; asking the witnesses again checks this data
+			// directory was not put back to an older state.
+			if err := cs.cosign(ctx, true); err != nil && ctx.Err() == nil {
+				logger.Error("checkpoint not cosigned", "err", err.Error())
+			}
+		}
+		if cs != nil {
+			// A checkpoint whose quorum failed (a witness was down) is
+			// offered again every minute: it was signed at a boundary, so
+			// publishing it later dates nothing more finely.
+			var retries sync.WaitGroup
+			defer retries.Wait() // before loopDone: the store must outlive it
+			retries.Go(func() {
+				t := time.NewTicker(time.Minute)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+						if err := cs.cosign(ctx, false); err != nil && ctx.Err() == nil && !errors.Is(err, errAlarm) {
+							logger.Warn("checkpoint not cosigned yet", "err", err.Error())
+						}
+					}
+				}
+			})
+		}
 		signOnGrid(ctx, interval, func() {
+			if cs != nil && cs.Alarm() != "" {
+				logger.Error("checkpoint not signed", "err", errAlarm.Error())
+				return
+			}
 			if err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
 				logger.Error("checkpoint not signed", "err", err.Error())
+			}
+			if cs != nil {
+				if err := cs.cosign(ctx, false); err != nil && ctx.Err() == nil {
+					logger.Error("checkpoint not cosigned", "err", err.Error())
+				}
 			}
 		})
 	}()

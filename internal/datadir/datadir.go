@@ -34,6 +34,7 @@ import (
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/store/sqlite"
 	"github.com/vigil-hr/vigil/vault"
+	"github.com/vigil-hr/vigil/witness"
 )
 
 // Config is DIR/vigil.json.
@@ -52,6 +53,10 @@ type Config struct {
 	// Instance says who runs this vigil, shown on the public home page;
 	// optional (a neutral default text is shown otherwise).
 	Instance InstanceConfig `json:"instance,omitzero"`
+	// Witness is the witness policy: serve asks these witnesses to cosign
+	// each new checkpoint and publishes it once the quorum holds. Optional;
+	// without it checkpoints are published as signed.
+	Witness *witness.Policy `json:"witness,omitempty"`
 }
 
 // InstanceConfig is the instance section of vigil.json: texts per UI
@@ -222,9 +227,25 @@ func (d *Dir) open(ctx context.Context) error {
 	return nil
 }
 
+// Files of the witness policy (vigil.json "witness"), written by serve.
+const (
+	// CosignedFile holds the latest checkpoint meeting the witness quorum.
+	CosignedFile = "checkpoint.cosigned"
+	// AlarmFile exists when a witness reported a checkpoint conflicting with
+	// the log's: no checkpoint is signed while it does.
+	AlarmFile = "witness-alarm"
+)
+
+// ErrWitnessAlarm is returned by SignCheckpoint while DIR/witness-alarm exists.
+var ErrWitnessAlarm = errors.New("a witness reported a conflicting checkpoint: signing stopped (hint: compare the log with the witness's checkpoint; remove DIR/" + AlarmFile + " only once the cause is understood)")
+
 // SignCheckpoint signs a checkpoint of the current tree if it grew (the vault
-// must be unsealed) and returns the latest signed checkpoint.
+// must be unsealed) and returns the latest signed checkpoint. It refuses with
+// ErrWitnessAlarm while a witness alarm stands.
 func (d *Dir) SignCheckpoint(ctx context.Context) ([]byte, error) {
+	if _, err := os.Stat(filepath.Join(d.Path, AlarmFile)); err == nil {
+		return nil, ErrWitnessAlarm
+	}
 	var cp []byte
 	err := d.Store.Update(ctx, func(tx store.Tx) error {
 		var err error

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/bundle"
@@ -13,31 +15,53 @@ import (
 	"github.com/vigil-hr/vigil/store"
 )
 
-// Bundle signs a checkpoint of the current tree (the vault must be
-// unsealed) and writes to w an evidence bundle of the records ids, each
-// with its statement, salt and an inclusion proof against that checkpoint.
+// Bundle writes to w an evidence bundle of the records ids, each with its
+// statement, salt and an inclusion proof against a checkpoint: the latest
+// one the witnesses cosigned (DIR/checkpoint.cosigned) if it contains every
+// record, so the bundle carries the cosignatures verify --policy checks;
+// else a checkpoint of the current tree it signs (the vault must be
+// unsealed).
 // Any logged kind can be bundled: an evidence item's content is its file;
 // any other record's content is its document, the JSON its statement
 // commits to (so a bundle of a claim shows the claim as it was recorded).
 // Without content, only statements and proofs are written.
 func (d *Dir) Bundle(ctx context.Context, w io.Writer, ids []vigil.ID, withContent bool) error {
+	if cos, err := os.ReadFile(filepath.Join(d.Path, CosignedFile)); err == nil {
+		if entries, err := d.bundleEntries(ctx, ids, cos, withContent); err == nil {
+			return bundle.Write(w, d.Config.LogVKey, entries)
+		}
+		// A record beyond the cosigned tree: prove it against a new checkpoint.
+	}
 	signed, err := d.SignCheckpoint(ctx)
 	if err != nil {
 		return fmt.Errorf("sign checkpoint: %w", err)
 	}
-	cp, err := evlog.OpenCheckpoint(signed, d.Vault.LogVerifier())
+	entries, err := d.bundleEntries(ctx, ids, signed, withContent)
 	if err != nil {
 		return err
+	}
+	return bundle.Write(w, d.Config.LogVKey, entries)
+}
+
+// bundleEntries proves every record against the signed checkpoint, which
+// must verify with the log key and be consistent with the stored tree.
+func (d *Dir) bundleEntries(ctx context.Context, ids []vigil.ID, signed []byte, withContent bool) ([]bundle.Entry, error) {
+	cp, err := evlog.OpenCheckpoint(signed, d.Vault.LogVerifier())
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Store.View(ctx, func(tx store.ReadTx) error { return evlog.CheckConsistent(tx, cp) }); err != nil {
+		return nil, err
 	}
 	var entries []bundle.Entry
 	for _, id := range ids {
 		en, err := d.bundleEntry(ctx, id, cp.N, signed, withContent)
 		if err != nil {
-			return fmt.Errorf("record %s: %w", id, err)
+			return nil, fmt.Errorf("record %s: %w", id, err)
 		}
 		entries = append(entries, en)
 	}
-	return bundle.Write(w, d.Config.LogVKey, entries)
+	return entries, nil
 }
 
 func (d *Dir) bundleEntry(ctx context.Context, id vigil.ID, size int64, signed []byte, withContent bool) (bundle.Entry, error) {
