@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/vigil-hr/vigil"
@@ -224,4 +225,36 @@ func files(t *testing.T, dirs ...string) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// TestSearchConcurrent: searches while writes commit and the vault seals
+// neither deadlock (docs/search.md, Locks) nor race (go test -race).
+func TestSearchConcurrent(t *testing.T) {
+	d, s := openDir(t)
+	g := newGrozny(t, s)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			names := map[string]string{"ru": "Грозный", "en": "Grozny " + strconv.Itoa(i)}
+			if _, err := s.Update(ctx, ivan, g.place, int64(i+1), vigil.Place{Names: names}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			d.Vault.Seal()
+			if _, err := s.Search(ctx, ivan, "Grozny", search.Filter{}, 0, 0); !errors.Is(err, vigil.ErrSealed) {
+				t.Errorf("after seal: %v", err)
+			}
+			return
+		default:
+		}
+		if ids := searchIDs(t, s, ivan, "Grozny"); !slices.Contains(ids, g.act) {
+			t.Fatalf("Grozny: %v", ids)
+		}
+	}
 }
