@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/corroborate"
 	"github.com/vigil-hr/vigil/figures"
+	"github.com/vigil-hr/vigil/search"
 )
 
 // Cases is what the API needs of the case records; *cases.Service
@@ -37,6 +38,9 @@ type Cases interface {
 	Versions(ctx context.Context, p vigil.Principal, id vigil.ID) ([]cases.Record, error)
 	Acts(ctx context.Context, p vigil.Principal) ([]cases.ActResult, error)
 	Figures(ctx context.Context, p vigil.Principal, by figures.By) (map[string]figures.Figure, error)
+	// Search finds the records p may see (package search); a person's
+	// private names match only for roles that may read private fields.
+	Search(ctx context.Context, p vigil.Principal, text string, filter search.Filter, offset, limit int) (search.Result, error)
 }
 
 // A Record is a version of a case record of document type T, as the API
@@ -132,6 +136,8 @@ func caseRoutes() []Route {
 			handler: func(s *Server) http.HandlerFunc { return s.casesAuthed(s.actStatus) }},
 		Route{Method: "GET", Path: "/api/v1/figures", Response: typeOf[FigureList](), Status: 200,
 			handler: func(s *Server) http.HandlerFunc { return s.casesAuthed(s.figures) }},
+		Route{Method: "GET", Path: "/api/v1/search", Response: typeOf[SearchResult](), Status: 200,
+			handler: func(s *Server) http.HandlerFunc { return s.casesAuthed(s.search) }},
 	)
 	return rs
 }

@@ -4,9 +4,10 @@
 //
 // Use a [Service]: [Service.Create], [Service.Update] and [Service.Apply]
 // (a batch, all or nothing, for imports) write; [Service.Get],
-// [Service.List], [Service.Versions], [Service.Acts] and [Service.Figures]
-// read. Every call carries a [vigil.Principal]; the service checks its role
-// and the incidents it may see, not the handler that calls it.
+// [Service.List], [Service.Versions], [Service.Acts], [Service.Figures] and
+// [Service.Search] (full text, package search) read. Every call carries a
+// [vigil.Principal]; the service checks its role and the incidents it may
+// see, not the handler that calls it.
 //
 // # Records
 //
@@ -416,7 +417,14 @@ func (s *Service) apply(ctx context.Context, p vigil.Principal, changes []Change
 		return nil, err
 	}
 	if s.m != nil {
+		var oldActs []vigil.ID
+		for _, w := range ws {
+			if c, ok := s.m.claims[w.ID]; ok {
+				oldActs = append(oldActs, c.Act)
+			}
+		}
 		s.m.apply(ws)
+		s.m.reindex(ws, oldActs, s.rules())
 	}
 	out := make([]Ref, len(ws))
 	for i, w := range ws {

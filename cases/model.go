@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/search"
 	"github.com/vigil-hr/vigil/store"
 )
 
@@ -55,6 +56,10 @@ type model struct {
 	// items are the evidence items known to exist: all of them at load,
 	// and those claims written since were checked against.
 	items set
+
+	// ix is the full-text index of the records (package search), built
+	// at load and kept current by reindex; dropped by wipe.
+	ix *search.Index
 }
 
 func newModel() *model {
@@ -140,6 +145,7 @@ func (s *Service) load(ctx context.Context) error {
 		return err
 	}
 	m.sort()
+	m.buildIndex(s.rules())
 	s.m = m
 	return nil
 }
@@ -249,6 +255,10 @@ func (s *Service) drop() {
 }
 
 func (m *model) wipe() {
+	if m.ix != nil {
+		m.ix.Drop()
+		m.ix = nil
+	}
 	clear(m.meta)
 	clear(m.incidents)
 	clear(m.acts)

@@ -1,0 +1,200 @@
+package cases
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/corroborate"
+	"github.com/vigil-hr/vigil/search"
+	"github.com/vigil-hr/vigil/vocab"
+)
+
+// Search runs a full-text search (package search) over the case records p
+// may see: text is a query (words, "phrases", prefix*), filter narrows it,
+// offset and limit page the hits (a zero limit means 20). Records of an
+// incident p may not see count nowhere (hits, snippets, totals, facets), and
+// a person's private names match only for principals that may read private
+// fields. It fails with vigil.ErrForbidden if p may not read cases and
+// vigil.ErrSealed while the vault is sealed.
+//
+// The index lives in the model: built when the model loads, kept current
+// after every committed write, dropped with it on seal (docs/search.md,
+// Wiring).
+func (s *Service) Search(ctx context.Context, p vigil.Principal, text string, filter search.Filter, offset, limit int) (search.Result, error) {
+	m, unlock, err := s.read(ctx, p)
+	if err != nil {
+		return search.Result{}, err
+	}
+	// The index calls Visible under its read lock; writers call Add with
+	// s.mu held for writing, so Visible reads the model under the read lock
+	// we already hold and takes no lock itself (docs/search.md, Locks).
+	defer unlock()
+	return m.ix.Search(search.Query{
+		Text:       text,
+		Filter:     filter,
+		Visible:    func(id vigil.ID) bool { return id.IsZero() || m.seesIncident(p, id) },
+		SeePrivate: p.Can(vigil.ReadPrivate),
+		Offset:     offset,
+		Limit:      limit,
+	}), nil
+}
+
+// typeTexts maps each act type code to its code and its labels in every
+// language, the text an act is found by.
+var typeTexts = sync.OnceValue(func() map[string]string {
+	out := map[string]string{}
+	for _, a := range vocab.ActTypes() {
+		parts := []string{strings.ReplaceAll(a.Code, "_", " ")}
+		for _, lang := range vocab.Languages() {
+			if l := a.Labels[lang]; l != "" {
+				parts = append(parts, l)
+			}
+		}
+		out[a.Code] = strings.Join(parts, " · ")
+	}
+	return out
+})
+
+// buildIndex indexes every record of the model into a new index.
+func (m *model) buildIndex(rules corroborate.Rules) {
+	m.ix = search.New()
+	for id, pl := range m.places {
+		m.ix.SetPlace(id, pl.Parent)
+	}
+	for id := range m.meta {
+		m.ix.Add(m.document(id, rules))
+	}
+}
+
+// reindex re-adds to the index the records a batch wrote and those whose
+// documents show their text or depend on them: an incident's acts (its
+// title), an act's claims (their incident), a claim's act before and after
+// (its quotes and status), the acts at a place (its names), and every act
+// with claims when a source or party changes (their status). oldActs are
+// the acts the batch's claims belonged to before it.
+func (m *model) reindex(ws []*write, oldActs []vigil.ID, rules corroborate.Rules) {
+	dirty := set{}
+	places, statuses := set{}, false
+	for _, w := range ws {
+		dirty[w.ID] = struct{}{}
+		switch w.spec.kind.Name {
+		case KindIncident:
+			for a := range m.actsByIncident[w.ID] {
+				dirty[a] = struct{}{}
+			}
+		case KindAct:
+			for c := range m.claimsByAct[w.ID] {
+				dirty[c] = struct{}{}
+			}
+		case KindClaim:
+			dirty[m.claims[w.ID].Act] = struct{}{}
+		case KindPlace:
+			m.ix.SetPlace(w.ID, m.places[w.ID].Parent)
+			places[w.ID] = struct{}{}
+		case KindSource, KindParty:
+			statuses = true
+		}
+	}
+	for _, a := range oldActs {
+		dirty[a] = struct{}{}
+	}
+	if len(places) > 0 || statuses {
+		for id, a := range m.acts {
+			_, at := places[a.Place]
+			if at || statuses && len(m.claimsByAct[id]) > 0 {
+				dirty[id] = struct{}{}
+			}
+		}
+	}
+	for id := range dirty {
+		if _, ok := m.meta[id]; ok {
+			m.ix.Add(m.document(id, rules))
+		}
+	}
+}
+
+// document returns the search document of record id.
+func (m *model) document(id vigil.ID, rules corroborate.Rules) search.Document {
+	mt := m.meta[id]
+	d := search.Document{ID: id, Kind: mt.kind}
+	field := func(name, text string) {
+		if text != "" {
+			d.Fields = append(d.Fields, search.Field{Name: name, Text: text})
+		}
+	}
+	switch mt.kind {
+	case KindIncident:
+		v := m.incidents[id]
+		d.Incident, d.From, d.To = id, v.Period.From, v.Period.To
+		d.Places = placeList(v.Place)
+		field("title", v.Title)
+		field("description", v.Description)
+	case KindAct:
+		v := m.acts[id]
+		d.Incident, d.From, d.To = v.Incident, v.Period.From, v.Period.To
+		d.ActTypes = []string{v.Type}
+		d.Places = placeList(v.Place)
+		if res, err := m.evaluate(id, rules); err == nil {
+			d.Status = string(res.Status)
+		}
+		if t, ok := typeTexts()[v.Type]; ok {
+			field("type", t)
+		} else {
+			field("type", v.Type)
+		}
+		field("description", v.Description)
+		m.placeFields(&d, v.Place)
+		field("incident", m.incidents[v.Incident].Title)
+		for _, c := range sortedSet(m.claimsByAct[id]) {
+			field("quote", m.claims[c].Quote)
+		}
+	case KindPerson:
+		v := m.persons[id]
+		field("pseudonym", v.Pseudonym)
+		if v.Private != nil {
+			for _, n := range v.Private.Names {
+				d.Fields = append(d.Fields, search.Field{Name: "name", Text: n.Name, Private: true})
+			}
+		}
+	case KindPlace:
+		d.Places = placeList(id)
+		m.placeFields(&d, id)
+	case KindParty:
+		field("name", m.parties[id].Name)
+	case KindSource:
+		v := m.sources[id]
+		d.Grade = string(v.Reliability)
+		field("name", v.Name)
+	case KindClaim:
+		v := m.claims[id]
+		d.Incident = m.acts[v.Act].Incident
+		d.From = v.Date
+		field("quote", v.Quote)
+	}
+	return d
+}
+
+// placeFields adds place's names, one field per language in tag order.
+func (m *model) placeFields(d *search.Document, place vigil.ID) {
+	names := m.places[place].Names
+	langs := make([]string, 0, len(names))
+	for l := range names {
+		langs = append(langs, l)
+	}
+	slices.Sort(langs)
+	for _, l := range langs {
+		if names[l] != "" {
+			d.Fields = append(d.Fields, search.Field{Name: "place", Text: names[l]})
+		}
+	}
+}
+
+func placeList(id vigil.ID) []vigil.ID {
+	if id.IsZero() {
+		return nil
+	}
+	return []vigil.ID{id}
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/cases"
+	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/search"
+)
+
+const searchHelp = `--data DIR [--json] [--kind K] [--limit N] QUERY...
+
+Full-text search over the case records (docs/search.md): Russian and English
+words, "quoted phrases", prefixes (word*), and names across scripts (Grozny
+finds Грозный, Kadyrov finds Кадырова). An act is found by its description,
+its type's labels, its place's names, its incident's title and its claims'
+quotes. Every word must match.
+
+Prints the hits, best first: kind, key (the record's ID if it has none),
+score, the field matched and a snippet with the matched words marked (bold
+on a terminal, [brackets] elsewhere); then the facets: how many hits of each
+kind, act type, status, source grade and place.
+
+--kind limits the hits to one kind of record (incident, act, person, place,
+party, source, claim); repeat it or separate kinds with commas for several.
+
+--json prints one object with the fields
+  total, hits, facets
+each hit an object with kind, id, key, incident, score, field, snippet
+(an array of {text, match}) and text (the snippet as one string); facets has
+kinds, act_types, statuses, grades and places, each an array of {value, n}
+(a place's value is its ID).
+
+Read-only. Needs the admin passphrase, and searches as the admin: every
+incident, and persons' private names too. Run it while vigil serve is
+stopped (serve holds the data directory's lock).`
+
+// searchOut is what vigil search --json prints. The field names are
+// stable: scripts rely on them.
+type searchOut struct {
+	Total  int          `json:"total"`
+	Hits   []searchHit  `json:"hits"`
+	Facets searchFacets `json:"facets"`
+}
+
+type searchHit struct {
+	Kind     string     `json:"kind"`
+	ID       vigil.ID   `json:"id"`
+	Key      string     `json:"key"`
+	Incident vigil.ID   `json:"incident,omitzero"`
+	Score    float64    `json:"score"`
+	Field    string     `json:"field"`
+	Snippet  []fragment `json:"snippet"`
+	Text     string     `json:"text"`
+}
+
+type fragment struct {
+	Text  string `json:"text"`
+	Match bool   `json:"match"`
+}
+
+type facetCount struct {
+	Value string `json:"value"`
+	N     int    `json:"n"`
+}
+
+type searchFacets struct {
+	Kinds    []facetCount `json:"kinds"`
+	ActTypes []facetCount `json:"act_types"`
+	Statuses []facetCount `json:"statuses"`
+	Grades   []facetCount `json:"grades"`
+	Places   []facetCount `json:"places"`
+}
+
+// kindsFlag collects --kind values.
+type kindsFlag []string
+
+func (k *kindsFlag) String() string { return strings.Join(*k, ",") }
+
+func (k *kindsFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if _, ok := cases.NewDoc(s); !ok {
+			return fmt.Errorf("%q is not a kind of case record", s)
+		}
+		*k = append(*k, s)
+	}
+	return nil
+}
+
+func runSearch(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "search", searchHelp)
+	data := dataFlag(fs, e)
+	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`")
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	var kinds kindsFlag
+	fs.Var(&kinds, "kind", "only records of `KIND` (repeatable, or comma-separated)")
+	limit := fs.Int("limit", 20, "at most `N` hits")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	query := strings.TrimSpace(strings.Join(pos, " "))
+	if query == "" {
+		return usageError{"search needs a query (see vigil search --help)"}
+	}
+	if *limit < 1 || *limit > cases.MaxLimit {
+		return usageError{fmt.Sprintf("--limit %d: want 1 to %d", *limit, cases.MaxLimit)}
+	}
+	d, err := openData(ctx, e, *data, *pfile, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	done := loadingNote(e)
+	res, err := d.Cases.Search(ctx, cliPrincipal, query, search.Filter{Kinds: kinds}, 0, *limit)
+	done()
+	if err != nil {
+		return err
+	}
+	out, err := searchResult(ctx, d, res)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e.stdout, out)
+	}
+	return writeSearch(e.stdout, out, isTerminal(e.stdout))
+}
+
+// searchResult adds the records' keys to res.
+func searchResult(ctx context.Context, d *datadir.Dir, res search.Result) (searchOut, error) {
+	out := searchOut{Total: res.Total, Hits: []searchHit{}, Facets: searchFacets{
+		Kinds: counts(res.Facets.Kinds), ActTypes: counts(res.Facets.ActTypes), Statuses: counts(res.Facets.Statuses),
+		Grades: counts(res.Facets.Grades), Places: counts(res.Facets.Places)}}
+	for _, h := range res.Hits {
+		r, err := d.Cases.Get(ctx, cliPrincipal, h.ID)
+		if err != nil {
+			return out, fmt.Errorf("read hit %s: %w", h.ID, err)
+		}
+		sh := searchHit{Kind: h.Kind, ID: h.ID, Key: r.Key, Incident: h.Incident, Score: h.Score, Field: h.Field,
+			Snippet: make([]fragment, len(h.Snippet))}
+		var text strings.Builder
+		for i, f := range h.Snippet {
+			sh.Snippet[i] = fragment{f.Text, f.Match}
+			text.WriteString(f.Text)
+		}
+		sh.Text = text.String()
+		out.Hits = append(out.Hits, sh)
+	}
+	return out, nil
+}
+
+func counts(cs []search.Count) []facetCount {
+	out := make([]facetCount, len(cs))
+	for i, c := range cs {
+		out[i] = facetCount{c.Value, c.N}
+	}
+	return out
+}
+
+// writeSearch prints the hits and facets for a person; record text is
+// escaped (safeLine) and matches are bold on a terminal, bracketed
+// elsewhere.
+func writeSearch(w io.Writer, out searchOut, tty bool) error {
+	open, closing := "[", "]"
+	if tty {
+		open, closing = "\033[1m", "\033[0m"
+	}
+	fmt.Fprintf(w, "%d hits\n", out.Total)
+	if len(out.Hits) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KIND\tKEY\tSCORE\tFIELD\tSNIPPET")
+		for _, h := range out.Hits {
+			key := h.Key
+			if key == "" {
+				key = h.ID.String()
+			}
+			var snip strings.Builder
+			for _, f := range h.Snippet {
+				if f.Match {
+					snip.WriteString(open + safeLine(f.Text) + closing)
+				} else {
+					snip.WriteString(safeLine(f.Text))
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\t%s\n", h.Kind, safeLine(key), h.Score, h.Field, snip.String())
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		cs   []facetCount
+	}{{"kinds", out.Facets.Kinds}, {"act types", out.Facets.ActTypes}, {"statuses", out.Facets.Statuses},
+		{"grades", out.Facets.Grades}, {"places", out.Facets.Places}} {
+		if len(f.cs) == 0 {
+			continue
+		}
+		parts := make([]string, len(f.cs))
+		for i, c := range f.cs {
+			parts[i] = fmt.Sprintf("%s %d", safeLine(c.Value), c.N)
+		}
+		fmt.Fprintf(w, "%s: %s\n", f.name, strings.Join(parts, ", "))
+	}
+	return nil
+}
