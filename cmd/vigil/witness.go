@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -16,32 +17,42 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/vigil-hr/vigil/internal/atomicfile"
 	"github.com/vigil-hr/vigil/witness"
 )
 
-// witnessKeyHeader is the first line of DIR/witness.key.
+// witnessKeyHeader is the first line of DIR/witness.key's plaintext.
 const witnessKeyHeader = "vigil-witness-key/v1"
 
 // runWitness runs a tlog-witness (c2sp.org/tlog-witness) cosigning other
 // logs' checkpoints: POST /add-checkpoint, GET /<origin hash>/checkpoint. Its
 // state is DIR/witness.db (SQLite, the latest cosigned checkpoint of each
-// log) and its key DIR/witness.key, made on first use and never the log key.
+// log) and its key DIR/witness.key, made on first use and never the log key,
+// stored only encrypted under the witness's passphrase (an age scrypt file,
+// like keys.age): a seized witness does not hand out its signing key.
 func runWitness(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "witness", "--data DIR [--name NAME] [--add-log VKEY] [--listen ADDR]")
+	fs := newFlags(e, "witness", "--data DIR [--name NAME] [--add-log VKEY] [--listen ADDR] [--passphrase-file FILE]")
 	data := dataFlag(fs, e)
 	name := fs.String("name", "", "the witness's `NAME`, a schema-less URL such as witness.ngo.example/w1; needed the first time, when the key is made (the key ID depends on it)")
 	addLog := fs.String("add-log", "", "witness the log whose verifier key is `VKEY` (its name is the log origin), then exit")
 	listen := fs.String("listen", "127.0.0.1:7380", "listener `ADDR`")
+	pfile := fs.String("passphrase-file", "", "read the witness key's passphrase from `FILE` (or VIGIL_PASSPHRASE, else a prompt)")
+	workFactor := fs.Int("scrypt-work-factor", 18, "scrypt work factor (log2 N) when the key is made; lower only for tests")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	pass, err := passphrase(e, *pfile, false)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return fmt.Errorf("witness directory: %w", err)
 	}
-	signer, err := loadWitnessKey(filepath.Join(*data, "witness.key"), *name)
+	signer, err := loadWitnessKey(filepath.Join(*data, "witness.key"), *name, pass, *workFactor)
 	if err != nil {
 		return err
 	}
@@ -86,10 +97,11 @@ func runWitness(ctx context.Context, e *env, args []string) error {
 	return srv.Shutdown(shut)
 }
 
-// loadWitnessKey reads the witness key file, or makes one named name if
-// there is none. The file holds the Ed25519 seed in plaintext (mode 0600):
-// whoever reads it can cosign in the witness's name.
-func loadWitnessKey(path, name string) (*witness.Signer, error) {
+// loadWitnessKey decrypts the witness key file with pass, or makes one named
+// name if there is none. The file is an age scrypt file (stock age decrypts
+// it with the passphrase) holding the header, the name and the Ed25519 seed:
+// whoever holds the file and the passphrase can cosign in the witness's name.
+func loadWitnessKey(path, name string, pass []byte, workFactor int) (*witness.Signer, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if name == "" {
@@ -103,8 +115,25 @@ func loadWitnessKey(path, name string) (*witness.Signer, error) {
 		if err != nil {
 			return nil, usageError{err.Error()}
 		}
-		text := fmt.Sprintf("%s\n%s\n%s\n", witnessKeyHeader, name, base64.StdEncoding.EncodeToString(key.Seed()))
-		if err := atomicfile.WriteNew(path, []byte(text), 0o600); err != nil {
+		text := []byte(fmt.Sprintf("%s\n%s\n%s\n", witnessKeyHeader, name, base64.StdEncoding.EncodeToString(key.Seed())))
+		defer clear(text)
+		r, err := age.NewScryptRecipient(string(pass))
+		if err != nil {
+			return nil, err
+		}
+		r.SetWorkFactor(workFactor)
+		var ct bytes.Buffer
+		w, err := age.Encrypt(&ct, r)
+		if err != nil {
+			return nil, fmt.Errorf("encrypt witness key: %w", err)
+		}
+		if _, err := w.Write(text); err != nil {
+			return nil, fmt.Errorf("encrypt witness key: %w", err)
+		}
+		if err := w.Close(); err != nil {
+			return nil, fmt.Errorf("encrypt witness key: %w", err)
+		}
+		if err := atomicfile.WriteNew(path, ct.Bytes(), 0o600); err != nil {
 			return nil, fmt.Errorf("write witness key: %w", err)
 		}
 		return s, nil
@@ -112,7 +141,20 @@ func loadWitnessKey(path, name string) (*witness.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read witness key: %w", err)
 	}
-	lines := strings.Split(string(bytes.TrimSuffix(b, []byte("\n"))), "\n")
+	id, err := age.NewScryptIdentity(string(pass))
+	if err != nil {
+		return nil, err
+	}
+	dr, err := age.Decrypt(bytes.NewReader(b), id)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt witness key %s (wrong passphrase?): %w", path, err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(dr, 4096))
+	if err != nil {
+		return nil, fmt.Errorf("decrypt witness key %s: %w", path, err)
+	}
+	defer clear(plain)
+	lines := strings.Split(string(bytes.TrimSuffix(plain, []byte("\n"))), "\n")
 	if len(lines) != 3 || lines[0] != witnessKeyHeader {
 		return nil, fmt.Errorf("witness key %s is malformed", path)
 	}

@@ -32,13 +32,13 @@ func TestWitnessCrash(t *testing.T) {
 		t.Skip("runs and kills the vigil binary")
 	}
 	bin := vigilBin(t)
-	env := vigilEnv("")
+	env := vigilEnv("witness test passphrase")
 	dir := filepath.Join(t.TempDir(), "wit")
 	skey, vkey, err := note.GenerateKey(nil, "ngo.example/log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := vigilRun(t, bin, env, "witness", "--data", dir, "--name", "witness.example/w1", "--add-log", vkey)
+	out := vigilRun(t, bin, env, "witness", "--data", dir, "--name", "witness.example/w1", "--scrypt-work-factor", "10", "--add-log", vkey)
 	m := regexp.MustCompile(`witness key: (\S+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no witness key in %q", out)

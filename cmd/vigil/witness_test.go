@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,6 +24,7 @@ import (
 // adds a log, serves add-checkpoint, and keeps its state across a restart
 // (a forked checkpoint is refused after it).
 func TestWitnessCommand(t *testing.T) {
+	t.Setenv("VIGIL_PASSPHRASE", "witness test passphrase")
 	dir := filepath.Join(t.TempDir(), "wit")
 	skey, vkey, err := note.GenerateKey(nil, "ngo.example/log")
 	if err != nil {
@@ -31,9 +34,23 @@ func TestWitnessCommand(t *testing.T) {
 		t.Fatalf("without a key or --name: exit %d, want 2", code)
 	}
 	var out strings.Builder
-	if code := Main(t.Context(), []string{"witness", "--data", dir, "--name", "witness.example/w1", "--add-log", vkey}, nil, &out, io.Discard); code != 0 {
+	if code := Main(t.Context(), []string{"witness", "--data", dir, "--name", "witness.example/w1", "--scrypt-work-factor", "10", "--add-log", vkey}, nil, &out, io.Discard); code != 0 {
 		t.Fatalf("add-log: exit %d: %s", code, out.String())
 	}
+	// The key is stored only encrypted: an age scrypt file, useless
+	// without the passphrase.
+	kb, err := os.ReadFile(filepath.Join(dir, "witness.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(kb, []byte("age-encryption.org/v1\n-> scrypt ")) || bytes.Contains(kb, []byte("witness.example")) {
+		t.Fatalf("witness.key is not an age scrypt file:\n%s", kb)
+	}
+	t.Setenv("VIGIL_PASSPHRASE", "a wrong passphrase")
+	if code := Main(t.Context(), []string{"witness", "--data", dir, "--add-log", vkey}, nil, io.Discard, io.Discard); code == 0 {
+		t.Fatal("the witness key opened with a wrong passphrase")
+	}
+	t.Setenv("VIGIL_PASSPHRASE", "witness test passphrase")
 	wkey := regexp.MustCompile(`witness key: (\S+)`).FindStringSubmatch(out.String())
 	if wkey == nil || !strings.Contains(out.String(), "witnessing ngo.example/log") {
 		t.Fatalf("add-log printed %q", out.String())

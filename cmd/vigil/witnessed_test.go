@@ -131,13 +131,13 @@ func testWitnessedBundle(t *testing.T, start func(t *testing.T, bin, dir, logVKe
 // on loopback until the test ends, and returns its vkey and URL.
 func startVigilWitness(t *testing.T, bin, dir, name, logVKey string) (string, string) {
 	t.Helper()
-	out := vigilRun(t, bin, vigilEnv(""), "witness", "--data", dir, "--name", name, "--add-log", logVKey)
+	out := vigilRun(t, bin, vigilEnv("witness test passphrase"), "witness", "--data", dir, "--name", name, "--scrypt-work-factor", "10", "--add-log", logVKey)
 	m := regexp.MustCompile(`witness key: (\S+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no witness key in %q", out)
 	}
 	cmd := exec.Command(bin, "witness", "--data", dir, "--listen", "127.0.0.1:0")
-	cmd.Env = vigilEnv("")
+	cmd.Env = vigilEnv("witness test passphrase")
 	var wout interopBuffer
 	cmd.Stdout, cmd.Stderr = &wout, &wout
 	if err := cmd.Start(); err != nil {
