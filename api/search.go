@@ -82,6 +82,11 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, _ *Server, c Cas
 		writeError(w, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, NewSearchResult(res))
+}
+
+// NewSearchResult is res as the API (and vigil search --json) show it.
+func NewSearchResult(res search.Result) SearchResult {
 	out := SearchResult{Total: res.Total, Hits: make([]SearchHit, len(res.Hits)), Facets: SearchFacets{
 		Kinds: facet(res.Facets.Kinds), ActTypes: facet(res.Facets.ActTypes), Statuses: facet(res.Facets.Statuses),
 		Grades: facet(res.Facets.Grades), Places: facet(res.Facets.Places)}}
@@ -93,7 +98,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, _ *Server, c Cas
 		}
 		out.Hits[i] = sh
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // searchParams reads the filter and page parameters; lists are

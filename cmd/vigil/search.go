@@ -7,7 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/search"
@@ -40,41 +40,19 @@ Read-only. Needs the admin passphrase, and searches as the admin: every
 incident, and persons' private names too. Run it while vigil serve is
 stopped (serve holds the data directory's lock).`
 
-// searchOut is what vigil search --json prints. The field names are
+// searchOut is what vigil search --json prints: the API's search result
+// (api.SearchResult) with each hit's key and text. The field names are
 // stable: scripts rely on them.
 type searchOut struct {
-	Total  int          `json:"total"`
-	Hits   []searchHit  `json:"hits"`
-	Facets searchFacets `json:"facets"`
+	Total  int              `json:"total"`
+	Hits   []searchHit      `json:"hits"`
+	Facets api.SearchFacets `json:"facets"`
 }
 
 type searchHit struct {
-	Kind     string     `json:"kind"`
-	ID       vigil.ID   `json:"id"`
-	Key      string     `json:"key"`
-	Incident vigil.ID   `json:"incident,omitzero"`
-	Score    float64    `json:"score"`
-	Field    string     `json:"field"`
-	Snippet  []fragment `json:"snippet"`
-	Text     string     `json:"text"`
-}
-
-type fragment struct {
-	Text  string `json:"text"`
-	Match bool   `json:"match"`
-}
-
-type facetCount struct {
-	Value string `json:"value"`
-	N     int    `json:"n"`
-}
-
-type searchFacets struct {
-	Kinds    []facetCount `json:"kinds"`
-	ActTypes []facetCount `json:"act_types"`
-	Statuses []facetCount `json:"statuses"`
-	Grades   []facetCount `json:"grades"`
-	Places   []facetCount `json:"places"`
+	api.SearchHit
+	Key  string `json:"key"`
+	Text string `json:"text"` // the snippet's text, joined
 }
 
 // kindsFlag collects --kind values.
@@ -134,33 +112,20 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 
 // searchResult adds the records' keys to res.
 func searchResult(ctx context.Context, d *datadir.Dir, res search.Result) (searchOut, error) {
-	out := searchOut{Total: res.Total, Hits: []searchHit{}, Facets: searchFacets{
-		Kinds: counts(res.Facets.Kinds), ActTypes: counts(res.Facets.ActTypes), Statuses: counts(res.Facets.Statuses),
-		Grades: counts(res.Facets.Grades), Places: counts(res.Facets.Places)}}
-	for _, h := range res.Hits {
-		r, err := d.Cases.Get(ctx, cliPrincipal, h.ID)
+	r := api.NewSearchResult(res)
+	out := searchOut{Total: r.Total, Hits: make([]searchHit, len(r.Hits)), Facets: r.Facets}
+	for i, h := range r.Hits {
+		rec, err := d.Cases.Get(ctx, cliPrincipal, h.ID)
 		if err != nil {
 			return out, fmt.Errorf("read hit %s: %w", h.ID, err)
 		}
-		sh := searchHit{Kind: h.Kind, ID: h.ID, Key: r.Key, Incident: h.Incident, Score: h.Score, Field: h.Field,
-			Snippet: make([]fragment, len(h.Snippet))}
 		var text strings.Builder
-		for i, f := range h.Snippet {
-			sh.Snippet[i] = fragment{f.Text, f.Match}
+		for _, f := range h.Snippet {
 			text.WriteString(f.Text)
 		}
-		sh.Text = text.String()
-		out.Hits = append(out.Hits, sh)
+		out.Hits[i] = searchHit{SearchHit: h, Key: rec.Key, Text: text.String()}
 	}
 	return out, nil
-}
-
-func counts(cs []search.Count) []facetCount {
-	out := make([]facetCount, len(cs))
-	for i, c := range cs {
-		out[i] = facetCount{c.Value, c.N}
-	}
-	return out
 }
 
 // writeSearch prints the hits and facets for a person; record text is
@@ -196,7 +161,7 @@ func writeSearch(w io.Writer, out searchOut, tty bool) error {
 	}
 	for _, f := range []struct {
 		name string
-		cs   []facetCount
+		cs   []api.FacetCount
 	}{{"kinds", out.Facets.Kinds}, {"act types", out.Facets.ActTypes}, {"statuses", out.Facets.Statuses},
 		{"grades", out.Facets.Grades}, {"places", out.Facets.Places}} {
 		if len(f.cs) == 0 {

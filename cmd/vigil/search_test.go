@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/api"
 )
 
 // TestSearchCLI runs vigil search on an imported case: a Russian title
@@ -40,7 +41,7 @@ func TestSearchCLI(t *testing.T) {
 	if keys["wave"] != "incident" || keys["det"] != "act" || out.Total != 2 {
 		t.Errorf("Grozny: %+v", out)
 	}
-	if len(out.Facets.Kinds) != 2 || len(out.Facets.ActTypes) != 1 || out.Facets.ActTypes[0] != (facetCount{"arbitrary_detention", 1}) {
+	if len(out.Facets.Kinds) != 2 || len(out.Facets.ActTypes) != 1 || out.Facets.ActTypes[0] != (api.FacetCount{Value: "arbitrary_detention", N: 1}) {
 		t.Errorf("facets: %+v", out.Facets)
 	}
 	// The act by its claim's quote, only acts with --kind.
@@ -67,8 +68,8 @@ func TestSearchCLI(t *testing.T) {
 // TestSearchEscapes: record text cannot drive the terminal; matches are
 // bold only on one.
 func TestSearchEscapes(t *testing.T) {
-	out := searchOut{Total: 1, Hits: []searchHit{{Kind: "claim", ID: vigil.NewID(), Key: "k\x1b]0;x\a", Field: "quote",
-		Snippet: []fragment{{"a \x1b[2J", false}, {"word", true}, {"\u202e end", false}}}}}
+	out := searchOut{Total: 1, Hits: []searchHit{{Key: "k\x1b]0;x\a", SearchHit: api.SearchHit{Kind: "claim", ID: vigil.NewID(), Field: "quote",
+		Snippet: []api.SearchFragment{{Text: "a \x1b[2J"}, {Text: "word", Match: true}, {Text: "\u202e end"}}}}}}
 	var b strings.Builder
 	if err := writeSearch(&b, out, false); err != nil {
 		t.Fatal(err)
