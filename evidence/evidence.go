@@ -328,35 +328,31 @@ func (s *Service) Get(ctx context.Context, id vigil.ID) (Item, error) {
 // Decode decrypts an item record read in tx and finds its log leaf. It needs
 // the vault unsealed.
 func (s *Service) Decode(tx store.ReadTx, rec store.Record) (Item, error) {
-	it, err := s.decode(rec)
+	it, env, err := s.decode(rec)
 	if err != nil {
 		return Item{}, err
 	}
-	e := it.Entry()
-	if it.LeafIndex, err = tx.LeafOf(e[:]); err != nil {
-		if errors.Is(err, vigil.ErrNotFound) {
-			return Item{}, fmt.Errorf("%w: item %s: its commitment is not in the log", vigil.ErrCorrupt, rec.ID)
-		}
-		return Item{}, err
+	if it.LeafIndex, err = env.Leaf(tx); err != nil {
+		return Item{}, fmt.Errorf("item %s: %w", rec.ID, err)
 	}
 	return it, nil
 }
 
-func (s *Service) decode(rec store.Record) (Item, error) {
+func (s *Service) decode(rec store.Record) (Item, record.Envelope, error) {
 	var m meta
 	env, err := ItemKind.Decode(s.Vault.OpenField, rec, &m)
 	if err != nil {
-		return Item{}, err
+		return Item{}, env, err
 	}
 	it := Item{ID: rec.ID, Version: rec.Version, LeafIndex: -1, Blob: m.Blob, Name: m.Name,
 		MediaType: m.MediaType, Size: m.Size, Statement: []byte(env.Statement)}
 	if err := decodeHex(it.SHA256[:], m.SHA256); err != nil {
-		return Item{}, fmt.Errorf("%w: item %s sha256", vigil.ErrCorrupt, rec.ID)
+		return Item{}, env, fmt.Errorf("%w: item %s sha256", vigil.ErrCorrupt, rec.ID)
 	}
 	if it.Salt, err = env.SaltBytes(); err != nil {
-		return Item{}, fmt.Errorf("%w: item %s salt", vigil.ErrCorrupt, rec.ID)
+		return Item{}, env, fmt.Errorf("%w: item %s salt", vigil.ErrCorrupt, rec.ID)
 	}
-	return it, nil
+	return it, env, nil
 }
 
 func decodeHex(dst []byte, s string) error {
@@ -473,7 +469,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return err
 		}
 		return store.EachRecord(tx, Kind, func(r store.Record) error {
-			it, err := s.decode(r)
+			it, _, err := s.decode(r)
 			if err != nil {
 				return err
 			}

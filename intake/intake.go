@@ -576,10 +576,11 @@ func (s *Service) addMessage(ctx context.Context, thread []byte, from, text stri
 		// The message's lookup key is the thread's next free one; the
 		// transaction sees every earlier message, so two replies never
 		// take the same.
-		n, err := countMessages(tx, thread)
+		earlier, err := messages(tx, thread)
 		if err != nil {
 			return err
 		}
+		n := len(earlier)
 		p := *pre
 		p.Record.Key = messageKey(thread, n)
 		if m.LeafIndex, err = p.Put(tx); err != nil || also == nil {
@@ -597,19 +598,6 @@ func (s *Service) addMessage(ctx context.Context, thread []byte, from, text stri
 	return m, nil
 }
 
-// countMessages returns how many messages a thread has.
-func countMessages(tx store.ReadTx, thread []byte) (int, error) {
-	for n := 0; ; n++ {
-		recs, err := tx.RecordsByKey(KindMessage, messageKey(thread, n), 1)
-		if err != nil {
-			return 0, err
-		}
-		if len(recs) == 0 {
-			return n, nil
-		}
-	}
-}
-
 // A Summary is one line of the staff inbox.
 type Summary struct {
 	ID        vigil.ID  `json:"id"`
@@ -618,10 +606,6 @@ type Summary struct {
 	Files     int       `json:"files"`
 	Messages  int       `json:"messages"`
 	LeafIndex int64     `json:"leaf_index"`
-}
-
-func (s *Service) vaultOpen(l vault.Label, ct []byte) ([]byte, error) {
-	return s.Vault.OpenField(l, ct)
 }
 
 // state returns a submission's triage record and state; l are the
@@ -635,7 +619,7 @@ func (s *Service) state(tx store.ReadTx, sub vigil.ID, l links) (store.Record, S
 		return store.Record{}, "", err
 	}
 	var tr triage
-	if _, err := triageKind.Decode(s.vaultOpen, r, &tr); err != nil {
+	if _, err := triageKind.Decode(s.Vault.OpenField, r, &tr); err != nil {
 		return store.Record{}, "", err
 	}
 	if tr.Submission != sub || !tr.State.Valid() {
@@ -665,7 +649,7 @@ func (s *Service) List(ctx context.Context, p vigil.Principal) ([]Summary, error
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		return store.EachRecord(tx, KindSubmission, func(r store.Record) error {
 			var doc document
-			env, err := submissionKind.Decode(s.vaultOpen, r, &doc)
+			env, err := submissionKind.Decode(s.Vault.OpenField, r, &doc)
 			if err != nil {
 				return err
 			}
@@ -677,7 +661,7 @@ func (s *Service) List(ctx context.Context, p vigil.Principal) ([]Summary, error
 			if err != nil {
 				return err
 			}
-			msgs, err := countMessages(tx, l.Thread)
+			msgs, err := messages(tx, l.Thread)
 			if err != nil {
 				return err
 			}
@@ -685,7 +669,7 @@ func (s *Service) List(ctx context.Context, p vigil.Principal) ([]Summary, error
 			if err != nil {
 				return fmt.Errorf("submission %s: %w", r.ID, err)
 			}
-			out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(doc.Files), Messages: msgs, LeafIndex: leaf})
+			out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(doc.Files), Messages: len(msgs), LeafIndex: leaf})
 			return nil
 		})
 	})
@@ -706,7 +690,7 @@ func (s *Service) Get(ctx context.Context, p vigil.Principal, sub vigil.ID) (Vie
 	if err := allowed(p, vigil.ReadSubmissions); err != nil {
 		return View{}, err
 	}
-	v, l, err := s.view(ctx, sub, s.vaultOpen)
+	v, l, err := s.view(ctx, sub, s.Vault.OpenField)
 	if err != nil {
 		return View{}, err
 	}
@@ -732,7 +716,7 @@ func (s *Service) Reply(ctx context.Context, p vigil.Principal, sub vigil.ID, te
 	if strings.TrimSpace(text) == "" {
 		return Message{}, fmt.Errorf("%w: empty reply", vigil.ErrInvalid)
 	}
-	_, l, err := s.view(ctx, sub, s.vaultOpen)
+	_, l, err := s.view(ctx, sub, s.Vault.OpenField)
 	if err != nil {
 		return Message{}, err
 	}
@@ -762,7 +746,7 @@ func (s *Service) SetState(ctx context.Context, p vigil.Principal, sub vigil.ID,
 		return err
 	}
 	actor := p.Actor
-	_, l, err := s.view(ctx, sub, s.vaultOpen)
+	_, l, err := s.view(ctx, sub, s.Vault.OpenField)
 	if err != nil {
 		return err
 	}
@@ -803,7 +787,7 @@ func (s *Service) OpenFile(ctx context.Context, p vigil.Principal, sub, file vig
 	if err := allowed(p, vigil.ReadSubmissions); err != nil {
 		return evidence.Item{}, nil, err
 	}
-	v, _, err := s.view(ctx, sub, s.vaultOpen)
+	v, _, err := s.view(ctx, sub, s.Vault.OpenField)
 	if err != nil {
 		return evidence.Item{}, nil, err
 	}
