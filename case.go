@@ -31,6 +31,28 @@ func (e *FieldError) Error() string { return e.Err.Error() + ": " + e.Field + ":
 // Unwrap returns Err, so errors.Is(err, ErrInvalid) holds.
 func (e *FieldError) Unwrap() error { return e.Err }
 
+// FieldErrors returns the FieldErrors in err's tree (joined or wrapped), in
+// order: the problems a user may be shown, never err's other text.
+func FieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(e error) {
+		switch x := e.(type) {
+		case nil:
+		case *FieldError:
+			out = append(out, x)
+		case interface{ Unwrap() []error }:
+			for _, c := range x.Unwrap() {
+				walk(c)
+			}
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
+
 // problems collects FieldErrors of one record.
 type problems []error
 

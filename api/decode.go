@@ -294,24 +294,11 @@ type ErrorBody struct {
 // FieldError's problem never quotes a value.
 func fieldsOf(err error) []FieldProblem {
 	var out []FieldProblem
-	var walk func(error)
-	walk = func(e error) {
-		if len(out) >= maxProblems || e == nil {
-			return
+	for _, fe := range vigil.FieldErrors(err) {
+		if len(out) == maxProblems {
+			break
 		}
-		if fe, ok := e.(*vigil.FieldError); ok {
-			out = append(out, FieldProblem{Field: fe.Field, Problem: fe.Problem})
-			return
-		}
-		switch x := e.(type) {
-		case interface{ Unwrap() []error }:
-			for _, c := range x.Unwrap() {
-				walk(c)
-			}
-		case interface{ Unwrap() error }:
-			walk(x.Unwrap())
-		}
+		out = append(out, FieldProblem{Field: fe.Field, Problem: fe.Problem})
 	}
-	walk(err)
 	return out
 }

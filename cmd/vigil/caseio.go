@@ -77,41 +77,14 @@ func reportProblems(e *env, err error) error {
 		}
 		return fmt.Errorf("the case file has %d problems; nothing was imported", len(probs.List)+probs.More)
 	}
-	var fields []*vigil.FieldError
-	for _, fe := range fieldErrors(err) {
-		fields = append(fields, fe)
+	fields := vigil.FieldErrors(err)
+	for _, fe := range fields {
 		fmt.Fprintf(e.stderr, "$.%s: %s\n", fe.Field, fe.Problem)
 	}
 	if len(fields) > 0 {
 		return fmt.Errorf("%d records were refused; nothing was imported", len(fields))
 	}
 	return err
-}
-
-// fieldErrors returns the vigil.FieldErrors err holds (joined or wrapped).
-func fieldErrors(err error) []*vigil.FieldError {
-	var fe *vigil.FieldError
-	if errors.As(err, &fe) {
-		var out []*vigil.FieldError
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				out = append(out, fieldErrors(e)...)
-			}
-			return out
-		}
-		return []*vigil.FieldError{fe}
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []*vigil.FieldError
-		for _, e := range j.Unwrap() {
-			out = append(out, fieldErrors(e)...)
-		}
-		return out
-	}
-	if u := errors.Unwrap(err); u != nil {
-		return fieldErrors(u)
-	}
-	return nil
 }
 
 type importReport struct{ records, created, updated, unchanged int }
