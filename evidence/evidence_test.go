@@ -467,8 +467,11 @@ func TestPaddingChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc.Write(content)
-	enc.Write([]byte{0, 0, 1, 0})
+	for _, b := range [][]byte{content, {0, 0, 1, 0}} {
+		if _, err := enc.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := enc.Close(); err != nil {
 		t.Fatal(err)
 	}

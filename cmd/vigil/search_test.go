@@ -78,7 +78,9 @@ func TestSearchEscapes(t *testing.T) {
 		t.Errorf("not escaped or not marked:\n%q", s)
 	}
 	b.Reset()
-	writeSearch(&b, out, true)
+	if err := writeSearch(&b, out, true); err != nil {
+		t.Fatal(err)
+	}
 	if s := b.String(); !strings.Contains(s, "\033[1mword\033[0m") || strings.Contains(s, "\x1b[2J") {
 		t.Errorf("terminal:\n%q", s)
 	}
