@@ -215,12 +215,14 @@ func (d *Dir) open(ctx context.Context) error {
 	if d.Config.Intake.ReceiptAttempts < 0 {
 		return fmt.Errorf("vigil.json: intake.receipt_attempts must not be negative")
 	}
-	// Blob times and the items' plaintext times are as coarse as intake's.
-	blobs.TimePrecision = ic.WithDefaults().TimePrecision
-	d.Evidence.CoarseTime = blobs.TimePrecision
+	// Every plaintext time (blobs, items, case records) is as coarse as
+	// intake's.
+	precision := ic.WithDefaults().TimePrecision
+	blobs.TimePrecision = precision
+	d.Evidence.CoarseTime = precision
 	d.Commit = groupcommit.New(db, 0)
 	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
-	d.Cases = &cases.Service{Store: db, Vault: v, TimePrecision: ic.WithDefaults().TimePrecision}
+	d.Cases = &cases.Service{Store: db, Vault: v, TimePrecision: precision}
 	// intake.Kinds includes audit.Kind, which cases shares: list it once.
 	d.Kinds = append(append(record.Registry{evidence.ItemKind}, intake.Kinds()...), cases.Kinds()...)
 	d.Log = &evlog.Checkpointer{Signer: v.LogSigner(), Verifier: v.LogVerifier(), AnchorPath: filepath.Join(d.Path, "checkpoint")}
