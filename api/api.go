@@ -59,6 +59,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/auth"
+	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/ratelimit"
 	"github.com/vigil-hr/vigil/vault"
 )
@@ -95,8 +96,20 @@ type Server struct {
 	// Tokens authenticates bearer tokens. If nil, every endpoint that needs
 	// a token answers 401.
 	Tokens Authenticator
-	// TokenAdmin lists and revokes tokens for admin tokens; nil: 404.
+	// TokenAdmin makes, lists and revokes tokens for admin tokens; nil: 404.
 	TokenAdmin TokenAdmin
+	// Local, if set, reports whether a request came over the local staff
+	// socket from the server's own user (internal/staffsock.IsLocal): such a
+	// request needs no token and acts as [auth.Local], the admin "cli".
+	// Serve the handler on the TCP listener with Local reporting false for
+	// every request that did not come through the socket.
+	Local func(r *http.Request) bool
+	// Bundle writes an evidence bundle of the records ids (see
+	// datadir.Dir.Bundle); nil: POST /api/v1/bundle answers 404.
+	Bundle func(ctx context.Context, w io.Writer, ids []vigil.ID, withContent bool) error
+	// Fsck checks the data directory (datadir.Dir.Fsck); nil: POST
+	// /api/v1/fsck answers 404.
+	Fsck func(ctx context.Context) (datadir.FsckReport, error)
 	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
 	// 404.
 	Inbox Inbox
@@ -163,6 +176,9 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/submissions/{id}/files/{file}", handler: h(func(s *Server) http.HandlerFunc { return s.authed(s.download) })},
 		{Method: "GET", Path: "/api/v1/tokens", handler: h(func(s *Server) http.HandlerFunc { return s.authed(adminOnly(s.listTokens)) })},
 		{Method: "DELETE", Path: "/api/v1/tokens/{id}", handler: h(func(s *Server) http.HandlerFunc { return s.authed(adminOnly(s.revokeToken)) })},
+		{Method: "POST", Path: "/api/v1/tokens", Response: reflect.TypeFor[NewToken](), Status: http.StatusCreated, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.createToken))) })},
+		{Method: "POST", Path: "/api/v1/bundle", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.bundle))) })},
+		{Method: "POST", Path: "/api/v1/fsck", Response: reflect.TypeFor[datadir.FsckReport](), Status: http.StatusOK, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.fsck))) })},
 	}
 	return append(rs, caseRoutes()...)
 }
@@ -229,6 +245,10 @@ func jsonBody(h http.HandlerFunc) http.HandlerFunc {
 // authed wraps a handler that needs a token.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request, auth.Token)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.Local != nil && s.Local(r) {
+			h(w, r, auth.Local)
+			return
+		}
 		scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || s.Tokens == nil {
 			writeError(w, auth.ErrUnauthorized)
@@ -246,7 +266,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request, auth.Token)) 
 // health says "up" to anyone, and the seal state and log sizes only to a
 // valid token: the live tree size, polled, would date each submission.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") == "" {
+	if r.Header.Get("Authorization") == "" && (s.Local == nil || !s.Local(r)) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "up"})
 		return
 	}

@@ -9,8 +9,11 @@ import (
 	"github.com/vigil-hr/vigil/auth"
 )
 
-// TokenAdmin lists and revokes API tokens. auth.Tokens implements it.
+// TokenAdmin makes, lists and revokes API tokens. auth.Tokens implements it.
 type TokenAdmin interface {
+	// Create makes a token and returns its secret, which is never stored;
+	// actor is recorded in the audit event. It works while sealed.
+	Create(ctx context.Context, actor, name string, role auth.Role) (string, auth.Token, error)
 	// List returns every token, revoked ones included. Needs the vault unsealed.
 	List(ctx context.Context) ([]auth.Token, error)
 	// Revoke ends a token at once; actor is recorded in the audit event.
@@ -69,4 +72,39 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, tok auth.To
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
+}
+
+// TokenRequest is the body of POST /api/v1/tokens.
+type TokenRequest struct {
+	Name string    `json:"name"`
+	Role auth.Role `json:"role"`
+}
+
+// NewToken is the answer to POST /api/v1/tokens: the token and its secret,
+// shown this once (vigil keeps only its SHA-256).
+type NewToken struct {
+	Secret string     `json:"secret"`
+	Token  auth.Token `json:"token"`
+}
+
+// createToken makes a token. Only an admin may, and a token's role is
+// sealed, so over TCP it needs the vault unsealed; on the local staff
+// socket (the server's own user) it works sealed too, as the offline
+// command does.
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, tok auth.Token) {
+	if s.TokenAdmin == nil {
+		writeError(w, vigil.ErrNotFound)
+		return
+	}
+	var req TokenRequest
+	if err := readJSON(w, r, 4096, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	secret, t, err := s.TokenAdmin.Create(r.Context(), tok.Actor(), req.Name, req.Role)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, NewToken{Secret: secret, Token: t})
 }

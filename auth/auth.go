@@ -69,6 +69,12 @@ type Token struct {
 	Revoked time.Time `json:"revoked,omitzero"`
 }
 
+// Local is the caller on the server's local staff socket (package
+// internal/staffsock): the server's own user at the command line, an admin
+// named "cli" in audit events, as the offline commands are. It has no ID:
+// no stored token can be it.
+var Local = Token{Name: "cli", Role: RoleAdmin}
+
 // Principal is who acts with this token: its actor name, its name as the
 // account that incidents' restrictions name, and its role. A token checked
 // while the vault was sealed has no known role and may do nothing that
@@ -78,8 +84,11 @@ func (t Token) Principal() vigil.Principal {
 }
 
 // Actor names the token in audit events: "token:ID/NAME", or "token:ID"
-// when the name is not known.
+// when the name is not known; [Local] is named "cli".
 func (t Token) Actor() string {
+	if t.ID.IsZero() && t.Name != "" {
+		return t.Name
+	}
 	if t.Name == "" {
 		return "token:" + t.ID.String()
 	}

@@ -351,10 +351,13 @@ type Report struct {
 // log entry is such a commitment: no record without its leaf, no leaf
 // without its record. For kinds that commit to their document, the
 // statement must commit to the sealed document. It needs the vault (open)
-// and reads every record;
-// the first problem is returned as an error wrapping vigil.ErrCorrupt.
+// and reads every record. It goes on past a bad version: every problem
+// found is returned, each an error wrapping vigil.ErrCorrupt (or the
+// vault's error), joined with errors.Join (whose Unwrap() []error lists
+// them). A failure to read the store stops it at once.
 func Verify(tx store.ReadTx, open Opener, kinds Registry) (Report, error) {
 	var rep Report
+	var problems []error
 	size, err := tx.TreeSize()
 	if err != nil {
 		return rep, err
@@ -390,7 +393,8 @@ func Verify(tx store.ReadTx, open Opener, kinds Registry) (Report, error) {
 				}
 				env, err := k.Open(open, r)
 				if err != nil {
-					return fmt.Errorf("%s %s version %d: %w", k.Name, r.ID, v, err)
+					problems = append(problems, fmt.Errorf("%s %s version %d: %w", k.Name, r.ID, v, err))
+					continue
 				}
 				rep.Versions++
 				if !k.Logged {
@@ -398,19 +402,23 @@ func Verify(tx store.ReadTx, open Opener, kinds Registry) (Report, error) {
 				}
 				e, err := env.Entry()
 				if err != nil {
-					return fmt.Errorf("%w: %s %s version %d: %v", vigil.ErrCorrupt, k.Name, r.ID, v, err)
+					problems = append(problems, fmt.Errorf("%w: %s %s version %d: %v", vigil.ErrCorrupt, k.Name, r.ID, v, err))
+					continue
 				}
 				if !k.External {
 					if err := env.CheckDocument(); err != nil {
-						return fmt.Errorf("version %d: %w", v, err)
+						problems = append(problems, fmt.Errorf("version %d: %w", v, err))
+						continue
 					}
 				}
 				leaf, ok := index[e]
 				if !ok {
-					return fmt.Errorf("%w: %s %s version %d: its commitment is not in the log", vigil.ErrCorrupt, k.Name, r.ID, v)
+					problems = append(problems, fmt.Errorf("%w: %s %s version %d: its commitment is not in the log", vigil.ErrCorrupt, k.Name, r.ID, v))
+					continue
 				}
 				if used[leaf] {
-					return fmt.Errorf("%w: %s %s version %d: leaf %d commits to two versions", vigil.ErrCorrupt, k.Name, r.ID, v, leaf)
+					problems = append(problems, fmt.Errorf("%w: %s %s version %d: leaf %d commits to two versions", vigil.ErrCorrupt, k.Name, r.ID, v, leaf))
+					continue
 				}
 				used[leaf] = true
 			}
@@ -424,9 +432,9 @@ func Verify(tx store.ReadTx, open Opener, kinds Registry) (Report, error) {
 	if int64(len(used)) != size {
 		for i := int64(0); i < size; i++ {
 			if !used[i] {
-				return rep, fmt.Errorf("%w: log entry %d commits to no record of a known kind", vigil.ErrCorrupt, i)
+				problems = append(problems, fmt.Errorf("%w: log entry %d commits to no record of a known kind", vigil.ErrCorrupt, i))
 			}
 		}
 	}
-	return rep, nil
+	return rep, errors.Join(problems...)
 }

@@ -33,9 +33,12 @@ func runBundle(ctx context.Context, e *env, args []string) error {
 		}
 		items = append(items, id)
 	}
-	d, err := openData(ctx, e, *data, *pfile, true)
+	d, srv, err := open(ctx, e, *data, *pfile, passNeeded)
 	if err != nil {
 		return err
+	}
+	if srv != nil {
+		return writeFileAtomic(*out, func(w io.Writer) error { return srv.Bundle(ctx, w, items, !*noContent) })
 	}
 	defer d.Close()
 	return exportBundle(ctx, d, items, !*noContent, *out)

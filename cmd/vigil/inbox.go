@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/intake"
 )
 
@@ -22,8 +23,9 @@ with its triage state, when it arrived (coarse), and how many files and
 messages it has. With ID: the submission's text, files and thread. reply
 sends the source a message they read with their receipt; file writes a file's
 content to stdout. Needs the admin passphrase; every call is recorded as an
-audit event by "cli". Run it while vigil serve is stopped (serve holds the
-data directory's lock); on a running server use the API (/api/v1).
+audit event by "cli". While vigil serve runs, inbox asks it over its staff
+socket (DIR/staff.sock, docs/cli.md) instead: no passphrase is read, and the
+server must be unsealed (vigil unseal).
 
 What sources send is untrusted: control and invisible characters are shown
 escaped (\x1b, \u202e), never passed to the terminal.`
@@ -37,10 +39,10 @@ func runInbox(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	// Check the arguments before asking for a passphrase.
-	var run func(in *intake.Service) error
+	var run func(in api.Inbox) error
 	switch {
 	case len(pos) == 0:
-		run = func(in *intake.Service) error { return inboxList(ctx, e, in) }
+		run = func(in api.Inbox) error { return inboxList(ctx, e, in) }
 	case pos[0] == "reply":
 		if len(pos) != 3 {
 			return usageError{"usage: vigil inbox reply ID TEXT"}
@@ -50,7 +52,7 @@ func runInbox(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		text := pos[2]
-		run = func(in *intake.Service) error {
+		run = func(in api.Inbox) error {
 			if text == "-" {
 				b, err := io.ReadAll(io.LimitReader(e.stdin, 16<<20))
 				if err != nil {
@@ -77,7 +79,7 @@ func runInbox(ctx context.Context, e *env, args []string) error {
 		if !st.Valid() {
 			return usageError{fmt.Sprintf("state %q: want new, in_review, linked or rejected", pos[2])}
 		}
-		run = func(in *intake.Service) error {
+		run = func(in api.Inbox) error {
 			if err := in.SetState(ctx, cliPrincipal, id, st); err != nil {
 				return err
 			}
@@ -99,19 +101,22 @@ func runInbox(ctx context.Context, e *env, args []string) error {
 		if isTerminal(e.stdout) {
 			return usageError{"file writes raw content: redirect stdout to a file"}
 		}
-		run = func(in *intake.Service) error { return inboxFile(ctx, e, in, sub, file) }
+		run = func(in api.Inbox) error { return inboxFile(ctx, e, in, sub, file) }
 	case len(pos) == 1:
 		id, err := vigil.ParseID(pos[0])
 		if err != nil {
 			return err
 		}
-		run = func(in *intake.Service) error { return inboxShow(ctx, e, in, id) }
+		run = func(in api.Inbox) error { return inboxShow(ctx, e, in, id) }
 	default:
 		return usageError{"too many arguments (see vigil inbox --help)"}
 	}
-	d, err := openData(ctx, e, *data, *pfile, true)
+	d, srv, err := open(ctx, e, *data, *pfile, passNeeded)
 	if err != nil {
 		return err
+	}
+	if srv != nil {
+		return run(srv.Inbox())
 	}
 	defer d.Close()
 	return run(d.Intake)
@@ -120,7 +125,7 @@ func runInbox(ctx context.Context, e *env, args []string) error {
 // timeFormat shows coarse arrival times without pretending to precision.
 const timeFormat = "2006-01-02 15:04 MST"
 
-func inboxList(ctx context.Context, e *env, in *intake.Service) error {
+func inboxList(ctx context.Context, e *env, in api.Inbox) error {
 	list, err := in.List(ctx, cliPrincipal)
 	if err != nil {
 		return err
@@ -137,7 +142,7 @@ func inboxList(ctx context.Context, e *env, in *intake.Service) error {
 	return tw.Flush()
 }
 
-func inboxShow(ctx context.Context, e *env, in *intake.Service, id vigil.ID) error {
+func inboxShow(ctx context.Context, e *env, in api.Inbox, id vigil.ID) error {
 	v, err := in.Get(ctx, cliPrincipal, id)
 	if err != nil {
 		return err
@@ -178,7 +183,7 @@ func writeFiles(w io.Writer, files []intake.FileInfo, prefix string) {
 	tw.Flush()
 }
 
-func inboxFile(ctx context.Context, e *env, in *intake.Service, sub, file vigil.ID) error {
+func inboxFile(ctx context.Context, e *env, in api.Inbox, sub, file vigil.ID) error {
 	_, rc, err := in.OpenFile(ctx, cliPrincipal, sub, file)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/connlimit"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/internal/staffsock"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/web"
 )
@@ -128,6 +129,13 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Inbox:      d.Intake,
 		Cases:      d.Cases,
 	}
+	stopSocket, err := listenStaffSocket(d, apiSrv, logger)
+	if err != nil {
+		pl.Close()
+		sl.Close()
+		return err
+	}
+	defer stopSocket()
 	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog)
 	pubOpt.BodyTimeout = cfg.BodyTimeout
 	var logSrc evlog.Source = d
@@ -365,4 +373,33 @@ func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
 		}))
 	}
 	return opt
+}
+
+// listenStaffSocket serves the staff API on DIR/staff.sock to the server's
+// own user (internal/staffsock; docs/cli.md), so that the command line works
+// while serve holds the data directory: requests there act as the admin
+// "cli" without a token. stop closes it and removes the socket file.
+func listenStaffSocket(d *datadir.Dir, apiSrv *api.Server, logger *slog.Logger) (stop func(), err error) {
+	l, err := staffsock.Listen(d.Path)
+	if err != nil {
+		return nil, err
+	}
+	l.Refused = func(uid int) { logger.Warn("staff socket: connection from another user refused", "uid", uid) }
+	apiSrv.Local = staffsock.IsLocal
+	apiSrv.Bundle = d.Bundle
+	apiSrv.Fsck = d.Fsck
+	srv := &http.Server{
+		Handler:           staffsock.Handler(apiSrv.Handler()),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError),
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(l) }()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		l.Close() // removes the socket file
+		<-done
+	}, nil
 }

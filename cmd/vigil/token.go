@@ -32,8 +32,9 @@ create prints the new token once on stdout: store it now, vigil keeps only its
 SHA-256. It needs no passphrase. list and revoke need the admin passphrase.
 A revoked token stops working at once.
 
-These commands open the data directory, so run them while vigil serve is
-stopped (serve holds the directory's lock), then start serve again.`
+While vigil serve runs, these commands ask it over its staff socket
+(DIR/staff.sock, docs/cli.md) instead: no passphrase is read, and list and
+revoke need the server unsealed.`
 
 func runToken(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "token", tokenHelp)
@@ -62,12 +63,12 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if !auth.Role(*role).Valid() {
 			return usageError{fmt.Sprintf("--role %q: want intake or admin", *role)}
 		}
-		d, err := datadir.Open(ctx, *data)
+		ts, done, err := openTokens(ctx, e, *data, *pfile, false)
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		secret, t, err := newTokens(d).Create(ctx, cliActor, *name, auth.Role(*role))
+		defer done()
+		secret, t, err := ts.Create(ctx, cliActor, *name, auth.Role(*role))
 		if err != nil {
 			return err
 		}
@@ -78,12 +79,12 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if len(rest) != 0 {
 			return usageError{"list takes no arguments"}
 		}
-		d, err := openData(ctx, e, *data, *pfile, true)
+		svc, done, err := openTokens(ctx, e, *data, *pfile, true)
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		ts, err := newTokens(d).List(ctx)
+		defer done()
+		ts, err := svc.List(ctx)
 		if err != nil {
 			return err
 		}
@@ -105,12 +106,12 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		d, err := openData(ctx, e, *data, *pfile, true)
+		ts, done, err := openTokens(ctx, e, *data, *pfile, true)
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		if err := newTokens(d).Revoke(ctx, cliActor, id); err != nil {
+		defer done()
+		if err := ts.Revoke(ctx, cliActor, id); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "revoked %s\n", id)
@@ -118,4 +119,22 @@ func runToken(ctx context.Context, e *env, args []string) error {
 	default:
 		return usageError{fmt.Sprintf("unknown subcommand %q: want create, list or revoke", sub)}
 	}
+}
+
+// openTokens returns the token service of the data directory, or of the
+// server running on it, and a function that closes it. create passes need
+// false: making a token needs no passphrase (only the public recipient).
+func openTokens(ctx context.Context, e *env, data, pfile string, need bool) (tokens, func(), error) {
+	mode := passNever // never unseal just to make a token
+	if need {
+		mode = passNeeded
+	}
+	d, srv, err := open(ctx, e, data, pfile, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	if srv != nil {
+		return srv.Tokens(), func() {}, nil
+	}
+	return newTokens(d), func() { d.Close() }, nil
 }
