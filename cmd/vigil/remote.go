@@ -78,7 +78,7 @@ func open(ctx context.Context, e *env, data, pfile string, mode passMode) (*data
 // decision, and it would leave the server unsealed for every staff member
 // after this one command.
 func errServerSealed(dir string) error {
-	return fmt.Errorf("%w: the running server's vault is sealed (hint: vigil unseal --data %s, then run this again)", vigil.ErrSealed, dir)
+	return fmt.Errorf("%w: vigil serve holds %s and is sealed (hint: unseal it with vigil unseal, then run this again)", vigil.ErrSealed, dir)
 }
 
 // do sends a JSON request (body nil: none) and decodes a JSON answer into

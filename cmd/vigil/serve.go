@@ -386,7 +386,7 @@ func listenStaffSocket(d *datadir.Dir, apiSrv *api.Server, logger *slog.Logger) 
 	}
 	l.Refused = func(uid int) { logger.Warn("staff socket: connection from another user refused", "uid", uid) }
 	apiSrv.Local = staffsock.IsLocal
-	apiSrv.Bundle = d.Bundle
+	apiSrv.Bundle = d.BundlePublished // never signs off the checkpoint grid
 	apiSrv.Fsck = d.Fsck
 	srv := &http.Server{
 		Handler:           staffsock.Handler(apiSrv.Handler()),

@@ -3,6 +3,7 @@ package datadir
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,6 +42,45 @@ func (d *Dir) Bundle(ctx context.Context, w io.Writer, ids []vigil.ID, withConte
 		return err
 	}
 	return bundle.Write(w, d.Config.LogVKey, entries)
+}
+
+// errBeyond is a record logged after the checkpoint it was to be proved
+// against.
+var errBeyond = errors.New("logged after the checkpoint")
+
+// BundlePublished is [Dir.Bundle] without signing: every record is proved
+// against the latest cosigned checkpoint if it holds them all, else the
+// latest signed one. A running server bundles this way: a checkpoint signed
+// at the moment of a request would be published at once and date every
+// submission since the last boundary of the checkpoint interval to that
+// moment (see vigil serve --checkpoint-interval). A record newer than the
+// latest checkpoint gets a *vigil.FieldError wrapping vigil.ErrConflict:
+// it can be bundled once the next checkpoint is signed.
+func (d *Dir) BundlePublished(ctx context.Context, w io.Writer, ids []vigil.ID, withContent bool) error {
+	var cands [][]byte
+	if cos, err := os.ReadFile(filepath.Join(d.Path, CosignedFile)); err == nil {
+		cands = append(cands, cos)
+	}
+	if cp, err := d.LatestCheckpoint(ctx); err != nil {
+		return err
+	} else if cp != nil {
+		cands = append(cands, cp)
+	}
+	var last error
+	for _, cp := range cands {
+		entries, err := d.bundleEntries(ctx, ids, cp, withContent)
+		if err == nil {
+			return bundle.Write(w, d.Config.LogVKey, entries)
+		}
+		if !errors.Is(err, errBeyond) {
+			return err
+		}
+		last = err
+	}
+	if last != nil || len(cands) == 0 {
+		return &vigil.FieldError{Field: "ids", Problem: "a record is newer than the latest checkpoint: bundle it once the next checkpoint is signed (at the next boundary of the checkpoint interval)", Err: vigil.ErrConflict}
+	}
+	return nil
 }
 
 // bundleEntries proves every record against the signed checkpoint, which
@@ -106,6 +146,9 @@ func (d *Dir) bundleEntry(ctx context.Context, id vigil.ID, size int64, signed [
 				doc := bytes.Clone(env.Document)
 				en.Content = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(doc)), nil }
 			}
+		}
+		if leaf >= size {
+			return fmt.Errorf("%w (leaf %d, checkpoint of %d)", errBeyond, leaf, size)
 		}
 		extra := append(en.Salt[:len(en.Salt):len(en.Salt)], en.Statement...)
 		p, err := evlog.Prove(tx, leaf, size, signed, extra)

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-hr/vigil/intake"
+	"github.com/vigil-hr/vigil/internal/staffsock"
+)
+
+// The commands that open the data directory work the same while vigil
+// serve holds it: they go through its staff socket. Each read is run
+// offline, then against the running server, and must print the same.
+func TestCLIWhileServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	data, ids, vkey := cliInit(t)
+	d := inboxOpen(t, data)
+	_, sub, err := d.Intake.Submit(context.Background(), intake.Draft{Text: "they came at night"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	env := vigilEnv(cliPassphrase)
+	sealedEnv := vigilEnv("")
+
+	// Offline: a bundle (it signs a checkpoint), the reads, and fsck last
+	// (the inbox reads add audit leaves).
+	reads := [][]string{
+		{"inbox", "--data", data},
+		{"inbox", "--data", data, sub.String()},
+		{"token", "list", "--data", data},
+		{"fsck", "--data", data},
+	}
+	offToken := cliOK(t, sealedEnv, "token", "create", "--data", data, "--name", "offline", "--role", "admin")
+	offBundle := filepath.Join(t.TempDir(), "off.zip")
+	cliOK(t, env, "bundle", "--data", data, "--out", offBundle, ids[0], sub.String())
+	offVerify := cliOK(t, env, "verify", offBundle, "--log-key", vkey)
+	offline := map[string]string{}
+	for _, args := range reads {
+		offline[strings.Join(args, " ")] = cliOK(t, env, args...)
+	}
+
+	// Online, unsealed at start. fsck first: nothing has changed since.
+	s := serveStart(t, bin, env, data)
+	startCP, slot := publishedCheckpoint(t, s.pub), time.Now().Truncate(time.Hour)
+	if err := staffsock.Check(staffsock.Path(data)); err != nil {
+		t.Fatalf("serve's staff socket: %v", err)
+	}
+	for _, args := range append([][]string{reads[3]}, reads[:3]...) {
+		// No passphrase: the server's own state counts.
+		got := cliOK(t, sealedEnv, args...)
+		if want := offline[strings.Join(args, " ")]; got != want {
+			t.Errorf("vigil %s while serving:\n%s\noffline:\n%s", strings.Join(args, " "), got, want)
+		}
+	}
+	onBundle := filepath.Join(t.TempDir(), "on.zip")
+	cliOK(t, sealedEnv, "bundle", "--data", data, "--out", onBundle, ids[0], sub.String())
+	onVerify := cliOK(t, env, "verify", onBundle, "--log-key", vkey)
+	treeSize := regexp.MustCompile(`in a tree of \d+`)
+	if a, b := treeSize.ReplaceAllString(onVerify, ""), treeSize.ReplaceAllString(offVerify, ""); a != b || strings.Count(a, "OK ") != 2 {
+		t.Errorf("bundle while serving verifies as\n%s\noffline as\n%s", onVerify, offVerify)
+	}
+
+	// The first token can be made while serving, and works on the staff
+	// listener at once.
+	onToken := cliOK(t, sealedEnv, "token", "create", "--data", data, "--name", "online", "--role", "admin")
+	secret := regexp.MustCompile(`^vgl_[A-Za-z0-9_-]+\n$`)
+	if !secret.MatchString(onToken) || !secret.MatchString(offToken) {
+		t.Fatalf("token create printed %q online, %q offline; want the secret alone", onToken, offToken)
+	}
+	req, _ := http.NewRequest("GET", s.staff+"api/v1/submissions", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(onToken))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("token made over the socket: GET submissions = %d", resp.StatusCode)
+	}
+	list := cliOK(t, sealedEnv, "token", "list", "--data", data)
+	if !strings.Contains(list, "offline") || !strings.Contains(list, "online") {
+		t.Errorf("token list while serving:\n%s", list)
+	}
+	id := strings.Fields(strings.Split(list, "\n")[1])[0]
+	if out := cliOK(t, sealedEnv, "token", "revoke", "--data", data, id); !strings.Contains(out, "revoked "+id) {
+		t.Errorf("token revoke while serving: %q", out)
+	}
+	if out := cliOK(t, sealedEnv, "inbox", "--data", data, "state", sub.String(), "in_review"); !strings.Contains(out, "now in_review") {
+		t.Errorf("inbox state while serving: %q", out)
+	}
+	out := cliOK(t, sealedEnv, "inbox", "--data", data, "reply", sub.String(), "we read you")
+	if !strings.Contains(out, "sent to submission") {
+		t.Fatalf("inbox reply while serving: %q", out)
+	}
+	// The reply is newer than the latest checkpoint: a running server
+	// signs none off its grid (it would date the tree), so it says when.
+	msg := strings.Fields(out)[1]
+	servingFail(t, sealedEnv, []string{"newer than the latest checkpoint"}, "bundle", "--data", data, "--out", filepath.Join(t.TempDir(), "m.zip"), msg)
+	// (Unless the hour turned: serve signs at each boundary of the default
+	// interval.)
+	if cp := publishedCheckpoint(t, s.pub); cp != startCP && time.Now().Truncate(time.Hour).Equal(slot) {
+		t.Errorf("the commands while serving published a checkpoint:\n%s\nat start:\n%s", cp, startCP)
+	}
+	// Bad input gets the same kind of answer as offline, and changes nothing.
+	servingFail(t, sealedEnv, []string{"not found"}, "inbox", "--data", data, "0000000000000000000000000g")
+
+	// Sealed: reads that need the vault say so and how to unseal; fsck
+	// checks what it can, as offline without a passphrase.
+	cliOK(t, env, "seal", "--staff", s.staff)
+	servingFail(t, sealedEnv, []string{"sealed", "vigil unseal"}, "inbox", "--data", data)
+	servingFail(t, sealedEnv, []string{"sealed", "vigil unseal"}, "bundle", "--data", data, "--out", filepath.Join(t.TempDir(), "x.zip"), ids[0])
+	sealedOnline := cliOK(t, sealedEnv, "fsck", "--data", data)
+	if !strings.Contains(sealedOnline, "records: not checked") {
+		t.Errorf("fsck against a sealed server:\n%s", sealedOnline)
+	}
+	servingFail(t, env, []string{"--sweep needs vigil serve stopped"}, "fsck", "--data", data, "--sweep")
+	s.stop(t)
+	if _, err := os.Lstat(staffsock.Path(data)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("staff socket after serve stopped: %v, want it removed", err)
+	}
+	if got := cliOK(t, sealedEnv, "fsck", "--data", data); got != sealedOnline {
+		t.Errorf("sealed fsck offline:\n%s\nagainst the sealed server:\n%s", got, sealedOnline)
+	}
+	if got := cliOK(t, env, "inbox", "--data", data); !strings.Contains(got, "in_review") {
+		t.Errorf("offline inbox after the online state change:\n%s", got)
+	}
+}
+
+// fsck lists every bad item, offline and through a running server, then
+// exits 1; a server killed with SIGKILL leaves its socket, which neither
+// the offline commands nor the next serve mind.
+func TestFsckEveryProblemAndStaleSocket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	data, ids, _ := cliInit(t)
+	env := vigilEnv(cliPassphrase)
+	// Damage both items' blobs.
+	n := 0
+	filepath.WalkDir(filepath.Join(data, "blobs"), func(p string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
+			b, _ := os.ReadFile(p)
+			b[len(b)-20] ^= 0xff
+			os.WriteFile(p, b, 0o600)
+			n++
+		}
+		return nil
+	})
+	if n != len(ids) {
+		t.Fatalf("damaged %d blobs, want %d", n, len(ids))
+	}
+	fsck := func(when string) string {
+		t.Helper()
+		r := servingFail(t, env, []string{"2 problems"}, "fsck", "--data", data)
+		for _, id := range ids {
+			if !strings.Contains(r.stdout, "PROBLEM items: item "+id) {
+				t.Errorf("fsck %s does not list item %s:\n%s", when, id, r.stdout)
+			}
+		}
+		return r.stdout
+	}
+	offline := fsck("offline")
+	s := serveStart(t, bin, env, data)
+	if got := fsck("while serving"); got != offline {
+		t.Errorf("fsck while serving:\n%s\noffline:\n%s", got, offline)
+	}
+	s.cmd.Process.Kill()
+	<-s.done
+	if err := staffsock.Check(staffsock.Path(data)); err != nil {
+		t.Fatalf("after SIGKILL the socket should be left behind: %v", err)
+	}
+	if got := fsck("after SIGKILL"); got != offline {
+		t.Errorf("fsck after SIGKILL:\n%s\nbefore:\n%s", got, offline)
+	}
+	s = serveStart(t, bin, env, data)
+	if got := fsck("served again"); got != offline {
+		t.Errorf("fsck on the next serve:\n%s\nbefore:\n%s", got, offline)
+	}
+	s.stop(t)
+}
+
+// servingFail runs a command that must fail with exit 1 and a one-line
+// error saying each of want. (cliFail's check that the data directory did
+// not change cannot hold beside a running server, or after a SIGKILL,
+// whose SQLite files the next opener tidies.)
+func servingFail(t *testing.T, env []string, want []string, args ...string) cliResult {
+	t.Helper()
+	r := cliRun(t, env, args...)
+	cmdline := "vigil " + strings.Join(args, " ")
+	if r.code != 1 {
+		t.Errorf("%s: exit %d, want 1\nstdout: %s", cmdline, r.code, r.stdout)
+	}
+	if strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("%s: stderr is not one line:\n%s", cmdline, r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("%s: stderr %q does not say %q", cmdline, strings.TrimSpace(r.stderr), w)
+		}
+	}
+	t.Logf("%s -> exit %d: %s", cmdline, r.code, strings.TrimSpace(r.stderr))
+	return r
+}
