@@ -10,7 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-		"syscall"
+	"syscall"
 	"testing"
 	"time"
 
