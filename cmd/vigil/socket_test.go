@@ -214,3 +214,58 @@ func servingFail(t *testing.T, env []string, want []string, args ...string) cliR
 	t.Logf("%s -> exit %d: %s", cmdline, r.code, strings.TrimSpace(r.stderr))
 	return r
 }
+
+// vigil init --admin-token FILE writes the first admin token to a new 0600
+// file; it works on the staff listener at once. An existing FILE is refused
+// before anything is created.
+func TestInitAdminToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	dir := t.TempDir()
+	env := vigilEnv(cliPassphrase)
+	data, tokFile := filepath.Join(dir, "data"), filepath.Join(dir, "admin-token")
+	os.WriteFile(tokFile, []byte("keep"), 0o600)
+	r := cliRun(t, env, "init", "--data", data, "--scrypt-work-factor", "10", "--admin-token", tokFile)
+	if r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("init over an existing token file: exit %d, %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused init created the data directory: %v", err)
+	}
+	os.Remove(tokFile)
+	out := cliOK(t, env, "init", "--data", data, "--scrypt-work-factor", "10", "--admin-token", tokFile)
+	if strings.Contains(out, "vgl_") {
+		t.Errorf("init printed the token it wrote to a file:\n%s", out)
+	}
+	fi, err := os.Stat(tokFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v, want 0600", fi.Mode())
+	}
+	b, _ := os.ReadFile(tokFile)
+	secret := strings.TrimSpace(string(b))
+	if !regexp.MustCompile(`^vgl_[A-Za-z0-9_-]+$`).MatchString(secret) {
+		t.Fatalf("token file holds %q", b)
+	}
+	s := serveStart(t, bin, env, data)
+	req, _ := http.NewRequest("GET", s.staff+"api/v1/tokens", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("init's admin token: GET /api/v1/tokens = %d, want 200", resp.StatusCode)
+	}
+	s.stop(t)
+	// "-" prints it instead.
+	out = cliOK(t, env, "init", "--data", filepath.Join(dir, "data2"), "--scrypt-work-factor", "10", "--admin-token", "-")
+	if !regexp.MustCompile(`admin API token \(shown only this once\): vgl_[A-Za-z0-9_-]+\n`).MatchString(out) {
+		t.Errorf("init --admin-token - printed:\n%s", out)
+	}
+}
