@@ -10,7 +10,6 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/corroborate"
-	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/vocab"
 )
 
@@ -25,8 +24,9 @@ naming the sources, their grades and the rule applied (docs/corroboration.md).
   key, id, type, label, status, flags, explanation
 (flags is always an array; key is "" for an act without an external key).
 
-Read-only. Needs the admin passphrase; shows no person's private fields. Run it
-while vigil serve is stopped (serve holds the data directory's lock).`
+Read-only. Needs the admin passphrase; shows no person's private fields. While
+vigil serve runs, acts asks it over its staff socket (docs/cli.md): no
+passphrase is read, and the server must be unsealed.`
 
 // An actLine is one act as vigil acts --json prints it. The field names
 // are stable: scripts rely on them.
@@ -56,12 +56,12 @@ func runActs(ctx context.Context, e *env, args []string) error {
 	if err := checkLang(*lang); err != nil {
 		return err
 	}
-	d, err := openData(ctx, e, *data, *pfile, true)
+	c, done, err := openCases(ctx, e, *data, *pfile)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	lines, err := actLines(ctx, e, d, *lang)
+	defer done()
+	lines, err := actLines(ctx, e, c, *lang)
 	if err != nil {
 		return err
 	}
@@ -88,9 +88,9 @@ func loadingNote(e *env) func() {
 	return func() { fmt.Fprint(e.stderr, "\r\033[K") }
 }
 
-func actLines(ctx context.Context, e *env, d *datadir.Dir, lang string) ([]actLine, error) {
+func actLines(ctx context.Context, e *env, c caseReader, lang string) ([]actLine, error) {
 	done := loadingNote(e)
-	acts, err := d.Cases.Acts(ctx, cliPrincipal)
+	acts, err := c.Acts(ctx)
 	done()
 	if err != nil {
 		return nil, err

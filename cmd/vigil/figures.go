@@ -10,7 +10,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/figures"
-	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/vocab"
 )
 
@@ -39,8 +39,9 @@ label is the type's label, the place's name or the incident's title (in
 are the acts behind reported_up_to, confirmed_acts those behind
 confirmed_at_least, claims the affirming claims, all record IDs.
 
-Read-only. Needs the admin passphrase; shows no person's private fields. Run it
-while vigil serve is stopped (serve holds the data directory's lock).`
+Read-only. Needs the admin passphrase; shows no person's private fields. While
+vigil serve runs, figures asks it over its staff socket (docs/cli.md): no
+passphrase is read, and the server must be unsealed.`
 
 // A figureLine is one group as vigil figures --json prints it. The field
 // names are stable.
@@ -71,12 +72,12 @@ func runFigures(ctx context.Context, e *env, args []string) error {
 	if err := checkLang(*lang); err != nil {
 		return err
 	}
-	d, err := openData(ctx, e, *data, *pfile, true)
+	c, done, err := openCases(ctx, e, *data, *pfile)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	table, err := figureTable(ctx, e, d, by, *lang)
+	defer done()
+	table, err := figureTable(ctx, e, c, by, *lang)
 	if err != nil {
 		return err
 	}
@@ -87,9 +88,9 @@ func runFigures(ctx context.Context, e *env, args []string) error {
 }
 
 // figureTable returns the figures grouped by, each with its label.
-func figureTable(ctx context.Context, e *env, d *datadir.Dir, by figures.By, lang string) (map[string]figureLine, error) {
+func figureTable(ctx context.Context, e *env, c caseReader, by figures.By, lang string) (map[string]figureLine, error) {
 	done := loadingNote(e)
-	table, err := d.Cases.Figures(ctx, cliPrincipal, by)
+	table, err := c.Figures(ctx, by)
 	done()
 	if err != nil {
 		return nil, err
@@ -109,12 +110,16 @@ func figureTable(ctx context.Context, e *env, d *datadir.Dir, by figures.By, lan
 			if err != nil {
 				return nil, fmt.Errorf("figures: group %q is not a record ID: %w", k, err)
 			}
-			r, err := d.Cases.Get(ctx, cliPrincipal, id)
+			kind := cases.KindPlace
+			if by == figures.ByIncident {
+				kind = cases.KindIncident
+			}
+			key, doc, err := c.Get(ctx, kind, id)
 			if err != nil {
 				return nil, fmt.Errorf("figures: %s %s: %w", by, id, err)
 			}
-			l.Key = r.Key
-			switch v := r.Doc.(type) {
+			l.Key = key
+			switch v := doc.(type) {
 			case vigil.Place:
 				l.Label = placeName(v, lang)
 			case vigil.Incident:

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/cases"
-	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/search"
 )
 
@@ -37,8 +36,8 @@ kinds, act_types, statuses, grades and places, each an array of {value, n}
 (a place's value is its ID).
 
 Read-only. Needs the admin passphrase, and searches as the admin: every
-incident, and persons' private names too. Run it while vigil serve is
-stopped (serve holds the data directory's lock).`
+incident, and persons' private names too. While vigil serve runs, search asks
+it over its staff socket (docs/cli.md; --limit at most 100 there).`
 
 // searchOut is what vigil search --json prints: the API's search result
 // (api.SearchResult) with each hit's key and text. The field names are
@@ -89,18 +88,18 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	if *limit < 1 || *limit > cases.MaxLimit {
 		return usageError{fmt.Sprintf("--limit %d: want 1 to %d", *limit, cases.MaxLimit)}
 	}
-	d, err := openData(ctx, e, *data, *pfile, true)
+	c, closeCases, err := openCases(ctx, e, *data, *pfile)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer closeCases()
 	done := loadingNote(e)
-	res, err := d.Cases.Search(ctx, cliPrincipal, query, search.Filter{Kinds: kinds}, 0, *limit)
+	res, err := c.Search(ctx, query, search.Filter{Kinds: kinds}, *limit)
 	done()
 	if err != nil {
 		return err
 	}
-	out, err := searchResult(ctx, d, res)
+	out, err := searchResult(ctx, c, res)
 	if err != nil {
 		return err
 	}
@@ -111,11 +110,10 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 }
 
 // searchResult adds the records' keys to res.
-func searchResult(ctx context.Context, d *datadir.Dir, res search.Result) (searchOut, error) {
-	r := api.NewSearchResult(res)
+func searchResult(ctx context.Context, c caseReader, r api.SearchResult) (searchOut, error) {
 	out := searchOut{Total: r.Total, Hits: make([]searchHit, len(r.Hits)), Facets: r.Facets}
 	for i, h := range r.Hits {
-		rec, err := d.Cases.Get(ctx, cliPrincipal, h.ID)
+		key, _, err := c.Get(ctx, h.Kind, h.ID)
 		if err != nil {
 			return out, fmt.Errorf("read hit %s: %w", h.ID, err)
 		}
@@ -123,7 +121,7 @@ func searchResult(ctx context.Context, d *datadir.Dir, res search.Result) (searc
 		for _, f := range h.Snippet {
 			text.WriteString(f.Text)
 		}
-		out.Hits[i] = searchHit{SearchHit: h, Key: rec.Key, Text: text.String()}
+		out.Hits[i] = searchHit{SearchHit: h, Key: key, Text: text.String()}
 	}
 	return out, nil
 }

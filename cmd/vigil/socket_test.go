@@ -269,3 +269,48 @@ func TestInitAdminToken(t *testing.T) {
 		t.Errorf("init --admin-token - printed:\n%s", out)
 	}
 }
+
+// acts, figures and search print the same against a running server as
+// offline.
+func TestCaseReadsWhileServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	dir := t.TempDir()
+	env := vigilEnv(cliPassphrase)
+	data := filepath.Join(dir, "data")
+	vigilRun(t, bin, env, "init", "--data", data, "--scrypt-work-factor", "10")
+	canary := map[string]string{}
+	for _, k := range []string{"place", "party", "person", "title", "quote"} {
+		canary[k] = canaryString()
+	}
+	file := filepath.Join(dir, "case.json")
+	writeFile(t, file, caseFile(t, canary))
+	vigilRun(t, bin, env, "import", "--data", data, file)
+	reads := [][]string{
+		{"acts", "--data", data}, {"acts", "--data", data, "--json", "--lang", "ru"},
+		{"figures", "--data", data}, {"figures", "--data", data, "--by", "place", "--json"},
+		{"figures", "--data", data, "--by", "incident"}, {"figures", "--data", data, "--by", "month"},
+		{"search", "--data", data, "region"}, {"search", "--data", data, "--json", canary["quote"]},
+		{"search", "--data", data, "--kind", "place,incident", "--limit", "5", "wave"},
+	}
+	offline := make([]string, len(reads))
+	for i, args := range reads {
+		offline[i] = vigilRun(t, bin, env, args...)
+	}
+	s := serveStart(t, bin, env, data)
+	for i, args := range reads {
+		got := vigilRun(t, bin, vigilEnv(""), args...)
+		if got != offline[i] {
+			t.Errorf("vigil %s while serving:\n%s\noffline:\n%s", strings.Join(args, " "), got, offline[i])
+		}
+		if strings.Count(got, "\n") < 2 {
+			t.Errorf("vigil %s printed little:\n%s", strings.Join(args, " "), got)
+		}
+	}
+	if r := cliRun(t, vigilEnv(""), "search", "--data", data, "--limit", "500", "wave"); r.code != 2 || !strings.Contains(r.stderr, "at most 100") {
+		t.Errorf("search --limit 500 while serving: exit %d, %s", r.code, r.stderr)
+	}
+	s.stop(t)
+}
