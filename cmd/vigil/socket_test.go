@@ -43,6 +43,7 @@ func TestCLIWhileServing(t *testing.T) {
 		{"fsck", "--data", data},
 	}
 	offToken := cliOK(t, sealedEnv, "token", "create", "--data", data, "--name", "offline", "--role", "admin")
+	offIdentity := cliOK(t, env, "key", "export-identity", "--data", data)
 	offBundle := filepath.Join(t.TempDir(), "off.zip")
 	cliOK(t, env, "bundle", "--data", data, "--out", offBundle, ids[0], sub.String())
 	offVerify := cliOK(t, env, "verify", offBundle, "--log-key", vkey)
@@ -63,6 +64,10 @@ func TestCLIWhileServing(t *testing.T) {
 		if want := offline[strings.Join(args, " ")]; got != want {
 			t.Errorf("vigil %s while serving:\n%s\noffline:\n%s", strings.Join(args, " "), got, want)
 		}
+	}
+	// export-identity reads only keys.age, with the passphrase.
+	if got := cliOK(t, env, "key", "export-identity", "--data", data); got != offIdentity || !strings.Contains(got, "AGE-SECRET-KEY-") {
+		t.Errorf("key export-identity while serving differs from offline")
 	}
 	onBundle := filepath.Join(t.TempDir(), "on.zip")
 	cliOK(t, sealedEnv, "bundle", "--data", data, "--out", onBundle, ids[0], sub.String())
