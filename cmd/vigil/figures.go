@@ -9,8 +9,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/vigil-hr/vigil"
-	"github.com/vigil-hr/vigil/figures"
 	"github.com/vigil-hr/vigil/cases"
+	"github.com/vigil-hr/vigil/figures"
 	"github.com/vigil-hr/vigil/vocab"
 )
 
