@@ -69,7 +69,8 @@ var _ net.Listener = (*Listener)(nil)
 
 // Listen creates DIR/staff.sock with mode 0600 and listens on it. The caller
 // must hold the data directory's lock: any socket file already there is then
-// a leftover of a server that died without removing it, and is replaced.
+// a leftover of a server that died without removing it, and is replaced
+// (atomically, by the rename).
 // The socket is created under a temporary name, given its mode, then
 // renamed into place, so DIR/staff.sock never exists with a wider mode.
 func Listen(dir string) (*Listener, error) {
@@ -77,13 +78,10 @@ func Listen(dir string) (*Listener, error) {
 	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
 		return nil, fmt.Errorf("staff socket %s: path longer than the %d bytes a unix socket allows (hint: use a shorter data directory path)", path, len(unix.RawSockaddrUnix{}.Path)-1)
 	}
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != fs.ModeSocket {
-			return nil, fmt.Errorf("staff socket %s exists and is not a socket; refusing to remove it", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("remove stale staff socket: %w", err)
-		}
+	// A socket already there is replaced by the rename below; anything else
+	// is not ours to remove.
+	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != fs.ModeSocket {
+		return nil, fmt.Errorf("staff socket %s exists and is not a socket; refusing to replace it", path)
 	}
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d", Name, os.Getpid()))
 	os.Remove(tmp) // a leftover of this PID's predecessor
