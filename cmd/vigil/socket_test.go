@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/staffsock"
 )
@@ -25,11 +27,25 @@ func TestCLIWhileServing(t *testing.T) {
 	}
 	bin := vigilBin(t)
 	data, ids, vkey := cliInit(t)
+	ctx := context.Background()
 	d := inboxOpen(t, data)
-	_, sub, err := d.Intake.Submit(context.Background(), intake.Draft{Text: "they came at night"}, nil)
+	photo := bytes.Repeat([]byte{0xff, 0xd8, 0x00, 0x1b}, 30000)
+	staged, err := d.Evidence.Stage(ctx, bytes.NewReader(photo), "photo\x1b[2J.jpg", "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, sub, err := d.Intake.Submit(ctx, intake.Draft{Text: "they came at night\x1b]0;pwned\x07"}, []*evidence.Pending{staged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Vault.Unseal([]byte(cliPassphrase)); err != nil {
+		t.Fatal(err)
+	}
+	v, err := d.Intake.Get(ctx, staffP, sub)
+	if err != nil || len(v.Files) != 1 {
+		t.Fatalf("submission: %+v, %v", v, err)
+	}
+	fileID := v.Files[0].ID.String()
 	d.Close()
 	env := vigilEnv(cliPassphrase)
 	sealedEnv := vigilEnv("")
@@ -44,6 +60,9 @@ func TestCLIWhileServing(t *testing.T) {
 	}
 	offToken := cliOK(t, sealedEnv, "token", "create", "--data", data, "--name", "offline", "--role", "admin")
 	offIdentity := cliOK(t, env, "key", "export-identity", "--data", data)
+	if got := cliOK(t, env, "inbox", "--data", data, "file", sub.String(), fileID); got != string(photo) {
+		t.Errorf("inbox file offline: %d bytes, want the %d sent", len(got), len(photo))
+	}
 	offBundle := filepath.Join(t.TempDir(), "off.zip")
 	cliOK(t, env, "bundle", "--data", data, "--out", offBundle, ids[0], sub.String())
 	offVerify := cliOK(t, env, "verify", offBundle, "--log-key", vkey)
@@ -68,6 +87,10 @@ func TestCLIWhileServing(t *testing.T) {
 	// export-identity reads only keys.age, with the passphrase.
 	if got := cliOK(t, env, "key", "export-identity", "--data", data); got != offIdentity || !strings.Contains(got, "AGE-SECRET-KEY-") {
 		t.Errorf("key export-identity while serving differs from offline")
+	}
+	// A file a source sent, byte for byte.
+	if got := cliOK(t, sealedEnv, "inbox", "--data", data, "file", sub.String(), fileID); got != string(photo) {
+		t.Errorf("inbox file while serving: %d bytes, want the %d sent", len(got), len(photo))
 	}
 	onBundle := filepath.Join(t.TempDir(), "on.zip")
 	cliOK(t, sealedEnv, "bundle", "--data", data, "--out", onBundle, ids[0], sub.String())
