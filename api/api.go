@@ -29,6 +29,12 @@
 // Tokens are checked before the vault is: a caller learns "vault sealed"
 // (503) only after proving a token.
 //
+// The same handler is served on the local staff socket (DIR/staff.sock,
+// package internal/staffsock), which only the server's own user can
+// connect to: there a request needs no token and acts as [auth.Local], the
+// admin "cli" of the command line ([Server.Local]; docs/cli.md says why
+// that grants nothing the data directory's permissions do not).
+//
 // # Unseal attempts
 //
 // Each wrong passphrase costs a scrypt run (about a second and 256 MiB at
