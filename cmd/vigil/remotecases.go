@@ -144,3 +144,36 @@ func (r remoteCases) Search(ctx context.Context, text string, f search.Filter, l
 	err := r.s.do(ctx, "GET", "/api/v1/search?"+q.Encode(), nil, &out)
 	return out, err
 }
+
+// list is one page of a kind's records from the running server, each with
+// its key and document (as cases.Service.List gives them).
+func (s *server) list(ctx context.Context, kind string, after vigil.ID, limit int) ([]cases.Record, error) {
+	plural, ok := plurals[kind]
+	if !ok {
+		return nil, fmt.Errorf("%w: kind %q", vigil.ErrInvalid, kind)
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if !after.IsZero() {
+		q.Set("after", after.String())
+	}
+	var page struct {
+		Items []struct {
+			ID       vigil.ID        `json:"id"`
+			Version  int64           `json:"version"`
+			Key      string          `json:"key"`
+			Document json.RawMessage `json:"document"`
+		} `json:"items"`
+	}
+	if err := s.do(ctx, "GET", "/api/v1/"+plural+"?"+q.Encode(), nil, &page); err != nil {
+		return nil, err
+	}
+	out := make([]cases.Record, len(page.Items))
+	for i, it := range page.Items {
+		doc, _ := cases.NewDoc(kind)
+		if err := json.Unmarshal(it.Document, doc); err != nil {
+			return nil, fmt.Errorf("read %s %s from the server: %w", kind, it.ID, err)
+		}
+		out[i] = cases.Record{Ref: cases.Ref{Kind: kind, ID: it.ID, Version: it.Version, Leaf: -1}, Key: it.Key, Doc: doc}
+	}
+	return out, nil
+}

@@ -298,8 +298,8 @@ func TestInitAdminToken(t *testing.T) {
 	}
 }
 
-// acts, figures and search print the same against a running server as
-// offline.
+// acts, figures, search and export print the same against a running
+// server as offline.
 func TestCaseReadsWhileServing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the vigil binary")
@@ -322,6 +322,7 @@ func TestCaseReadsWhileServing(t *testing.T) {
 		{"figures", "--data", data, "--by", "incident"}, {"figures", "--data", data, "--by", "month"},
 		{"search", "--data", data, "region"}, {"search", "--data", data, "--json", canary["quote"]},
 		{"search", "--data", data, "--kind", "place,incident", "--limit", "5", "wave"},
+		{"export", "--data", data},
 	}
 	offline := make([]string, len(reads))
 	for i, args := range reads {
