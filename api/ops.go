@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"io"
 	"net/http"
 
 	"github.com/vigil-hr/vigil"
@@ -91,4 +93,39 @@ func (s *Server) fsck(w http.ResponseWriter, r *http.Request, tok auth.Token) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
+}
+
+// ImportResult is the answer to POST /api/v1/import: how many records the
+// case file holds, and how many were new, changed (a new version each)
+// and unchanged.
+type ImportResult struct {
+	Records   int `json:"records"`
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+// An Importer stores a vigil-case/1 file (docs/case-format.md) as one
+// batch, all or nothing, as p: records whose key is held get a new version
+// if they changed. Problems are *vigil.FieldError values wrapping
+// vigil.ErrInvalid (or vigil.ErrConflict), as the case services report.
+type Importer func(ctx context.Context, p vigil.Principal, file io.Reader) (ImportResult, error)
+
+// importCase runs s.Import. A token checked while sealed has no known
+// role: 503, as for the other case routes.
+func (s *Server) importCase(w http.ResponseWriter, r *http.Request, tok auth.Token) {
+	if s.Import == nil {
+		writeError(w, vigil.ErrNotFound)
+		return
+	}
+	if tok.Role == "" {
+		writeError(w, vigil.ErrSealed)
+		return
+	}
+	res, err := s.Import(r.Context(), tok.Principal(), r.Body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }

@@ -10,6 +10,7 @@ import (
 	"reflect"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/casefile"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/internal/datadir"
@@ -20,8 +21,10 @@ sources, persons, incidents, acts and claims. Everything is validated
 first and every problem is reported with its JSON path; then all records
 are stored in one transaction, or none. Importing a file again updates the
 records with the same keys (a new version of each record that changed)
-instead of duplicating them. It needs vigil serve stopped (the API has no
-all-or-nothing import yet).`
+instead of duplicating them. While vigil serve runs, the file is checked
+here, then sent to the server over its staff socket (docs/cli.md), which
+checks and imports it the same way: no passphrase is read; the server must
+be unsealed.`
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "import", "--data DIR FILE\n\n"+importHelp)
@@ -50,19 +53,39 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return reportProblems(e, err)
 	}
-	d, err := openData(ctx, e, *data, *pfile, true)
+	d, srv, err := open(ctx, e, *data, *pfile, passNeeded)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	progress("loading the case records...")
-	rep, err := importCase(ctx, d, cliPrincipal, cf)
+	var rep api.ImportResult
+	if srv != nil {
+		// The server parses and checks the file again: it trusts no client.
+		progress("importing through the running server...")
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		rep, err = srv.importFile(ctx, f)
+	} else {
+		defer d.Close()
+		progress("loading the case records...")
+		rep, err = importCase(ctx, d, cliPrincipal, cf)
+	}
 	if err != nil {
 		return reportProblems(e, err)
 	}
 	progress("")
-	fmt.Fprintf(e.stdout, "imported %d records: %d new, %d updated, %d unchanged\n", rep.records, rep.created, rep.updated, rep.unchanged)
+	fmt.Fprintf(e.stdout, "imported %d records: %d new, %d updated, %d unchanged\n", rep.Records, rep.Created, rep.Updated, rep.Unchanged)
 	return nil
+}
+
+// importFile parses a case file and imports it (a running server's
+// api.Server.Import).
+func importFile(ctx context.Context, d *datadir.Dir, p vigil.Principal, file io.Reader) (api.ImportResult, error) {
+	cf, err := casefile.Parse(file, casefile.Options{})
+	if err != nil {
+		return api.ImportResult{}, err
+	}
+	return importCase(ctx, d, p, cf)
 }
 
 // reportProblems prints every problem of a case file or an import, one a
@@ -88,12 +111,10 @@ func reportProblems(e *env, err error) error {
 	return err
 }
 
-type importReport struct{ records, created, updated, unchanged int }
-
 // importCase stores a parsed case file as one batch: records whose key is
 // already held get a new version if they changed, the others are created.
-func importCase(ctx context.Context, d *datadir.Dir, p vigil.Principal, cf *casefile.File) (importReport, error) {
-	var rep importReport
+func importCase(ctx context.Context, d *datadir.Dir, p vigil.Principal, cf *casefile.File) (api.ImportResult, error) {
+	var rep api.ImportResult
 	kinds, paths := caseKeys(cf)
 	existing := map[string]cases.Record{}
 	entries, err := casefile.Resolve(cf, func(key string) vigil.ID {
@@ -109,17 +130,17 @@ func importCase(ctx context.Context, d *datadir.Dir, p vigil.Principal, cf *case
 	}
 	var changes []cases.Change
 	for _, en := range entries {
-		rep.records++
+		rep.Records++
 		c := cases.Change{Kind: string(en.Kind), ID: en.ID, Key: en.Key, Doc: en.Doc.(cases.Doc), Path: paths[en.Key]}
 		if old, ok := existing[en.Key]; ok {
 			if reflect.DeepEqual(normalDoc(old.Doc), normalDoc(en.Doc)) {
-				rep.unchanged++
+				rep.Unchanged++
 				continue
 			}
 			c.Version = old.Version
-			rep.updated++
+			rep.Updated++
 		} else {
-			rep.created++
+			rep.Created++
 		}
 		changes = append(changes, c)
 	}

@@ -22,8 +22,8 @@
 //
 // Every command takes --data DIR (default $VIGIL_DATA, else ./vigil-data).
 // While vigil serve runs, token, inbox, bundle, fsck, acts, figures,
-// search and export reach it over its staff socket DIR/staff.sock instead
-// of opening the directory (docs/cli.md).
+// search, import and export reach it over its staff socket DIR/staff.sock
+// instead of opening the directory (docs/cli.md).
 // The admin passphrase comes from --passphrase-file FILE, else the
 // VIGIL_PASSPHRASE environment variable (for scripts and tests), else a
 // prompt on the terminal. Exit status is 0 on success; otherwise vigil prints

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/api"
@@ -102,15 +101,19 @@ func (s *server) do(ctx context.Context, method, path string, body, out any) err
 // send makes a request and returns a successful (2xx) response, whose body
 // the caller closes.
 func (s *server) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
+	if body == nil {
+		return s.sendBody(ctx, method, path, nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, staffsock.BaseURL+path, rd)
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	return s.sendBody(ctx, method, path, bytes.NewReader(b))
+}
+
+// sendBody is send with a body that is JSON already (nil: none).
+func (s *server) sendBody(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, staffsock.BaseURL+path, body)
 	if err != nil {
 		return nil, err
 	}
@@ -154,14 +157,30 @@ func (s *server) apiError(code int, eb api.ErrorBody) error {
 	default:
 		return fmt.Errorf("the running server answered %d: %s", code, msg)
 	}
-	var fields []string
+	// The field problems come back as the *vigil.FieldError values the
+	// service returned, so commands report them as they do offline.
+	var fields []error
 	for _, f := range eb.Fields {
-		fields = append(fields, f.Field+": "+f.Problem)
+		fields = append(fields, &vigil.FieldError{Field: f.Field, Problem: f.Problem, Err: kind})
 	}
 	if len(fields) > 0 {
-		return fmt.Errorf("%w: %s", kind, strings.Join(fields, "; "))
+		return errors.Join(fields...)
 	}
 	return kind
+}
+
+// importFile sends a case file to the server's import.
+func (s *server) importFile(ctx context.Context, file io.Reader) (api.ImportResult, error) {
+	var out api.ImportResult
+	resp, err := s.sendBody(ctx, "POST", "/api/v1/import", file)
+	if err != nil {
+		return out, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return out, fmt.Errorf("read the server's answer: %w", err)
+	}
+	return out, nil
 }
 
 // Inbox is the server's inbox as an api.Inbox: the inbox commands run the

@@ -388,6 +388,9 @@ func listenStaffSocket(d *datadir.Dir, apiSrv *api.Server, logger *slog.Logger) 
 	apiSrv.Local = staffsock.IsLocal
 	apiSrv.Bundle = d.BundlePublished // never signs off the checkpoint grid
 	apiSrv.Fsck = d.Fsck
+	apiSrv.Import = func(ctx context.Context, p vigil.Principal, file io.Reader) (api.ImportResult, error) {
+		return importFile(ctx, d, p, file)
+	}
 	srv := &http.Server{
 		Handler:           staffsock.Handler(apiSrv.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -299,7 +299,7 @@ func TestInitAdminToken(t *testing.T) {
 }
 
 // acts, figures, search and export print the same against a running
-// server as offline.
+// server as offline, and import works through it.
 func TestCaseReadsWhileServing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the vigil binary")
@@ -340,6 +340,26 @@ func TestCaseReadsWhileServing(t *testing.T) {
 	}
 	if r := cliRun(t, vigilEnv(""), "search", "--data", data, "--limit", "500", "wave"); r.code != 2 || !strings.Contains(r.stderr, "at most 100") {
 		t.Errorf("search --limit 500 while serving: exit %d, %s", r.code, r.stderr)
+	}
+	// import: the same file again changes nothing; a changed title is one
+	// new version, and the export shows it.
+	if out := vigilRun(t, bin, vigilEnv(""), "import", "--data", data, file); out != "imported 13 records: 0 new, 0 updated, 13 unchanged\n" {
+		t.Errorf("import again while serving: %q", out)
+	}
+	changed := filepath.Join(dir, "changed.json")
+	writeFile(t, changed, bytes.Replace(caseFile(t, canary), []byte("Wave of detentions"), []byte("Second wave of detentions"), 1))
+	if out := vigilRun(t, bin, vigilEnv(""), "import", "--data", data, changed); out != "imported 13 records: 0 new, 1 updated, 12 unchanged\n" {
+		t.Errorf("import of a change while serving: %q", out)
+	}
+	if out := vigilRun(t, bin, vigilEnv(""), "export", "--data", data); !strings.Contains(out, "Second wave of detentions") {
+		t.Errorf("export after the import while serving lacks the change")
+	}
+	// A file with problems is refused before the server is asked, as
+	// offline, and stores nothing.
+	writeFile(t, changed, []byte(`{"format": "vigil-case/1", "places": [{"key": 1}]}`))
+	r := cliRun(t, vigilEnv(""), "import", "--data", data, changed)
+	if off := cliRun(t, env, "import", "--data", filepath.Join(dir, "nodata"), changed); r.code != 1 || r.stderr != off.stderr {
+		t.Errorf("bad import while serving: exit %d\n%s\noffline:\n%s", r.code, r.stderr, off.stderr)
 	}
 	s.stop(t)
 }
