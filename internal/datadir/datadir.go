@@ -7,6 +7,7 @@
 //	DIR/blobs/        age-encrypted blobs under random names
 //	DIR/checkpoint    the last signed checkpoint (the anti-fork anchor)
 //	DIR/lock          held by the process using the directory
+//	DIR/staff.sock    vigil serve's local staff socket (internal/staffsock), while it runs
 package datadir
 
 import (
