@@ -75,16 +75,16 @@ var _ net.Listener = (*Listener)(nil)
 // renamed into place, so DIR/staff.sock never exists with a wider mode.
 func Listen(dir string) (*Listener, error) {
 	path := Path(dir)
-	if len(path) >= len(unix.RawSockaddrUnix{}.Path) {
-		return nil, fmt.Errorf("staff socket %s: path longer than the %d bytes a unix socket allows (hint: use a shorter data directory path)", path, len(unix.RawSockaddrUnix{}.Path)-1)
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d", Name, os.Getpid()))
+	if max := len(unix.RawSockaddrUnix{}.Path) - 1; len(tmp) > max {
+		return nil, fmt.Errorf("staff socket %s: path longer than the %d bytes a unix socket allows (hint: use a shorter data directory path)", tmp, max)
 	}
 	// A socket already there is replaced by the rename below; anything else
 	// is not ours to remove.
 	if fi, err := os.Lstat(path); err == nil && fi.Mode().Type() != fs.ModeSocket {
 		return nil, fmt.Errorf("staff socket %s exists and is not a socket; refusing to replace it", path)
 	}
-	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d", Name, os.Getpid()))
-	os.Remove(tmp) // a leftover of this PID's predecessor
+	os.Remove(tmp) // a leftover of an earlier process with this PID
 	ul, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("staff socket: %w", err)
