@@ -93,8 +93,8 @@ const (
 	MaxWitnesses     = 32
 )
 
-// A ConfigError lists every problem found in vigil.json, one per line,
-// each naming the key's path, e.g.
+// A ConfigError lists every problem found in vigil.json (its Error joins
+// them with "; "), each naming the key's path, e.g.
 //
 //	vigil.json: intake.max_filez: unknown key (did you mean max_files?)
 type ConfigError struct {
@@ -102,7 +102,7 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	return strings.Join(e.Problems, "\n")
+	return strings.Join(e.Problems, "; ")
 }
 
 // Is makes a ConfigError match [vigil.ErrInvalid].
@@ -127,8 +127,8 @@ func ParseConfig(b []byte) (Config, error) {
 		return cfg, &ConfigError{[]string{"vigil.json: want a JSON object"}}
 	}
 	c.walk("", raw, reflect.TypeFor[Config]())
-	if len(c.problems) > 0 {
-		// Types are wrong somewhere: decoding would stop at the first.
+	if c.typeErrors > 0 {
+		// Decoding would stop at the first wrong type.
 		return cfg, &ConfigError{c.problems}
 	}
 	if err := json.Unmarshal(b, &cfg); err != nil {
@@ -142,7 +142,14 @@ func ParseConfig(b []byte) (Config, error) {
 }
 
 type configCheck struct {
-	problems []string
+	problems   []string
+	typeErrors int // problems other than unknown keys
+}
+
+// typef reports a value of the wrong JSON type.
+func (c *configCheck) typef(path, format string, args ...any) {
+	c.typeErrors++
+	c.addf(path, format, args...)
 }
 
 func (c *configCheck) addf(path, format string, args ...any) {
@@ -196,7 +203,7 @@ func (c *configCheck) walk(path string, v any, t reflect.Type) {
 	}
 	if t == reflect.TypeFor[[]byte]() {
 		if _, ok := v.(string); !ok {
-			c.addf(path, "want a base64 string")
+			c.typef(path, "want a base64 string")
 		}
 		return
 	}
@@ -204,7 +211,7 @@ func (c *configCheck) walk(path string, v any, t reflect.Type) {
 	case reflect.Struct:
 		obj, ok := v.(map[string]any)
 		if !ok {
-			c.addf(path, "want an object, not %s", jsonType(v))
+			c.typef(path, "want an object, not %s", jsonType(v))
 			return
 		}
 		fields := jsonFields(t)
@@ -223,7 +230,7 @@ func (c *configCheck) walk(path string, v any, t reflect.Type) {
 	case reflect.Map:
 		obj, ok := v.(map[string]any)
 		if !ok {
-			c.addf(path, "want an object, not %s", jsonType(v))
+			c.typef(path, "want an object, not %s", jsonType(v))
 			return
 		}
 		for _, k := range sortedKeys(obj) {
@@ -232,7 +239,7 @@ func (c *configCheck) walk(path string, v any, t reflect.Type) {
 	case reflect.Slice:
 		arr, ok := v.([]any)
 		if !ok {
-			c.addf(path, "want a list, not %s", jsonType(v))
+			c.typef(path, "want a list, not %s", jsonType(v))
 			return
 		}
 		for i, e := range arr {
@@ -240,23 +247,23 @@ func (c *configCheck) walk(path string, v any, t reflect.Type) {
 		}
 	case reflect.String:
 		if _, ok := v.(string); !ok {
-			c.addf(path, "want a string, not %s", jsonType(v))
+			c.typef(path, "want a string, not %s", jsonType(v))
 		}
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {
-			c.addf(path, "want true or false, not %s", jsonType(v))
+			c.typef(path, "want true or false, not %s", jsonType(v))
 		}
 	case reflect.Int, reflect.Int64:
 		n, ok := v.(json.Number)
 		if !ok {
-			c.addf(path, "want a whole number, not %s", jsonType(v))
+			c.typef(path, "want a whole number, not %s", jsonType(v))
 			return
 		}
 		if _, err := n.Int64(); err != nil {
-			c.addf(path, "want a whole number, not %s", n)
+			c.typef(path, "want a whole number, not %s", n)
 		}
 	default:
-		c.addf(path, "cannot check a value of type %s", t)
+		c.typef(path, "cannot check a value of type %s", t)
 	}
 }
 
