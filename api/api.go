@@ -153,7 +153,7 @@ func Routes() []Route {
 	h := func(f func(*Server) http.HandlerFunc) func(*Server) http.HandlerFunc { return f }
 	rs := []Route{
 		{Method: "GET", Path: "/api/v1/health", handler: h(func(s *Server) http.HandlerFunc { return s.health })},
-		{Method: "POST", Path: "/api/v1/unseal", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.unseal) })},
+		{Method: "POST", Path: "/api/v1/unseal", Response: reflect.TypeFor[UnsealResponse](), Status: http.StatusOK, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.unseal) })},
 		{Method: "POST", Path: "/api/v1/seal", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.seal) })},
 		{Method: "GET", Path: "/api/v1/openapi.json", handler: h(func(s *Server) http.HandlerFunc { return serveOpenAPI })},
 		{Method: "GET", Path: "/api/v1/submissions", handler: h(func(s *Server) http.HandlerFunc { return s.authed(s.listSubmissions) })},
@@ -290,6 +290,7 @@ func (s *Server) unseal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errTooManyAttempts)
 		return
 	}
+	wasSealed := s.Vault.Sealed()
 	if err := s.Vault.Unseal([]byte(req.Passphrase)); err != nil {
 		if !errors.Is(err, vault.ErrWrongPassphrase) {
 			s.unsealLimit.Give(bucket) // not a guess
@@ -301,7 +302,17 @@ func (s *Server) unseal(w http.ResponseWriter, r *http.Request) {
 	if s.OnUnseal != nil {
 		s.OnUnseal()
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"sealed": false})
+	// was_sealed is told only to a caller who proved the passphrase: the
+	// seal state is not for anyone (see health).
+	writeJSON(w, http.StatusOK, UnsealResponse{Sealed: false, WasSealed: wasSealed})
+}
+
+// UnsealResponse is the answer to a successful POST /api/v1/unseal.
+type UnsealResponse struct {
+	Sealed bool `json:"sealed"` // false
+	// WasSealed is false if the vault was already unsealed (the passphrase
+	// was checked all the same).
+	WasSealed bool `json:"was_sealed"`
 }
 
 func (s *Server) seal(w http.ResponseWriter, r *http.Request) {

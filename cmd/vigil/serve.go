@@ -298,8 +298,14 @@ func runUnseal(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	body, _ := json.Marshal(api.UnsealRequest{Passphrase: string(pass)})
-	if err := staffPost(ctx, *staff, "/api/v1/unseal", body); err != nil {
+	resp, err := staffPost(ctx, *staff, "/api/v1/unseal", body)
+	if err != nil {
 		return err
+	}
+	var u api.UnsealResponse
+	if json.Unmarshal(resp, &u) == nil && !u.WasSealed {
+		fmt.Fprintln(e.stdout, "already unsealed")
+		return nil
 	}
 	fmt.Fprintln(e.stdout, "unsealed")
 	return nil
@@ -311,25 +317,27 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := staffPost(ctx, *staff, "/api/v1/seal", []byte("{}")); err != nil {
+	if _, err := staffPost(ctx, *staff, "/api/v1/seal", []byte("{}")); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "sealed")
 	return nil
 }
 
-func staffPost(ctx context.Context, addr, path string, body []byte) error {
+// staffPost posts body to the staff listener at addr and returns the
+// answer's body.
+func staffPost(ctx context.Context, addr, path string, body []byte) ([]byte, error) {
 	if !strings.Contains(addr, "://") {
 		addr = "http://" + addr
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(addr, "/")+path, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the staff listener at %s (is vigil serve running?): %w", addr, err)
+		return nil, fmt.Errorf("cannot reach the staff listener at %s (is vigil serve running?): %w", addr, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -339,9 +347,9 @@ func staffPost(ctx context.Context, addr, path string, body []byte) error {
 		if e.Error == "" {
 			e.Error = resp.Status
 		}
-		return errors.New(e.Error)
+		return nil, errors.New(e.Error)
 	}
-	return nil
+	return b, nil
 }
 
 // publicOptions configures the public listener: the instance's texts and,
