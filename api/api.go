@@ -20,7 +20,8 @@
 // the admin passphrase, which is a stronger proof than a token; sealing is
 // always safe (it only drops keys from memory), and an operator must be able
 // to do it in a hurry without finding a token; the OpenAPI document
-// describes the API and holds no data. The staff listener is meant for
+// describes the API and holds no data. GET /metrics (Prometheus, outside
+// /api/v1; see [Metrics]) needs a token like the data routes. The staff listener is meant for
 // loopback or a staff-only network. POST bodies must be application/json,
 // so a web page in a staff member's browser cannot post a form to the
 // listener (browsers preflight other content types, and we answer no
@@ -112,6 +113,9 @@ type Server struct {
 	// any other Host header is refused, so a web page cannot reach the
 	// listener through DNS rebinding (unseal and seal need no token).
 	Hosts []string
+	// Metrics, if set, counts the listener's requests and is served at
+	// GET /metrics to any valid token (metrics.go); nil: 404.
+	Metrics *Metrics
 	// UnsealLimit bounds failed unseal attempts, for all callers together;
 	// zero fields take 5 attempts, then one a minute.
 	UnsealLimit ratelimit.Config
@@ -183,7 +187,11 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range Routes() {
 		mux.HandleFunc(rt.Method+" "+rt.Path, rt.handler(s))
 	}
-	return s.checkHost(mux)
+	if s.Metrics == nil {
+		return s.checkHost(mux)
+	}
+	mux.HandleFunc("GET /metrics", s.authed(s.metrics))
+	return s.checkHost(s.Metrics.instrument(mux))
 }
 
 // maxBody returns the cap on a JSON body that carries text.
