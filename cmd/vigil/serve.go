@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-hr/vigil"
@@ -34,7 +35,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxConns := fs.Int("public-max-conns", 1024, "most connections the public listener holds open at once (slow uploads over Tor each hold one)")
 	bodyTimeout := fs.Duration("public-body-timeout", 30*time.Second, "how long a request body on the public listener may take to arrive after its headers (uploads instead may stall at most 2m between reads); a client that stalls holds a connection slot this long")
 	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
+	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
+	logLevel := fs.String("log-level", "info", "least `LEVEL` logged: debug, info, warn or error")
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(e.stderr, *logFormat, *logLevel)
+	if err != nil {
 		return err
 	}
 	d, err := openData(ctx, e, *data, *pfile, false)
@@ -48,9 +55,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout}
+	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout, Logger: logger}
 	return serve(ctx, e, d, cfg, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
+		if d.Vault.Sealed() {
+			fmt.Fprintf(e.stdout, "vault  sealed: intake works; unseal with vigil unseal --staff %s\n", strings.TrimPrefix(strings.TrimSuffix(staffURL, "/"), "http://"))
+		} else {
+			fmt.Fprintf(e.stdout, "vault  unsealed\n")
+		}
 	})
 }
 
@@ -66,10 +78,16 @@ type serveConfig struct {
 	// BodyTimeout bounds the arrival of a public request's body other than
 	// an upload's; 0: 30 s (web.Options.BodyTimeout).
 	BodyTimeout time.Duration
+	// Logger gets serve's operational log (see newLogger); nil: text on
+	// e.stderr at level info.
+	Logger *slog.Logger
 }
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
-	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
 	cs, err := newCosigner(d, logger)
 	if err != nil {
 		return err
@@ -88,12 +106,30 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		pl.Close()
 		return fmt.Errorf("staff listener: %w", err)
 	}
+	precision := d.Intake.Config.WithDefaults().TimePrecision
+	// unsealed tracks the vault's state for the log: the vault's OnSeal
+	// hooks run on every seal, sealed or not.
+	var unsealed atomic.Bool
+	unsealed.Store(!d.Vault.Sealed())
+	var stopping atomic.Bool
+	d.Vault.OnSeal(func() {
+		if unsealed.Swap(false) && !stopping.Load() {
+			logger.Info("vault sealed")
+		}
+	})
+	metrics := &serveMetrics{d: d, cs: cs, precision: precision}
 	apiSrv := &api.Server{
-		Hosts: cfg.StaffHosts,
+		Metrics: &api.Metrics{Collect: metrics.collect},
+		Hosts:   cfg.StaffHosts,
 		Vault: d.Vault,
 		// At unseal, decrypt the case records into memory at once, so the
 		// first investigator's read does not wait for it. It signs nothing.
 		OnUnseal: func() {
+			if unsealed.Swap(true) {
+				logger.Info("unseal: the vault was already unsealed")
+			} else {
+				logger.Info("vault unsealed")
+			}
 			go func() {
 				if err := d.Cases.Load(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, vigil.ErrSealed) {
 					logger.Error("case records not loaded", "err", err.Error())
@@ -149,6 +185,22 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	go func() { errc <- public.Serve(pl) }()
 	go func() { errc <- staffSrv.Serve(sl) }()
 	ready("http://"+pl.Addr().String()+"/", "http://"+sl.Addr().String()+"/")
+	startAttrs := []any{"sealed", d.Vault.Sealed(), "public", pl.Addr().String(), "staff", sl.Addr().String(), "origin", d.Config.Origin, "time_precision", precision.String()}
+	if cs != nil {
+		startAttrs = append(startAttrs, "witnesses", len(cs.policy.Witnesses), "quorum", cs.policy.Need())
+	}
+	logger.Info("vigil serve started", startAttrs...)
+
+	// The intake counts of /metrics change only at precision boundaries.
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		signOnGrid(ctx, precision, func() {
+			if err := metrics.snapshot(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("intake metrics not counted", "err", err.Error())
+			}
+		})
+	}()
 
 	loopDone := make(chan struct{})
 	go func() {
@@ -191,8 +243,12 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 				logger.Error("checkpoint not signed", "err", errAlarm.Error())
 				return
 			}
-			if err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
+			if n, err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
 				logger.Error("checkpoint not signed", "err", err.Error())
+			} else if errors.Is(err, vigil.ErrSealed) {
+				logger.Debug("checkpoint not signed: the vault is sealed")
+			} else if n >= 0 {
+				logger.Info("checkpoint signed", "size", n)
 			}
 			if cs != nil {
 				if err := cs.cosign(ctx, false); err != nil && ctx.Err() == nil {
@@ -205,13 +261,18 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	var serveErr error
 	select {
 	case <-ctx.Done():
+		logger.Info("vigil serve stopping", "reason", "signal")
 	case serveErr = <-errc:
+		logger.Error("vigil serve stopping", "reason", "listener failed", "err", serveErr.Error())
 	}
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	public.Shutdown(shutCtx)
 	staffSrv.Shutdown(shutCtx)
 	<-loopDone
+	<-statsDone
+	stopping.Store(true) // the vault is sealed as the directory closes
+	logger.Info("vigil serve stopped", "sealed_on_exit", true)
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
@@ -247,17 +308,20 @@ func signOnGrid(ctx context.Context, interval time.Duration, sign func()) {
 	}
 }
 
-// maybeSign signs a checkpoint if the vault is unsealed and the tree grew.
-func maybeSign(ctx context.Context, d *datadir.Dir) error {
+// maybeSign signs a checkpoint if the vault is unsealed and the tree grew,
+// and returns the new checkpoint's size, or -1 if it signed none.
+func maybeSign(ctx context.Context, d *datadir.Dir) (int64, error) {
 	if d.Vault.Sealed() {
-		return vigil.ErrSealed
+		return -1, vigil.ErrSealed
 	}
 	grew := false
+	var size int64
 	err := d.Store.View(ctx, func(tx store.ReadTx) error {
 		n, err := tx.TreeSize()
 		if err != nil {
 			return err
 		}
+		size = n
 		cp, err := tx.LatestCheckpoint()
 		if err != nil {
 			return err
@@ -274,10 +338,16 @@ func maybeSign(ctx context.Context, d *datadir.Dir) error {
 		return nil
 	})
 	if err != nil || !grew {
-		return err
+		return -1, err
 	}
-	_, err = d.SignCheckpoint(ctx)
-	return err
+	cp, err := d.SignCheckpoint(ctx)
+	if err != nil {
+		return -1, err
+	}
+	if c, err := evlog.OpenCheckpoint(cp, d.Vault.LogVerifier()); err == nil {
+		size = c.N
+	}
+	return size, nil
 }
 
 func staffFlag(fs interface {

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-hr/vigil/api"
+	"github.com/vigil-hr/vigil/auth"
+	"github.com/vigil-hr/vigil/evidence"
+	"github.com/vigil-hr/vigil/intake"
+	"github.com/vigil-hr/vigil/internal/datadir"
+)
+
+// Two submissions (one with a file) within one precision window change
+// nothing in /metrics until the next boundary's snapshot: not the
+// submission and message counts, not the blob bytes, nothing else. Before
+// the first boundary the intake counts are absent.
+func TestMetricsIntakeWindow(t *testing.T) {
+	const pass = "metrics window passphrase"
+	dir := filepath.Join(t.TempDir(), "d")
+	if _, err := datadir.Init(dir, []byte(pass), datadir.Options{WorkFactor: 10}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d, err := datadir.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	tokens := newTokens(d)
+	secret, _, err := tokens.Create(ctx, "test", "metrics", auth.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &serveMetrics{d: d, precision: d.Intake.Config.WithDefaults().TimePrecision}
+	s := &api.Server{Vault: d.Vault, Tokens: tokens, Metrics: &api.Metrics{Collect: m.collect}}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	scrape := func() string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET /metrics: %s %s", resp.Status, b)
+		}
+		// The staff listener's own request counts change with every scrape.
+		var keep []string
+		for line := range strings.Lines(string(b)) {
+			if !strings.Contains(line, "vigil_staff_") {
+				keep = append(keep, line)
+			}
+		}
+		return strings.Join(keep, "")
+	}
+	submit := func(text string, file []byte) {
+		t.Helper()
+		var pend []*evidence.Pending
+		if file != nil {
+			p, err := d.Evidence.Stage(ctx, bytes.NewReader(file), "f.jpg", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pend = append(pend, p)
+		}
+		if _, _, err := d.Intake.Submit(ctx, intake.Draft{Text: text}, pend); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	before := scrape()
+	if strings.Contains(before, "vigil_intake_submissions_total") || strings.Contains(before, "vigil_blob_bytes") {
+		t.Fatalf("intake counts before the first boundary:\n%s", before)
+	}
+	submit("one", nil)
+	if got := scrape(); got != before {
+		t.Errorf("a submission before the first boundary changed /metrics:\n%s\nthen:\n%s", before, got)
+	}
+	if err := m.snapshot(ctx); err != nil { // a boundary
+		t.Fatal(err)
+	}
+	window := scrape()
+	if !strings.Contains(window, "\nvigil_intake_submissions_total 1\n") || !strings.Contains(window, "\nvigil_blob_bytes 0\n") {
+		t.Fatalf("after the boundary:\n%s", window)
+	}
+	submit("two", bytes.Repeat([]byte("x"), 5000))
+	submit("three", nil)
+	if got := scrape(); got != window {
+		t.Errorf("two submissions within the window changed /metrics:\n%s\nthen:\n%s", window, got)
+	}
+	if err := m.snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next := scrape()
+	if !strings.Contains(next, "\nvigil_intake_submissions_total 3\n") || strings.Contains(next, "\nvigil_blob_bytes 0\n") {
+		t.Errorf("after the next boundary:\n%s", next)
+	}
+}
