@@ -31,8 +31,8 @@ type serveMetrics struct {
 	cs        *cosigner // nil without a witness policy
 	precision time.Duration
 
-	mu      sync.Mutex
-	intake  *intakeSnapshot // nil until the first boundary
+	mu     sync.Mutex
+	intake *intakeSnapshot // nil until the first boundary
 }
 
 type intakeSnapshot struct {

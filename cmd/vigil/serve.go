@@ -121,7 +121,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	apiSrv := &api.Server{
 		Metrics: &api.Metrics{Collect: metrics.collect},
 		Hosts:   cfg.StaffHosts,
-		Vault: d.Vault,
+		Vault:   d.Vault,
 		// At unseal, decrypt the case records into memory at once, so the
 		// first investigator's read does not wait for it. It signs nothing.
 		OnUnseal: func() {
