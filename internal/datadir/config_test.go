@@ -185,3 +185,42 @@ func TestConfigAllProblemsAndGoodValues(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseConfig: ParseConfig never panics, and what it accepts it
+// accepts again after a round trip through encoding/json.
+func FuzzParseConfig(f *testing.F) {
+	dir := filepath.Join(f.TempDir(), "d")
+	if _, err := datadir.Init(dir, []byte("config fuzz passphrase"), datadir.Options{Origin: "example.org/log", WorkFactor: 10}); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(dir, "vigil.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"intake": {"max_filez": 1, "time_precision": "7h"}, "instance": {"name": {"de": ""}}}`))
+	f.Add([]byte(`{"witness": {"quorum": -1, "witnesses": [{"name": "w", "vkey": "x", "url": "ftp://"}]}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cfg, err := datadir.ParseConfig(b)
+		if err != nil {
+			var ce *datadir.ConfigError
+			if !errors.As(err, &ce) || len(ce.Problems) == 0 {
+				t.Fatalf("error is not a ConfigError with problems: %v", err)
+			}
+			for _, p := range ce.Problems {
+				if !strings.HasPrefix(p, "vigil.json: ") {
+					t.Fatalf("problem without the file's name: %q", p)
+				}
+			}
+			return
+		}
+		again, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := datadir.ParseConfig(again); err != nil {
+			t.Fatalf("accepted %q but not its round trip %q: %v", b, again, err)
+		}
+	})
+}
