@@ -55,7 +55,7 @@ func TestServeLogNamesNoSource(t *testing.T) {
 	defer logf.Close()
 	var stdout bytes.Buffer
 	cmd := exec.Command(bin, "serve", "--data", data, "--public", "127.0.0.1:0", "--staff", "127.0.0.1:0",
-		"--checkpoint-interval", "100ms", "--log-format", "json", "--log-level", "debug")
+		"--checkpoint-interval", "100ms", "--log-format", "json", "--log-level", "debug", "--public-log")
 	cmd.Env = vigilEnv("")
 	out := newCanaryBuffer()
 	cmd.Stdout, cmd.Stderr = out, logf

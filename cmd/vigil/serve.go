@@ -55,7 +55,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout, Logger: logger}
+	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout, Logger: logger, LogJSON: *logFormat == "json"}
 	return serve(ctx, e, d, cfg, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
 		if d.Vault.Sealed() {
@@ -81,6 +81,8 @@ type serveConfig struct {
 	// Logger gets serve's operational log (see newLogger); nil: text on
 	// e.stderr at level info.
 	Logger *slog.Logger
+	// LogJSON writes the public request log (PublicLog) as JSON lines.
+	LogJSON bool
 }
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
@@ -164,7 +166,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Inbox:      d.Intake,
 		Cases:      d.Cases,
 	}
-	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog)
+	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog, cfg.LogJSON)
 	pubOpt.BodyTimeout = cfg.BodyTimeout
 	var logSrc evlog.Source = d
 	if cs != nil {
@@ -424,7 +426,7 @@ func staffPost(ctx context.Context, addr, path string, body []byte) ([]byte, err
 
 // publicOptions configures the public listener: the instance's texts and,
 // only if asked, a request log without addresses or queries.
-func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
+func publicOptions(d *datadir.Dir, w io.Writer, requestLog, jsonLog bool) web.Options {
 	opt := web.Options{Instance: web.Instance(d.Config.Instance)}
 	opt.ReceiptLimit.Burst = d.Config.Intake.ReceiptAttempts
 	if w, err := time.ParseDuration(d.Config.Intake.ReceiptWait); err == nil && w > 0 {
@@ -433,14 +435,19 @@ func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
 	if requestLog {
 		// No time stamps: exact request times, matched with the order of log
 		// leaves, would undo the coarse arrival times of submissions.
-		opt.RequestLog = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		ho := &slog.HandlerOptions{
 			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 				if len(groups) == 0 && a.Key == slog.TimeKey {
 					return slog.Attr{}
 				}
 				return a
 			},
-		}))
+		}
+		var h slog.Handler = slog.NewTextHandler(w, ho)
+		if jsonLog {
+			h = slog.NewJSONHandler(w, ho)
+		}
+		opt.RequestLog = slog.New(h)
 	}
 	return opt
 }
