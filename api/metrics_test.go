@@ -107,7 +107,6 @@ func parseProm(body string) (map[string]string, []promSample, error) {
 	// Histograms: cumulative buckets per label set, +Inf == _count.
 	type series struct {
 		last, inf float64
-		count     float64
 		hasInf    bool
 		lastLE    float64
 	}
