@@ -54,7 +54,18 @@ func TestConfigCheck(t *testing.T) {
 
 // The languages vigil.json's instance texts may use are the public pages'.
 func TestConfigLanguagesAreThePages(t *testing.T) {
-	if got := web.Languages(); !slices.Equal(got, datadir.Languages) {
-		t.Errorf("web has languages %v, datadir.Languages %v", got, datadir.Languages)
+	if got := web.Languages(); !slices.Equal(got, datadir.Languages()) {
+		t.Errorf("web has languages %v, datadir.Languages() %v", got, datadir.Languages())
+	}
+}
+
+// serve refuses an unknown log format or level as a usage error.
+func TestServeLogFlags(t *testing.T) {
+	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}} {
+		var out, errb bytes.Buffer
+		code := Main(t.Context(), append([]string{"serve", "--data", t.TempDir()}, args...), nil, &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), args[0]) || !strings.Contains(errb.String(), "want") {
+			t.Errorf("serve %v: exit %d, stderr %q", args, code, errb.String())
+		}
 	}
 }

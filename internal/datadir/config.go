@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -71,10 +72,10 @@ type IntakeConfig struct {
 	ReceiptWait     string `json:"receipt_wait,omitempty"`
 }
 
-// Languages are the UI languages of the public pages: the only keys
-// instance.name and instance.about may have. (cmd/vigil's tests check it
-// matches the web package's catalogs.)
-var Languages = []string{"en", "ru"}
+// Languages returns the UI languages of the public pages: the only keys
+// instance.name and instance.about may have. (cmd/vigil's tests check they
+// are the web package's catalogs.)
+func Languages() []string { return []string{"en", "ru"} }
 
 // Limits of vigil.json's values (see docs/config.md).
 const (
@@ -253,7 +254,7 @@ func (c *configCheck) walk(path string, v any, t reflect.Type) {
 		if _, ok := v.(bool); !ok {
 			c.typef(path, "want true or false, not %s", jsonType(v))
 		}
-	case reflect.Int, reflect.Int64:
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, ok := v.(json.Number)
 		if !ok {
 			c.typef(path, "want a whole number, not %s", jsonType(v))
@@ -262,6 +263,21 @@ func (c *configCheck) walk(path string, v any, t reflect.Type) {
 		if _, err := n.Int64(); err != nil {
 			c.typef(path, "want a whole number, not %s", n)
 		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, ok := v.(json.Number)
+		if !ok {
+			c.typef(path, "want a whole number, not %s", jsonType(v))
+			return
+		}
+		if _, err := strconv.ParseUint(n.String(), 10, 64); err != nil {
+			c.typef(path, "want a whole number of at least 0, not %s", n)
+		}
+	case reflect.Float32, reflect.Float64:
+		if _, ok := v.(json.Number); !ok {
+			c.typef(path, "want a number, not %s", jsonType(v))
+		}
+	case reflect.Interface:
+		// Any JSON value.
 	default:
 		c.typef(path, "cannot check a value of type %s", t)
 	}
@@ -397,8 +413,8 @@ func (c *configCheck) values(cfg Config) {
 func (c *configCheck) texts(path string, m map[string]string, max int, multiline bool) {
 	for _, lang := range sortedKeys(m) {
 		k := join(path, lang)
-		if !containsString(Languages, lang) {
-			c.addf(k, "no public pages in language %q (have %s)", lang, strings.Join(Languages, ", "))
+		if langs := Languages(); !containsString(langs, lang) {
+			c.addf(k, "no public pages in language %q (have %s)", lang, strings.Join(langs, ", "))
 			continue
 		}
 		s := m[lang]
