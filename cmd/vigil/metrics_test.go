@@ -3,18 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/witness"
 )
 
 // Two submissions (one with a file) within one precision window change
@@ -105,5 +110,54 @@ func TestMetricsIntakeWindow(t *testing.T) {
 	next := scrape()
 	if !strings.Contains(next, "\nvigil_intake_submissions_total 3\n") || strings.Contains(next, "\nvigil_blob_bytes 0\n") {
 		t.Errorf("after the next boundary:\n%s", next)
+	}
+}
+
+// With a witness policy, /metrics says the quorum and whether an alarm
+// stands (read from DIR/witness-alarm at start, as serve does).
+func TestMetricsWitness(t *testing.T) {
+	const pass = "metrics witness passphrase"
+	dir := filepath.Join(t.TempDir(), "d")
+	if _, err := datadir.Init(dir, []byte(pass), datadir.Options{WorkFactor: 10}); err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _ := ed25519.GenerateKey(nil)
+	vkey, err := witness.VerifierKey("w.example/w", pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, alarm := range []bool{false, true} {
+		if alarm {
+			if err := os.WriteFile(filepath.Join(dir, datadir.AlarmFile), []byte("conflicting checkpoint\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := datadir.Open(t.Context(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Config.Witness = &witness.Policy{Witnesses: []witness.PolicyWitness{
+			{Name: "a", VKey: vkey, URL: "http://127.0.0.1:1/"},
+			{Name: "b", VKey: vkey, URL: "http://127.0.0.1:1/", Optional: true},
+		}}
+		cs, err := newCosigner(d, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &serveMetrics{d: d, cs: cs, precision: time.Hour}
+		got := map[string]float64{}
+		for _, x := range m.collect(t.Context()) {
+			got[x.Name] = x.Value
+		}
+		want := map[string]float64{"vigil_sealed": 1, "vigil_witness_required": 1, "vigil_witness_alarm": b2f(alarm), "vigil_intake_time_precision_seconds": 3600}
+		for k, v := range want {
+			if g, ok := got[k]; !ok || g != v {
+				t.Errorf("alarm %t: %s = %v (present %t), want %v", alarm, k, g, ok, v)
+			}
+		}
+		if _, ok := got["vigil_witness_cosigned_size"]; ok {
+			t.Errorf("a cosigned size before any cosignature")
+		}
+		d.Close()
 	}
 }
