@@ -194,6 +194,20 @@ func TestSourcePagesPlainWords(t *testing.T) {
 	}
 }
 
+// Without an instance section the pages show a neutral name and text, not
+// the software's name.
+func TestSourcePagesDefaultName(t *testing.T) {
+	srv := server(t, openDir(t), web.Options{})
+	for _, lang := range []string{"en", "ru"} {
+		for _, p := range []string{"/", "/submit", "/followup"} {
+			_, page := get(t, nil, srv.URL+p+"?lang="+lang)
+			if j := jargonIn(page); len(j) > 0 {
+				t.Errorf("%s (%s) without an instance section: jargon %q", p, lang, j)
+			}
+		}
+	}
+}
+
 // Times are the day at most: today, yesterday, a date in the reader's
 // language (without the year if it is this one), or the window when the
 // precision is over a day; never the hour.
