@@ -245,6 +245,9 @@ func (p *public) render(w http.ResponseWriter, status int, name string, pg *page
 
 // fail renders the error page with a message key.
 func (p *public) fail(w http.ResponseWriter, status int, lang, back, key string, args ...any) {
+	if key == "error.internal" && p.opt.InternalError != nil {
+		p.opt.InternalError()
+	}
 	pg := p.newPage(lang, back, "error.title")
 	pg.Message, pg.MessageArgs, pg.Back = key, args, back
 	p.render(w, status, "error", pg)

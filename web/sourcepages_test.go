@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,5 +312,31 @@ func TestSourcePagesBrowser(t *testing.T) {
 		browsertest.Do(t, ctx, chromedp.Navigate(srv+"/verify?lang="+lang), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		browsertest.Screenshot(t, ctx, lang+"-z-for-verifiers")
 		cancel()
+	}
+}
+
+// A request that fails on our side calls Options.InternalError once, with
+// nothing about the request; refused input does not.
+func TestInternalErrorCounted(t *testing.T) {
+	d := openDir(t)
+	var n atomic.Int64
+	srv := server(t, d, web.Options{InternalError: func() { n.Add(1) }})
+	body, ct := multipartBody(field("lang", "en"), field("text", ""))
+	post(t, nil, srv.URL+"/submit", body, ct) // empty: refused, not our fault
+	if n.Load() != 0 {
+		t.Fatalf("a refused submission counted as an internal error")
+	}
+	// Storage fails: the blob store's staging directory is a file.
+	tmp := filepath.Join(d.Path, "blobs", "tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmp, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body, ct = multipartBody(field("lang", "en"), field("text", "a testimony"), file("photo.jpg", "jpeg"))
+	resp, page := post(t, nil, srv.URL+"/submit", body, ct)
+	if resp.StatusCode/100 != 5 || !strings.Contains(page, "A problem on our side") || n.Load() != 1 {
+		t.Errorf("submission with the store closed: %s, %d internal errors counted\n%s", resp.Status, n.Load(), page)
 	}
 }

@@ -114,6 +114,11 @@ type Options struct {
 	// Empty means the socket's address, the only safe choice without such
 	// a proxy.
 	ClientHeader string
+	// InternalError, if set, is called once for each request that failed on
+	// our side (the source was told "a problem on our side"), with nothing
+	// about the request: vigil serve counts them and reports the count per
+	// intake time-precision window, never the moment.
+	InternalError func()
 	// ReceiptLimit bounds receipt attempts per client; zero fields take
 	// 10 attempts, then one a minute.
 	ReceiptLimit ratelimit.Config

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-hr/vigil/api"
@@ -25,25 +26,35 @@ import (
 // start: a live count scraped every 15 s would date each submission to
 // 15 s, and a snapshot at start (an arbitrary moment) would date the
 // submissions since the last boundary to before it. TestMetricsIntakeWindow
-// checks two submissions change nothing until the next snapshot.
+// checks two submissions change nothing until the next snapshot. Public
+// requests that failed on our side (a storage error during a submission)
+// are counted the same way, and logged per window, never as they happen.
 type serveMetrics struct {
 	d         *datadir.Dir
 	cs        *cosigner // nil without a witness policy
 	precision time.Duration
+
+	// failed counts public requests that failed on our side (web's
+	// InternalError), live; only snapshots of it are shown.
+	failed atomic.Int64
 
 	mu     sync.Mutex
 	intake *intakeSnapshot // nil until the first boundary
 }
 
 type intakeSnapshot struct {
-	submissions, messages, blobBytes int64
+	submissions, messages, blobBytes, failed int64
 }
 
+// intakeFailed counts a public request that failed on our side.
+func (m *serveMetrics) intakeFailed() { m.failed.Add(1) }
+
 // snapshot recounts the intake totals; serve calls it at each precision
-// boundary.
-func (m *serveMetrics) snapshot(ctx context.Context) error {
-	var s intakeSnapshot
-	err := m.d.Store.View(ctx, func(tx store.ReadTx) error {
+// boundary. It returns how many public requests failed on our side since
+// the previous snapshot, for the log.
+func (m *serveMetrics) snapshot(ctx context.Context) (failedSince int64, err error) {
+	s := intakeSnapshot{failed: m.failed.Load()}
+	err = m.d.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
 		if s.submissions, err = tx.CountRecords(intake.KindSubmission); err != nil {
 			return err
@@ -52,7 +63,7 @@ func (m *serveMetrics) snapshot(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	root := filepath.Join(m.d.Path, "blobs")
 	err = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
@@ -72,12 +83,16 @@ func (m *serveMetrics) snapshot(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	m.mu.Lock()
+	prev := int64(0)
+	if m.intake != nil {
+		prev = m.intake.failed
+	}
 	m.intake = &s
 	m.mu.Unlock()
-	return nil
+	return s.failed - prev, nil
 }
 
 func b2f(b bool) float64 {
@@ -120,6 +135,7 @@ func (m *serveMetrics) collect(ctx context.Context) []api.Metric {
 		ms = append(ms,
 			api.Metric{Name: "vigil_intake_submissions_total", Help: "Submissions received, counted at the last intake time precision boundary.", Type: "counter", Value: float64(s.submissions)},
 			api.Metric{Name: "vigil_intake_messages_total", Help: "Follow-up messages (sources' and staff's), counted at the last intake time precision boundary.", Type: "counter", Value: float64(s.messages)},
+			api.Metric{Name: "vigil_public_internal_errors_total", Help: "Public requests (submissions, follow-ups) that failed on our side, counted at the last intake time precision boundary.", Type: "counter", Value: float64(s.failed)},
 			api.Metric{Name: "vigil_blob_bytes", Help: "Bytes of encrypted blobs on disk (padded sizes), counted at the last intake time precision boundary.", Type: "gauge", Value: float64(s.blobBytes)},
 		)
 	}

@@ -92,23 +92,24 @@ func TestMetricsIntakeWindow(t *testing.T) {
 	if got := scrape(); got != before {
 		t.Errorf("a submission before the first boundary changed /metrics:\n%s\nthen:\n%s", before, got)
 	}
-	if err := m.snapshot(ctx); err != nil { // a boundary
-		t.Fatal(err)
+	if n, err := m.snapshot(ctx); err != nil || n != 0 { // a boundary
+		t.Fatal(n, err)
 	}
 	window := scrape()
-	if !strings.Contains(window, "\nvigil_intake_submissions_total 1\n") || !strings.Contains(window, "\nvigil_blob_bytes 0\n") {
+	if !strings.Contains(window, "\nvigil_intake_submissions_total 1\n") || !strings.Contains(window, "\nvigil_blob_bytes 0\n") || !strings.Contains(window, "\nvigil_public_internal_errors_total 0\n") {
 		t.Fatalf("after the boundary:\n%s", window)
 	}
 	submit("two", bytes.Repeat([]byte("x"), 5000))
 	submit("three", nil)
+	m.intakeFailed() // a submission that failed on our side
 	if got := scrape(); got != window {
-		t.Errorf("two submissions within the window changed /metrics:\n%s\nthen:\n%s", window, got)
+		t.Errorf("two submissions and a failure within the window changed /metrics:\n%s\nthen:\n%s", window, got)
 	}
-	if err := m.snapshot(ctx); err != nil {
-		t.Fatal(err)
+	if n, err := m.snapshot(ctx); err != nil || n != 1 {
+		t.Fatalf("snapshot: %d failures since the last, %v; want 1", n, err)
 	}
 	next := scrape()
-	if !strings.Contains(next, "\nvigil_intake_submissions_total 3\n") || strings.Contains(next, "\nvigil_blob_bytes 0\n") {
+	if !strings.Contains(next, "\nvigil_intake_submissions_total 3\n") || strings.Contains(next, "\nvigil_blob_bytes 0\n") || !strings.Contains(next, "\nvigil_public_internal_errors_total 1\n") {
 		t.Errorf("after the next boundary:\n%s", next)
 	}
 }

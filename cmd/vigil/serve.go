@@ -168,6 +168,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	}
 	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog, cfg.LogJSON)
 	pubOpt.BodyTimeout = cfg.BodyTimeout
+	pubOpt.InternalError = metrics.intakeFailed
 	var logSrc evlog.Source = d
 	if cs != nil {
 		logSrc = cosignedLog{d, cs} // only checkpoints meeting the witness quorum are public
@@ -198,8 +199,14 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	go func() {
 		defer close(statsDone)
 		signOnGrid(ctx, precision, func() {
-			if err := metrics.snapshot(ctx); err != nil && ctx.Err() == nil {
+			n, err := metrics.snapshot(ctx)
+			if err != nil && ctx.Err() == nil {
 				logger.Error("intake metrics not counted", "err", err.Error())
+			}
+			if n > 0 {
+				// Counted over the window, logged at its end: a line per
+				// failure would date a submission attempt to the second.
+				logger.Error("public requests failed on our side in the last window (storage or vault errors; sources were told to try again later)", "count", n, "window", precision.String())
 			}
 		})
 	}()
