@@ -62,6 +62,9 @@ type page struct {
 	// MessageArgs.
 	Message     string
 	MessageArgs []any
+	// Notice shows Message as information (leaving, a session that
+	// ended), not as an error: nothing went wrong.
+	Notice bool
 	// Back is where the error page's "back" link goes.
 	Back string
 

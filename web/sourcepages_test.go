@@ -176,6 +176,11 @@ func TestSourcePagesPlainWords(t *testing.T) {
 		if !strings.Contains(pages[0].html, "<p>"+html.EscapeString(about[0])+"</p>") || !strings.Contains(pages[0].html, "<p>"+html.EscapeString(about[1])+"</p>") {
 			t.Errorf("home (%s) does not say who we are:\n%s", lang, pages[0].html)
 		}
+		for _, p := range pages {
+			if p.name == "after leaving" && (!strings.Contains(p.html, `<p class="notice" role="status">`) || strings.Contains(p.html, `class="error"`)) {
+				t.Errorf("after leaving (%s): shown as an error, not a notice", lang)
+			}
+		}
 		today := map[string]string{"en": "Received: today", "ru": "Получено: сегодня"}[lang]
 		for _, p := range pages {
 			if strings.HasPrefix(p.name, "thread") && !strings.Contains(p.html, today) {
