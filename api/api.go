@@ -20,7 +20,8 @@
 // the admin passphrase, which is a stronger proof than a token; sealing is
 // always safe (it only drops keys from memory), and an operator must be able
 // to do it in a hurry without finding a token; the OpenAPI document
-// describes the API and holds no data. The staff listener is meant for
+// describes the API and holds no data. GET /metrics (Prometheus, outside
+// /api/v1; see [Metrics]) needs a token like the data routes. The staff listener is meant for
 // loopback or a staff-only network. POST bodies must be application/json,
 // so a web page in a staff member's browser cannot post a form to the
 // listener (browsers preflight other content types, and we answer no
@@ -134,6 +135,9 @@ type Server struct {
 	// any other Host header is refused, so a web page cannot reach the
 	// listener through DNS rebinding (unseal and seal need no token).
 	Hosts []string
+	// Metrics, if set, counts the listener's requests and is served at
+	// GET /metrics to any valid token (metrics.go); nil: 404.
+	Metrics *Metrics
 	// UnsealLimit bounds failed unseal attempts, for all callers together;
 	// zero fields take 5 attempts, then one a minute.
 	UnsealLimit ratelimit.Config
@@ -175,7 +179,7 @@ func Routes() []Route {
 	h := func(f func(*Server) http.HandlerFunc) func(*Server) http.HandlerFunc { return f }
 	rs := []Route{
 		{Method: "GET", Path: "/api/v1/health", handler: h(func(s *Server) http.HandlerFunc { return s.health })},
-		{Method: "POST", Path: "/api/v1/unseal", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.unseal) })},
+		{Method: "POST", Path: "/api/v1/unseal", Response: reflect.TypeFor[UnsealResponse](), Status: http.StatusOK, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.unseal) })},
 		{Method: "POST", Path: "/api/v1/seal", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.seal) })},
 		{Method: "GET", Path: "/api/v1/openapi.json", handler: h(func(s *Server) http.HandlerFunc { return serveOpenAPI })},
 		{Method: "GET", Path: "/api/v1/submissions", handler: h(func(s *Server) http.HandlerFunc { return s.authed(s.listSubmissions) })},
@@ -209,7 +213,11 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range Routes() {
 		mux.HandleFunc(rt.Method+" "+rt.Path, rt.handler(s))
 	}
-	return s.checkHost(mux)
+	if s.Metrics == nil {
+		return s.checkHost(mux)
+	}
+	mux.HandleFunc("GET /metrics", s.authed(s.metrics))
+	return s.checkHost(s.Metrics.instrument(mux))
 }
 
 // maxBody returns the cap on a JSON body that carries text.
@@ -320,6 +328,7 @@ func (s *Server) unseal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errTooManyAttempts)
 		return
 	}
+	wasSealed := s.Vault.Sealed()
 	if err := s.Vault.Unseal([]byte(req.Passphrase)); err != nil {
 		if !errors.Is(err, vault.ErrWrongPassphrase) {
 			s.unsealLimit.Give(bucket) // not a guess
@@ -331,7 +340,17 @@ func (s *Server) unseal(w http.ResponseWriter, r *http.Request) {
 	if s.OnUnseal != nil {
 		s.OnUnseal()
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"sealed": false})
+	// was_sealed is told only to a caller who proved the passphrase: the
+	// seal state is not for anyone (see health).
+	writeJSON(w, http.StatusOK, UnsealResponse{Sealed: false, WasSealed: wasSealed})
+}
+
+// UnsealResponse is the answer to a successful POST /api/v1/unseal.
+type UnsealResponse struct {
+	Sealed bool `json:"sealed"` // false
+	// WasSealed is false if the vault was already unsealed (the passphrase
+	// was checked all the same).
+	WasSealed bool `json:"was_sealed"`
 }
 
 func (s *Server) seal(w http.ResponseWriter, r *http.Request) {

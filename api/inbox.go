@@ -138,6 +138,9 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, tok auth.Token) {
 	writeJSON(w, http.StatusCreated, m)
 }
 
+// validStates names the triage states for an error message.
+const validStates = "new, in_review, linked or rejected"
+
 func (s *Server) setState(w http.ResponseWriter, r *http.Request, tok auth.Token) {
 	in, ok := s.inbox(w)
 	if !ok {
@@ -154,7 +157,7 @@ func (s *Server) setState(w http.ResponseWriter, r *http.Request, tok auth.Token
 		return
 	}
 	if !req.State.Valid() {
-		writeError(w, vigil.ErrInvalid)
+		writeError(w, &vigil.FieldError{Field: "state", Problem: "want " + validStates, Err: vigil.ErrInvalid})
 		return
 	}
 	if err := in.SetState(r.Context(), tok.Principal(), id, req.State); err != nil {

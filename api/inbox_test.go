@@ -443,6 +443,14 @@ func TestInboxFlow(t *testing.T) {
 			t.Errorf("POST %s %.40q: %d %s, want %d %q", filepath.Base(c.path), c.body, r.code, r.body, c.code, c.msg)
 		}
 	}
+	// A bad state name is answered with the valid ones.
+	for _, body := range []string{`{"state":"bogus"}`, `{"state":""}`} {
+		r := e.do(t, "POST", state, e.token, body)
+		want := `{"error":"invalid request","fields":[{"field":"state","problem":"want new, in_review, linked or rejected"}]}`
+		if r.code != 400 || strings.TrimSpace(string(r.body)) != want {
+			t.Errorf("POST state %s: %d %s, want 400 %s", body, r.code, r.body, want)
+		}
+	}
 	// POST bodies must be declared JSON: a cross-site form cannot post here.
 	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
 		for _, p := range []string{msgs, state, "/api/v1/seal"} {

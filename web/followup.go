@@ -170,9 +170,9 @@ func (p *public) followupForm(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(p.lang(r, ""), "/followup", "followup.title")
 	switch r.URL.Query().Get("m") {
 	case "left":
-		pg.Message = "followup.left"
+		pg.Message, pg.Notice = "followup.left", true
 	case "expired":
-		pg.Message = "followup.expired"
+		pg.Message, pg.Notice = "followup.expired", true
 	}
 	p.render(w, http.StatusOK, "followup", pg)
 }

@@ -120,3 +120,13 @@ func (cs *catalogs) formatSize(c *catalog, n int64) string {
 	num = strings.Replace(num, ".", cs.msg(c, "size.decimal"), 1)
 	return fmt.Sprintf(cs.msg(c, units[u]), num)
 }
+
+// Languages returns the tags of the public pages' languages, sorted: the
+// languages vigil.json's instance texts may be written in.
+func Languages() []string {
+	cs, err := loadCatalogs()
+	if err != nil {
+		return nil
+	}
+	return cs.tags
+}

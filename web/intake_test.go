@@ -142,7 +142,7 @@ func receiptOf(t *testing.T, body string) string {
 }
 
 // catalogKeyRE matches a message key that leaked into a page untranslated.
-var catalogKeyRE = regexp.MustCompile(`\b(index|submit|receipt|followup|thread|error|nav|footer|limit|size|langname|site|lang)\.[a-z_]+(\.[a-z0-9_]+)*\b`)
+var catalogKeyRE = regexp.MustCompile(`\b(index|submit|receipt|followup|thread|error|nav|footer|limit|size|langname|site|lang|verify|time|month)\.[a-z_]+(\.[a-z0-9_]+)*\b`)
 
 func checkHeaders(t *testing.T, what string, resp *http.Response, cookieOK bool) {
 	t.Helper()
@@ -199,10 +199,9 @@ func TestPagesRender(t *testing.T) {
 				if path == "/" && !strings.Contains(body, tc.title) {
 					t.Errorf("title %q missing", tc.title)
 				}
-				for _, link := range []string{`href="/.well-known/vigil.json"`, `href="/log/checkpoint"`} {
-					if !strings.Contains(body, link) {
-						t.Errorf("no link %s", link)
-					}
+				// The verification links live on the verifiers' page.
+				if !strings.Contains(body, `href="/verify?lang=`+tc.lang+`"`) {
+					t.Errorf("no link to /verify?lang=%s", tc.lang)
 				}
 				if path == "/submit" {
 					for _, s := range []string{`enctype="multipart/form-data"`, `method="post"`, `name="text"`, `name="language"`, `name="contact"`, `type="file"`, `name="files" multiple`, `type="hidden" name="lang" value="` + tc.lang + `"`, `<label for="text">`} {
@@ -497,8 +496,8 @@ func TestHostileSubmissions(t *testing.T) {
 		{"control char name", parts(field("text", "ok"), file("a\x01b.txt", "x")), 400, "file name contains"},
 		{"tab in name", parts(field("text", "ok"), file("a\tb.txt", "x")), 400, "file name contains"},
 		{"bidi override name", parts(field("text", "ok"), file("photo\u202egpj.exe", "x")), 400, "file name contains"},
-		{"invalid UTF-8 text", parts(field("text", "ok \xff\xfe")), 400, "encoding we cannot read"},
-		{"invalid UTF-8 contact", parts(field("text", "ok"), field("contact", "\xc3\x28")), 400, "encoding we cannot read"},
+		{"invalid UTF-8 text", parts(field("text", "ok \xff\xfe")), 400, "in a form we cannot read"},
+		{"invalid UTF-8 contact", parts(field("text", "ok"), field("contact", "\xc3\x28")), 400, "in a form we cannot read"},
 		{"invalid UTF-8 name", parts(field("text", "ok"), file("a\xff.txt", "x")), 400, "file name contains"},
 		{"empty submission", parts(field("text", "  \r\n "), field("language", ""), field("contact", "")), 400, "Your testimony is empty"},
 		{"empty with empty file input", parts(field("text", ""), formPart{name: "files", file: true}), 400, "Your testimony is empty"},

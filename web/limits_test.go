@@ -66,7 +66,7 @@ func TestPartHeaderBounded(t *testing.T) {
 			req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "came with a header over 8 KiB") {
+			if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "The form arrived damaged") {
 				t.Errorf("status %d, want 400 and the header message:\n%.2000s", rec.Code, rec.Body)
 			}
 			if read := body.n - int64(len(tc.before)); read > 32<<10 {

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/vigil-hr/vigil/intake"
@@ -13,7 +14,7 @@ import (
 
 // pageNames are the templates in templates/, each with a "content" block
 // rendered inside layout.html.
-var pageNames = []string{"index", "submit", "receipt", "followup", "thread", "error"}
+var pageNames = []string{"index", "submit", "receipt", "followup", "thread", "error", "verify"}
 
 var funcs = template.FuncMap{
 	"int64": func(n int) int64 { return int64(n) },
@@ -61,6 +62,9 @@ type page struct {
 	// MessageArgs.
 	Message     string
 	MessageArgs []any
+	// Notice shows Message as information (leaving, a session that
+	// ended), not as an error: nothing went wrong.
+	Notice bool
 	// Back is where the error page's "back" link goes.
 	Back string
 
@@ -118,11 +122,60 @@ func (pg *page) LangName(tag string) string {
 	return tag
 }
 
+// AboutParagraphs is About split at blank lines or line breaks.
+func (pg *page) AboutParagraphs() []string {
+	var out []string
+	for _, l := range strings.Split(pg.About(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Keys are the public keys, for the verifiers' page.
+func (pg *page) Keys() Keys { return pg.p.keys }
+
 // Size formats a byte count.
 func (pg *page) Size(n int64) string { return pg.p.cat.formatSize(pg.c, n) }
 
-// Time formats a (coarse) time.
-func (pg *page) Time(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+// When says when t (a stored, coarse time) was, in the page's language and
+// in the coarsest form a source needs: "today", "yesterday" or a date,
+// never the hour. With a time precision over a day it names the window
+// ("between 1 and 7 December"): its first day alone would suggest the
+// thing happened then. Days are UTC days: the server does not know the
+// reader's time zone and asks nothing that would tell it.
+func (pg *page) When(t time.Time) string { return pg.when(t, pg.Limits().TimePrecision) }
+
+func (pg *page) when(t time.Time, prec time.Duration) string {
+	day := func(x time.Time) time.Time {
+		y, m, d := x.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	now := day(pg.p.opt.Now())
+	start := day(t)
+	if prec > 24*time.Hour {
+		if end := day(t.Add(prec - time.Nanosecond)); !end.Equal(start) {
+			return pg.T("time.between", pg.date(start, now), pg.date(end, now))
+		}
+	}
+	switch {
+	case start.Equal(now):
+		return pg.T("time.today")
+	case start.Equal(now.AddDate(0, 0, -1)):
+		return pg.T("time.yesterday")
+	}
+	return pg.date(start, now)
+}
+
+// date writes a day, without its year if that is the current one.
+func (pg *page) date(d, now time.Time) string {
+	month := pg.T(fmt.Sprintf("month.%d", int(d.Month())))
+	if d.Year() == now.Year() {
+		return pg.T("time.date_this_year", d.Day(), month)
+	}
+	return pg.T("time.date", d.Day(), month, d.Year())
+}
 
 // List returns the texts of key.1, key.2, ... in order.
 func (pg *page) List(key string) []string {
@@ -195,6 +248,9 @@ func (p *public) render(w http.ResponseWriter, status int, name string, pg *page
 
 // fail renders the error page with a message key.
 func (p *public) fail(w http.ResponseWriter, status int, lang, back, key string, args ...any) {
+	if key == "error.internal" && p.opt.InternalError != nil {
+		p.opt.InternalError()
+	}
 	pg := p.newPage(lang, back, "error.title")
 	pg.Message, pg.MessageArgs, pg.Back = key, args, back
 	p.render(w, status, "error", pg)
@@ -203,6 +259,14 @@ func (p *public) fail(w http.ResponseWriter, status int, lang, back, key string,
 func (p *public) index(w http.ResponseWriter, r *http.Request) {
 	pg := p.newPage(p.lang(r, ""), "/", "index.title")
 	p.render(w, http.StatusOK, "index", pg)
+}
+
+// verify is the page for verifiers: the log, the keys, bundles, and what
+// the site does in a browser. Source pages link to it but carry none of
+// its technical words (TestSourcePagesPlainWords).
+func (p *public) verify(w http.ResponseWriter, r *http.Request) {
+	pg := p.newPage(p.lang(r, ""), "/verify", "verify.title")
+	p.render(w, http.StatusOK, "verify", pg)
 }
 
 func (p *public) notFound(w http.ResponseWriter, r *http.Request) {

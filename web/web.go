@@ -114,6 +114,11 @@ type Options struct {
 	// Empty means the socket's address, the only safe choice without such
 	// a proxy.
 	ClientHeader string
+	// InternalError, if set, is called once for each request that failed on
+	// our side (the source was told "a problem on our side"), with nothing
+	// about the request: vigil serve counts them and reports the count per
+	// intake time-precision window, never the moment.
+	InternalError func()
 	// ReceiptLimit bounds receipt attempts per client; zero fields take
 	// 10 attempts, then one a minute.
 	ReceiptLimit ratelimit.Config
@@ -149,6 +154,7 @@ type public struct {
 	global   *ratelimit.Limiter
 	sessions *sessions
 	checks   chan struct{} // bounds concurrent receipt checks
+	keys     Keys          // for the verifiers' page
 }
 
 // NewPublic returns the public listener's handler. in may be nil for a
@@ -188,7 +194,7 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 	if gl.Now == nil {
 		gl.Now = opt.Now
 	}
-	p := &public{in: in, cat: cat, opt: opt, pages: parsePages(),
+	p := &public{in: in, cat: cat, opt: opt, pages: parsePages(), keys: keys,
 		perHost: ratelimit.New(rl), global: ratelimit.New(gl),
 		sessions: newSessions(opt.SessionIdle, opt.Now),
 		checks:   make(chan struct{}, 2*runtime.NumCPU())}
@@ -208,6 +214,7 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 	static, _ := fs.Sub(assetFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static", staticHandler(static)))
 	mux.HandleFunc("GET /{$}", p.index)
+	mux.HandleFunc("GET /verify", p.verify)
 	mux.HandleFunc("/", p.notFound)
 	if in != nil {
 		mux.HandleFunc("GET /submit", p.submitForm)

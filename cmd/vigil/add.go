@@ -56,7 +56,10 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 	}
 	defer d.Close()
 	sign := !d.Vault.Sealed()
-	progress := !*quiet && isTerminal(e.stderr)
+	var progress time.Duration // how often to redraw the progress line; 0: none
+	if !*quiet && isTerminal(e.stderr) {
+		progress = 200 * time.Millisecond
+	}
 	for i, f := range files {
 		it, err := addFile(ctx, e, d, f, progress, i, len(files))
 		if err != nil {
@@ -79,20 +82,25 @@ type addedItem struct {
 	LeafIndex int64
 }
 
-func addFile(ctx context.Context, e *env, d *datadir.Dir, path string, progress bool, i, n int) (addedItem, error) {
+// addFile adds the file at path, redrawing a progress line on e.stderr
+// every progress (0: none).
+func addFile(ctx context.Context, e *env, d *datadir.Dir, path string, progress time.Duration, i, n int) (addedItem, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return addedItem{}, unwrapPath(err)
 	}
 	defer f.Close()
 	var r io.Reader = f
-	if progress {
+	if progress > 0 {
 		st, _ := f.Stat()
 		pr := &progressReader{r: f, total: st.Size()}
-		done := make(chan struct{})
-		defer close(done)
+		// The progress line is cleared before addFile returns, so the
+		// caller's ID line starts on a clean line of the terminal.
+		done, cleared := make(chan struct{}), make(chan struct{})
+		defer func() { close(done); <-cleared }()
 		go func() {
-			t := time.NewTicker(200 * time.Millisecond)
+			defer close(cleared)
+			t := time.NewTicker(progress)
 			defer t.Stop()
 			for {
 				select {

@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -15,17 +14,25 @@ import (
 	"github.com/vigil-hr/vigil/vault"
 )
 
+// runKey runs vigil key export-identity: the age identity, which decrypts
+// everything, in the stock age format, to --out FILE (created 0600, never
+// over an existing file) or to stdout. When stdout is a regular file that
+// the group or others may read (`> id.txt` under the usual umask 022), it
+// is made 0600 before the identity is written, with a warning: a process
+// that opened the empty file before that could still read it, which --out
+// avoids.
 func runKey(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		fmt.Fprintf(e.stdout, "Usage: vigil key export-identity --data DIR [--passphrase-file FILE] > identity.txt\n\nSubcommands:\n  export-identity  write the age identity to stdout (run vigil key export-identity --help for its flags)\n")
+		fmt.Fprintf(e.stdout, "Usage: vigil key export-identity --data DIR [--passphrase-file FILE] [--out FILE]\n\nSubcommands:\n  export-identity  write the age identity to FILE (mode 0600) or stdout (run vigil key export-identity --help for its flags)\n")
 		return flag.ErrHelp
 	}
 	if len(args) == 0 || args[0] != "export-identity" {
-		return usageError{"usage: vigil key export-identity --data DIR > identity.txt"}
+		return usageError{"usage: vigil key export-identity --data DIR [--out FILE]"}
 	}
-	fs := newFlags(e, "key export-identity", "--data DIR > identity.txt\n\nNeeds the admin passphrase. It reads only vigil.json and keys.age, never the\ndatabase, so it works while vigil serve runs (without asking the server).")
+	fs := newFlags(e, "key export-identity", "--data DIR [--out FILE]\n\nNeeds the admin passphrase. It reads only vigil.json and keys.age, never the\ndatabase, so it works while vigil serve runs (without asking the server).")
 	data := dataFlag(fs, e)
 	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`")
+	out := fs.String("out", "", "write the identity to `FILE`, created with mode 0600 (an existing file is refused); default stdout")
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -41,6 +48,12 @@ func runKey(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("unseal: %w", err)
 	}
 	defer v.Seal()
+	if *out != "" {
+		return writeSecretFile(*out, v.WriteIdentity)
+	}
+	if err := privateStdout(e); err != nil {
+		return err
+	}
 	return v.WriteIdentity(e.stdout)
 }
 
@@ -48,23 +61,54 @@ func runKey(ctx context.Context, e *env, args []string) error {
 // the directory's lock: keys.age is written once, by init, and read only
 // here and at unseal.
 func openVault(dir string) (*vault.Vault, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "vigil.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a vigil data directory (hint: create one with vigil init --data %s)", dir, dir)
-	}
+	cfg, err := datadir.ReadConfig(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	var cfg datadir.Config
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", vigil.ErrCorrupt, filepath.Join(dir, "vigil.json"), err)
-	}
-	if cfg.Format != 1 {
-		return nil, fmt.Errorf("data directory format %d is not supported by this vigil", cfg.Format)
+		return nil, err
 	}
 	v, err := vault.Open(filepath.Join(dir, "keys.age"), cfg.Public)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", vigil.ErrCorrupt, err)
 	}
 	return v, nil
+}
+
+// writeSecretFile creates path with mode 0600, refusing an existing file,
+// writes it with write, and syncs it; on failure it removes it.
+func writeSecretFile(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s exists; refusing to overwrite it (nothing was written)", path)
+	}
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// privateStdout makes stdout mode 0600 if it is a regular file the group or
+// others may read or write, warning on stderr.
+func privateStdout(e *env) error {
+	f, ok := e.stdout.(*os.File)
+	if !ok {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("standard output is a file others may read (mode %04o) and cannot be made private: %v (hint: use --out FILE; nothing was written)", st.Mode().Perm(), err)
+	}
+	fmt.Fprintf(e.stderr, "vigil key: warning: standard output was a file others could read (mode %04o); made it 0600. Use --out FILE to create it private from the start.\n", st.Mode().Perm())
+	return nil
 }

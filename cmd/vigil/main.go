@@ -18,6 +18,7 @@
 //	vigil acts --data DIR [--json] [--lang en|ru]    every act: status, flags, explanation
 //	vigil figures --data DIR [--json] [--by type|month|place|incident]
 //	vigil search --data DIR [--json] [--kind K] [--limit N] QUERY...   full text, names across scripts
+//	vigil config check --data DIR                    check vigil.json (docs/config.md)
 //	vigil demo [--case DIR]                          a throwaway instance with sample files and a worked case
 //
 // Every command takes --data DIR (default $VIGIL_DATA, else ./vigil-data).
@@ -86,6 +87,7 @@ func init() {
 		{"search", "full-text search of the case records, names across scripts", runSearch},
 		{"figures", "confirmed-at-least and reported-up-to figures by type, month, place or incident", runFigures},
 		{"witness", "cosign other logs' checkpoints (C2SP tlog-witness)", runWitness},
+		{"config", "check vigil.json: every unknown key and bad value (config check)", runConfig},
 		{"demo", "run a throwaway instance with sample files and a worked case", runDemo},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-hr/vigil"
@@ -35,7 +36,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxConns := fs.Int("public-max-conns", 1024, "most connections the public listener holds open at once (slow uploads over Tor each hold one)")
 	bodyTimeout := fs.Duration("public-body-timeout", 30*time.Second, "how long a request body on the public listener may take to arrive after its headers (uploads instead may stall at most 2m between reads); a client that stalls holds a connection slot this long")
 	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
+	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
+	logLevel := fs.String("log-level", "info", "least `LEVEL` logged: debug, info, warn or error")
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(e.stderr, *logFormat, *logLevel)
+	if err != nil {
 		return err
 	}
 	d, err := openData(ctx, e, *data, *pfile, false)
@@ -49,9 +56,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout}
+	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout, Logger: logger, LogJSON: *logFormat == "json"}
 	return serve(ctx, e, d, cfg, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
+		if d.Vault.Sealed() {
+			fmt.Fprintf(e.stdout, "vault  sealed: intake works; unseal with vigil unseal --staff %s\n", strings.TrimPrefix(strings.TrimSuffix(staffURL, "/"), "http://"))
+		} else {
+			fmt.Fprintf(e.stdout, "vault  unsealed\n")
+		}
 	})
 }
 
@@ -67,10 +79,18 @@ type serveConfig struct {
 	// BodyTimeout bounds the arrival of a public request's body other than
 	// an upload's; 0: 30 s (web.Options.BodyTimeout).
 	BodyTimeout time.Duration
+	// Logger gets serve's operational log (see newLogger); nil: text on
+	// e.stderr at level info.
+	Logger *slog.Logger
+	// LogJSON writes the public request log (PublicLog) as JSON lines.
+	LogJSON bool
 }
 
 func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready func(pub, staff string)) error {
-	logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	}
 	cs, err := newCosigner(d, logger)
 	if err != nil {
 		return err
@@ -89,12 +109,30 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		pl.Close()
 		return fmt.Errorf("staff listener: %w", err)
 	}
+	precision := d.Intake.Config.WithDefaults().TimePrecision
+	// unsealed tracks the vault's state for the log: the vault's OnSeal
+	// hooks run on every seal, sealed or not.
+	var unsealed atomic.Bool
+	unsealed.Store(!d.Vault.Sealed())
+	var stopping atomic.Bool
+	d.Vault.OnSeal(func() {
+		if unsealed.Swap(false) && !stopping.Load() {
+			logger.Info("vault sealed")
+		}
+	})
+	metrics := &serveMetrics{d: d, cs: cs, precision: precision}
 	apiSrv := &api.Server{
-		Hosts: cfg.StaffHosts,
-		Vault: d.Vault,
+		Metrics: &api.Metrics{Collect: metrics.collect},
+		Hosts:   cfg.StaffHosts,
+		Vault:   d.Vault,
 		// At unseal, decrypt the case records into memory at once, so the
 		// first investigator's read does not wait for it. It signs nothing.
 		OnUnseal: func() {
+			if unsealed.Swap(true) {
+				logger.Info("unseal: the vault was already unsealed")
+			} else {
+				logger.Info("vault unsealed")
+			}
 			go func() {
 				if err := d.Cases.Load(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, vigil.ErrSealed) {
 					logger.Error("case records not loaded", "err", err.Error())
@@ -136,8 +174,9 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		return err
 	}
 	defer stopSocket()
-	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog)
+	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog, cfg.LogJSON)
 	pubOpt.BodyTimeout = cfg.BodyTimeout
+	pubOpt.InternalError = metrics.intakeFailed
 	var logSrc evlog.Source = d
 	if cs != nil {
 		logSrc = cosignedLog{d, cs} // only checkpoints meeting the witness quorum are public
@@ -157,6 +196,28 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	go func() { errc <- public.Serve(pl) }()
 	go func() { errc <- staffSrv.Serve(sl) }()
 	ready("http://"+pl.Addr().String()+"/", "http://"+sl.Addr().String()+"/")
+	startAttrs := []any{"sealed", d.Vault.Sealed(), "public", pl.Addr().String(), "staff", sl.Addr().String(), "origin", d.Config.Origin, "time_precision", precision.String()}
+	if cs != nil {
+		startAttrs = append(startAttrs, "witnesses", len(cs.policy.Witnesses), "quorum", cs.policy.Need())
+	}
+	logger.Info("vigil serve started", startAttrs...)
+
+	// The intake counts of /metrics change only at precision boundaries.
+	statsDone := make(chan struct{})
+	go func() {
+		defer close(statsDone)
+		signOnGrid(ctx, precision, func() {
+			n, err := metrics.snapshot(ctx)
+			if err != nil && ctx.Err() == nil {
+				logger.Error("intake metrics not counted", "err", err.Error())
+			}
+			if n > 0 {
+				// Counted over the window, logged at its end: a line per
+				// failure would date a submission attempt to the second.
+				logger.Error("public requests failed on our side in the last window (storage or vault errors; sources were told to try again later)", "count", n, "window", precision.String())
+			}
+		})
+	}()
 
 	loopDone := make(chan struct{})
 	go func() {
@@ -199,8 +260,12 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 				logger.Error("checkpoint not signed", "err", errAlarm.Error())
 				return
 			}
-			if err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
+			if n, err := maybeSign(ctx, d); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
 				logger.Error("checkpoint not signed", "err", err.Error())
+			} else if errors.Is(err, vigil.ErrSealed) {
+				logger.Debug("checkpoint not signed: the vault is sealed")
+			} else if n >= 0 {
+				logger.Info("checkpoint signed", "size", n)
 			}
 			if cs != nil {
 				if err := cs.cosign(ctx, false); err != nil && ctx.Err() == nil {
@@ -213,13 +278,18 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	var serveErr error
 	select {
 	case <-ctx.Done():
+		logger.Info("vigil serve stopping", "reason", "signal")
 	case serveErr = <-errc:
+		logger.Error("vigil serve stopping", "reason", "listener failed", "err", serveErr.Error())
 	}
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	public.Shutdown(shutCtx)
 	staffSrv.Shutdown(shutCtx)
 	<-loopDone
+	<-statsDone
+	stopping.Store(true) // the vault is sealed as the directory closes
+	logger.Info("vigil serve stopped", "sealed_on_exit", true)
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
@@ -255,17 +325,20 @@ func signOnGrid(ctx context.Context, interval time.Duration, sign func()) {
 	}
 }
 
-// maybeSign signs a checkpoint if the vault is unsealed and the tree grew.
-func maybeSign(ctx context.Context, d *datadir.Dir) error {
+// maybeSign signs a checkpoint if the vault is unsealed and the tree grew,
+// and returns the new checkpoint's size, or -1 if it signed none.
+func maybeSign(ctx context.Context, d *datadir.Dir) (int64, error) {
 	if d.Vault.Sealed() {
-		return vigil.ErrSealed
+		return -1, vigil.ErrSealed
 	}
 	grew := false
+	var size int64
 	err := d.Store.View(ctx, func(tx store.ReadTx) error {
 		n, err := tx.TreeSize()
 		if err != nil {
 			return err
 		}
+		size = n
 		cp, err := tx.LatestCheckpoint()
 		if err != nil {
 			return err
@@ -282,10 +355,16 @@ func maybeSign(ctx context.Context, d *datadir.Dir) error {
 		return nil
 	})
 	if err != nil || !grew {
-		return err
+		return -1, err
 	}
-	_, err = d.SignCheckpoint(ctx)
-	return err
+	cp, err := d.SignCheckpoint(ctx)
+	if err != nil {
+		return -1, err
+	}
+	if c, err := evlog.OpenCheckpoint(cp, d.Vault.LogVerifier()); err == nil {
+		size = c.N
+	}
+	return size, nil
 }
 
 func staffFlag(fs interface {
@@ -306,8 +385,14 @@ func runUnseal(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	body, _ := json.Marshal(api.UnsealRequest{Passphrase: string(pass)})
-	if err := staffPost(ctx, *staff, "/api/v1/unseal", body); err != nil {
+	resp, err := staffPost(ctx, *staff, "/api/v1/unseal", body)
+	if err != nil {
 		return err
+	}
+	var u api.UnsealResponse
+	if json.Unmarshal(resp, &u) == nil && !u.WasSealed {
+		fmt.Fprintln(e.stdout, "already unsealed")
+		return nil
 	}
 	fmt.Fprintln(e.stdout, "unsealed")
 	return nil
@@ -319,25 +404,27 @@ func runSeal(ctx context.Context, e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := staffPost(ctx, *staff, "/api/v1/seal", []byte("{}")); err != nil {
+	if _, err := staffPost(ctx, *staff, "/api/v1/seal", []byte("{}")); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "sealed")
 	return nil
 }
 
-func staffPost(ctx context.Context, addr, path string, body []byte) error {
+// staffPost posts body to the staff listener at addr and returns the
+// answer's body.
+func staffPost(ctx context.Context, addr, path string, body []byte) ([]byte, error) {
 	if !strings.Contains(addr, "://") {
 		addr = "http://" + addr
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(addr, "/")+path, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the staff listener at %s (is vigil serve running?): %w", addr, err)
+		return nil, fmt.Errorf("cannot reach the staff listener at %s (is vigil serve running?): %w", addr, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
@@ -347,14 +434,14 @@ func staffPost(ctx context.Context, addr, path string, body []byte) error {
 		if e.Error == "" {
 			e.Error = resp.Status
 		}
-		return errors.New(e.Error)
+		return nil, errors.New(e.Error)
 	}
-	return nil
+	return b, nil
 }
 
 // publicOptions configures the public listener: the instance's texts and,
 // only if asked, a request log without addresses or queries.
-func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
+func publicOptions(d *datadir.Dir, w io.Writer, requestLog, jsonLog bool) web.Options {
 	opt := web.Options{Instance: web.Instance(d.Config.Instance)}
 	opt.ReceiptLimit.Burst = d.Config.Intake.ReceiptAttempts
 	if w, err := time.ParseDuration(d.Config.Intake.ReceiptWait); err == nil && w > 0 {
@@ -363,14 +450,19 @@ func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
 	if requestLog {
 		// No time stamps: exact request times, matched with the order of log
 		// leaves, would undo the coarse arrival times of submissions.
-		opt.RequestLog = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		ho := &slog.HandlerOptions{
 			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 				if len(groups) == 0 && a.Key == slog.TimeKey {
 					return slog.Attr{}
 				}
 				return a
 			},
-		}))
+		}
+		var h slog.Handler = slog.NewTextHandler(w, ho)
+		if jsonLog {
+			h = slog.NewJSONHandler(w, ho)
+		}
+		opt.RequestLog = slog.New(h)
 	}
 	return opt
 }

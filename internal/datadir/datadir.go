@@ -19,7 +19,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"time"
 
 	"github.com/vigil-hr/vigil"
@@ -35,51 +34,7 @@ import (
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/store/sqlite"
 	"github.com/vigil-hr/vigil/vault"
-	"github.com/vigil-hr/vigil/witness"
 )
-
-// Config is DIR/vigil.json.
-type Config struct {
-	// Format is the data directory format version, 1.
-	Format int `json:"format"`
-	// Origin is the log's checkpoint origin and key name, e.g. "vigil.example.org/log".
-	Origin string `json:"origin"`
-	vault.Public
-	// ReceiptSalt is the public per-instance salt of receipt derivations
-	// (32 random bytes, base64).
-	ReceiptSalt []byte `json:"receipt_salt"`
-	// Intake bounds what sources may send; zero fields take the defaults
-	// (see intake.Config).
-	Intake IntakeConfig `json:"intake"`
-	// Instance says who runs this vigil, shown on the public home page;
-	// optional (a neutral default text is shown otherwise).
-	Instance InstanceConfig `json:"instance,omitzero"`
-	// Witness is the witness policy: serve asks these witnesses to cosign
-	// each new checkpoint and publishes it once the quorum holds. Optional;
-	// without it checkpoints are published as signed.
-	Witness *witness.Policy `json:"witness,omitempty"`
-}
-
-// InstanceConfig is the instance section of vigil.json: texts per UI
-// language tag, e.g. {"name": {"en": "Crimea Watch", "ru": "Крым: мониторинг"},
-// "about": {"en": "...", "ru": "..."}}. A language without an entry falls
-// back to English.
-type InstanceConfig struct {
-	Name  map[string]string `json:"name,omitempty"`
-	About map[string]string `json:"about,omitempty"`
-}
-
-// IntakeConfig is the intake section of vigil.json.
-type IntakeConfig struct {
-	MaxTextBytes  int    `json:"max_text_bytes,omitempty"`
-	MaxFiles      int    `json:"max_files,omitempty"`
-	MaxTotalBytes int64  `json:"max_total_bytes,omitempty"`
-	TimePrecision string `json:"time_precision,omitempty"` // a Go duration, e.g. "1h"
-	// ReceiptAttempts is how many receipt attempts a client may make before
-	// it must wait ReceiptWait between attempts (defaults 10 and "1m").
-	ReceiptAttempts int    `json:"receipt_attempts,omitempty"`
-	ReceiptWait     string `json:"receipt_wait,omitempty"`
-}
 
 // Options for [Init].
 type Options struct {
@@ -87,15 +42,13 @@ type Options struct {
 	WorkFactor int    // scrypt work factor for the key file; 0 = vault.DefaultWorkFactor
 }
 
-var originRE = regexp.MustCompile(`^[a-zA-Z0-9.\-]+(:[0-9]+)?(/[a-zA-Z0-9._\-]+)*$`)
-
 // Init creates a data directory at dir with fresh keys under passphrase. It
 // refuses an existing non-empty directory.
 func Init(dir string, passphrase []byte, opt Options) (Config, error) {
 	if opt.Origin == "" {
 		opt.Origin = "vigil.localhost/log"
 	}
-	if !originRE.MatchString(opt.Origin) || len(opt.Origin) > 200 {
+	if !validOrigin(opt.Origin) {
 		return Config{}, fmt.Errorf("%w: origin %q: want a scheme-less URL prefix like example.org/log", vigil.ErrInvalid, opt.Origin)
 	}
 	if len(passphrase) < 8 {
@@ -155,22 +108,9 @@ type Dir struct {
 
 // Open locks and opens the data directory at dir, with a sealed vault.
 func Open(ctx context.Context, dir string) (*Dir, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "vigil.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a vigil data directory (hint: create one with vigil init --data %s)", dir, dir)
-	}
+	cfg, err := ReadConfig(dir)
 	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	var cfg Config
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", vigil.ErrCorrupt, filepath.Join(dir, "vigil.json"), err)
-	}
-	if len(cfg.ReceiptSalt) != 32 {
-		return nil, fmt.Errorf("%w: %s: receipt_salt must be 32 bytes", vigil.ErrCorrupt, filepath.Join(dir, "vigil.json"))
-	}
-	if cfg.Format != 1 {
-		return nil, fmt.Errorf("data directory format %d is not supported by this vigil", cfg.Format)
+		return nil, err
 	}
 	lock, err := dirlock.Acquire(dir)
 	if err != nil {
@@ -203,19 +143,8 @@ func (d *Dir) open(ctx context.Context) error {
 	d.Evidence = &evidence.Service{Store: db, Blobs: blobs, Vault: v}
 	ic := intake.Config{MaxText: d.Config.Intake.MaxTextBytes, MaxFiles: d.Config.Intake.MaxFiles,
 		MaxTotal: d.Config.Intake.MaxTotalBytes, ReceiptSalt: d.Config.ReceiptSalt}
-	if p := d.Config.Intake.TimePrecision; p != "" {
-		if ic.TimePrecision, err = time.ParseDuration(p); err != nil || ic.TimePrecision <= 0 {
-			return fmt.Errorf("vigil.json: intake.time_precision %q: want a positive duration like 1h", p)
-		}
-	}
-	if w := d.Config.Intake.ReceiptWait; w != "" {
-		if v, err := time.ParseDuration(w); err != nil || v <= 0 {
-			return fmt.Errorf("vigil.json: intake.receipt_wait %q: want a positive duration like 1m", w)
-		}
-	}
-	if d.Config.Intake.ReceiptAttempts < 0 {
-		return fmt.Errorf("vigil.json: intake.receipt_attempts must not be negative")
-	}
+	// ParseConfig checked the durations.
+	ic.TimePrecision, _ = time.ParseDuration(d.Config.Intake.TimePrecision)
 	// Every plaintext time (blobs, items, case records) is as coarse as
 	// intake's.
 	precision := ic.WithDefaults().TimePrecision
