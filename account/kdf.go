@@ -82,6 +82,9 @@ type Passkey struct {
 	ID        []byte `json:"id"`
 	PublicKey []byte `json:"public_key"` // COSE_Key
 	AAGUID    []byte `json:"aaguid,omitempty"`
+	// Flags are the credential's flags at registration (go-webauthn
+	// checks that backup eligibility never changes).
+	Flags byte `json:"flags"`
 	// Name is what the user called it ("laptop", "YubiKey").
 	Name  string `json:"name,omitempty"`
 	Added int64  `json:"added"` // Unix seconds

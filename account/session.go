@@ -79,8 +79,10 @@ type session struct {
 	created  time.Time
 	last     time.Time
 	fresh    time.Time // when the passphrase or second factor was last given
-	ceremony *webauthn.SessionData
-	totp     []byte // TOTP secret being enrolled
+	// loginCeremony and regCeremony are the passkey login and registration
+	// in progress (single use).
+	loginCeremony, regCeremony *webauthn.SessionData
+	totp                       []byte // TOTP secret being enrolled
 }
 
 func (s *session) wipe() {
