@@ -1,6 +1,7 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -641,8 +643,17 @@ func (s *Sessions) RequireCSRF(next http.Handler) http.Handler {
 		}
 		tok := r.Header.Get(CSRFHeader)
 		if tok == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-			tok = r.PostFormValue(CSRFField)
+			// Read the form ourselves (PostFormValue skips DELETE bodies) and
+			// give the handler the same bytes to read again.
+			raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxForm))
+			if err != nil {
+				http.Error(w, "form too large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(raw))
+			if v, err := url.ParseQuery(string(raw)); err == nil {
+				tok = v.Get(CSRFField)
+			}
 		}
 		if !checkCSRFToken(id, tok) {
 			http.Error(w, "missing or wrong CSRF token", http.StatusForbidden)
