@@ -629,3 +629,25 @@ func (s *Accounts) ChangePassphrase(ctx context.Context, v *Verified, pass []byt
 	v.key = k
 	return s.audit(ctx, v.Account.Actor(), "account-passphrase", v.Account.ID)
 }
+
+// Lookup returns the ID of the enabled account named name (in any case
+// or normalization), or an error wrapping [vigil.ErrNotFound]. A disabled
+// account is found only by its ID ([Accounts.List]).
+func (s *Accounts) Lookup(ctx context.Context, name string) (vigil.ID, error) {
+	key, err := s.NameKey(name)
+	if err != nil {
+		return vigil.ID{}, err
+	}
+	var recs []store.Record
+	err = s.Store.View(ctx, func(tx store.ReadTx) error {
+		recs, err = tx.RecordsByKey(Kind, key, 2)
+		return err
+	})
+	if err != nil {
+		return vigil.ID{}, err
+	}
+	if len(recs) != 1 {
+		return vigil.ID{}, fmt.Errorf("account %q: %w", name, vigil.ErrNotFound)
+	}
+	return recs[0].ID, nil
+}
