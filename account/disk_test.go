@@ -6,9 +6,11 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -22,24 +24,31 @@ import (
 // base32 and UTF-16.
 func canaries(ss ...string) map[string][]byte {
 	out := map[string][]byte{}
-	for _, s := range ss {
+	for i, s := range ss {
+		addCanary(out, fmt.Sprintf("canary %d %.12q", i, s), s)
+	}
+	return out
+}
+
+// addCanary adds value in every encoding, named label.
+func addCanary(out map[string][]byte, label, s string) {
+	{
 		b := []byte(s)
-		out[s+" raw"] = b
-		out[s+" lower"] = []byte(strings.ToLower(s))
-		out[s+" upper"] = []byte(strings.ToUpper(s))
-		out[s+" hex"] = []byte(hex.EncodeToString(b))
-		out[s+" HEX"] = []byte(strings.ToUpper(hex.EncodeToString(b)))
-		out[s+" base64"] = []byte(base64.RawStdEncoding.EncodeToString(b))
-		out[s+" base64url"] = []byte(base64.RawURLEncoding.EncodeToString(b))
-		out[s+" base32"] = []byte(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+		out[label+" raw"] = b
+		out[label+" lower"] = []byte(strings.ToLower(s))
+		out[label+" upper"] = []byte(strings.ToUpper(s))
+		out[label+" hex"] = []byte(hex.EncodeToString(b))
+		out[label+" HEX"] = []byte(strings.ToUpper(hex.EncodeToString(b)))
+		out[label+" base64"] = []byte(base64.RawStdEncoding.EncodeToString(b))
+		out[label+" base64url"] = []byte(base64.RawURLEncoding.EncodeToString(b))
+		out[label+" base32"] = []byte(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 		u := utf16.Encode([]rune(s))
 		w := make([]byte, 2*len(u))
 		for i, c := range u {
 			w[2*i], w[2*i+1] = byte(c), byte(c>>8)
 		}
-		out[s+" utf16"] = w
+		out[label+" utf16"] = w
 	}
-	return out
 }
 
 // scanDir returns "file: canary" for every canary found in a file under
@@ -57,9 +66,11 @@ func scanDir(t *testing.T, dir string, cs map[string][]byte) []string {
 			return err
 		}
 		n++
-		for name, c := range cs {
-			if bytes.Contains(b, c) {
-				hits = append(hits, filepath.Base(p)+": "+name)
+		for _, layer := range layers(b, 3) {
+			for name, c := range cs {
+				if bytes.Contains(layer, c) {
+					hits = append(hits, filepath.Base(p)+": "+name)
+				}
 			}
 		}
 		return nil
@@ -69,6 +80,27 @@ func scanDir(t *testing.T, dir string, cs map[string][]byte) []string {
 		t.Fatalf("scanned %d files in %s: nothing to scan", n, dir)
 	}
 	return hits
+}
+
+var b64run = regexp.MustCompile(`[A-Za-z0-9+/_-]{16,}={0,2}`)
+
+// layers returns b and, up to depth levels down, the decodings of every
+// base64 run in it: what an attacker would unwrap (a JSON []byte field
+// holding JSON with another []byte field is base64 of base64).
+func layers(b []byte, depth int) [][]byte {
+	out := [][]byte{b}
+	if depth == 0 {
+		return out
+	}
+	for _, run := range b64run.FindAll(b, -1) {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			if d, err := enc.DecodeString(string(run)); err == nil {
+				out = append(out, layers(d, depth-1)...)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // TestSeizedDisk creates accounts with a TOTP secret and a passkey, signs
@@ -94,7 +126,10 @@ func TestSeizedDisk(t *testing.T) {
 	auth := newAuthenticator(t)
 	registerPasskey(t, b, auth)
 	must(t, r.d.Store.Close()) // flush the WAL into the database file too
-	cs := canaries(append(append(names, passes...), secrets...)...)
+	cs := canaries(append(names, passes...)...)
+	for i, sec := range secrets {
+		addCanary(cs, fmt.Sprintf("TOTP secret %d", i), sec)
+	}
 	for _, n := range names {
 		cs[n+" canonical"] = []byte(account.Canonical(n))
 	}
