@@ -30,25 +30,23 @@ func canaries(ss ...string) map[string][]byte {
 	return out
 }
 
-// addCanary adds value in every encoding, named label.
+// addCanary adds s in every encoding, named label.
 func addCanary(out map[string][]byte, label, s string) {
-	{
-		b := []byte(s)
-		out[label+" raw"] = b
-		out[label+" lower"] = []byte(strings.ToLower(s))
-		out[label+" upper"] = []byte(strings.ToUpper(s))
-		out[label+" hex"] = []byte(hex.EncodeToString(b))
-		out[label+" HEX"] = []byte(strings.ToUpper(hex.EncodeToString(b)))
-		out[label+" base64"] = []byte(base64.RawStdEncoding.EncodeToString(b))
-		out[label+" base64url"] = []byte(base64.RawURLEncoding.EncodeToString(b))
-		out[label+" base32"] = []byte(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-		u := utf16.Encode([]rune(s))
-		w := make([]byte, 2*len(u))
-		for i, c := range u {
-			w[2*i], w[2*i+1] = byte(c), byte(c>>8)
-		}
-		out[label+" utf16"] = w
+	b := []byte(s)
+	out[label+" raw"] = b
+	out[label+" lower"] = []byte(strings.ToLower(s))
+	out[label+" upper"] = []byte(strings.ToUpper(s))
+	out[label+" hex"] = []byte(hex.EncodeToString(b))
+	out[label+" HEX"] = []byte(strings.ToUpper(hex.EncodeToString(b)))
+	out[label+" base64"] = []byte(base64.RawStdEncoding.EncodeToString(b))
+	out[label+" base64url"] = []byte(base64.RawURLEncoding.EncodeToString(b))
+	out[label+" base32"] = []byte(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	u := utf16.Encode([]rune(s))
+	w := make([]byte, 2*len(u))
+	for i, c := range u {
+		w[2*i], w[2*i+1] = byte(c), byte(c>>8)
 	}
+	out[label+" utf16"] = w
 }
 
 // scanDir returns "file: canary" for every canary found in a file under
