@@ -84,9 +84,9 @@ func (a *authenticator) create(t *testing.T, opts []byte) []byte {
 	if o.PublicKey.RP.ID != a.rpID {
 		t.Fatalf("rp id %q", o.PublicKey.RP.ID)
 	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	a.key.PublicKey.X.FillBytes(x)
-	a.key.PublicKey.Y.FillBytes(y)
+	pub, err := a.key.PublicKey.Bytes() // 0x04 || x || y
+	must(t, err)
+	x, y := pub[1:33], pub[33:65]
 	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y}) // EC2, ES256, P-256
 	must(t, err)
 	attested := make([]byte, 16) // AAGUID: zero
