@@ -281,23 +281,26 @@ const (
 // StepEnrol. It returns a [*ThrottledError] while the name (or everyone)
 // must wait.
 func (s *Sessions) LoginPassphrase(w http.ResponseWriter, r *http.Request, name string, pass []byte) (Step, error) {
-	key, err := s.Accounts.NameKey(name)
-	if err != nil {
-		return 0, err
-	}
-	b := s.backoff()
-	if d := b.Wait(key); d > 0 {
-		return 0, &ThrottledError{Wait: d}
-	}
-	// Counted now and taken back on success, so a right passphrase whose
-	// second step is never tried counts like a wrong one.
-	b.Fail(key)
-	v, err := s.Accounts.checkKey(r.Context(), key, name, pass)
-	if len(pass) > MaxPassphrase || name == "" || len(name) > 256 {
-		v, err = nil, ErrLogin
-	}
-	if err != nil && !errors.Is(err, ErrLogin) {
-		return 0, err
+	var v *Verified
+	var key []byte
+	// A name or passphrase no account can have is doomed without any
+	// work: refusing it fast says nothing about any account.
+	if name != "" && len(name) <= 256 && len(pass) <= MaxPassphrase {
+		var err error
+		if key, err = s.Accounts.NameKey(name); err != nil {
+			return 0, err
+		}
+		b := s.backoff()
+		if d := b.Wait(key); d > 0 {
+			return 0, &ThrottledError{Wait: d}
+		}
+		// Counted now and taken back on success, so a right passphrase
+		// whose second step is never tried counts like a wrong one.
+		b.Fail(key)
+		v, err = s.Accounts.checkKey(r.Context(), key, name, pass)
+		if err != nil && !errors.Is(err, ErrLogin) {
+			return 0, err
+		}
 	}
 	ss := &session{state: statePending, verified: v, nameKey: key}
 	step := StepSecondFactor

@@ -291,7 +291,8 @@ func TestWrongAnswersAlike(t *testing.T) {
 	wrongName := try("boris", "the right passphrase", good)
 	wrongPass := try("anna", "the wrong passphrase", good)
 	wrongCode := try("anna", "the right passphrase", "000000")
-	if wrongName != wrongPass || wrongPass != wrongCode {
+	tooLong := try("anna", strings.Repeat("x", account.MaxPassphrase+1), good)
+	if wrongName != wrongPass || wrongPass != wrongCode || tooLong != wrongCode {
 		t.Fatalf("answers differ:\nwrong name %+v\nwrong pass %+v\nwrong code %+v", wrongName, wrongPass, wrongCode)
 	}
 	if wrongName.code1 != 200 || wrongName.code2 != 401 || wrongName.signed {
