@@ -131,6 +131,9 @@ type Accounts struct {
 
 	once sync.Once
 	kdf  chan struct{} // bounds concurrent login KDF runs (64 MiB each)
+	// derived, if set, is called with the params of every login KDF run
+	// (TestSameWork counts them).
+	derived func(Params)
 }
 
 func (s *Accounts) nameParams() Params {
@@ -183,6 +186,9 @@ func (s *Accounts) derive(pass, salt []byte, p Params) []byte {
 	s.once.Do(func() { s.kdf = make(chan struct{}, 2) })
 	s.kdf <- struct{}{}
 	defer func() { <-s.kdf }()
+	if s.derived != nil {
+		s.derived(p)
+	}
 	return deriveKey(pass, salt, p)
 }
 
