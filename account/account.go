@@ -315,7 +315,9 @@ var dummySalt = make([]byte, 16)
 // Check verifies a name and passphrase. It returns [ErrLogin] for an
 // unknown or disabled name and for a wrong passphrase, after the same
 // argon2id work in each case. It works while the vault is sealed: then the
-// Account's Name is name as given, Role is empty and Sealed is set.
+// Account's Name is name as given, Role is empty and Sealed is set. Check
+// has no back-off of its own: sign-ins go through
+// [Sessions.LoginPassphrase], which adds it.
 func (s *Accounts) Check(ctx context.Context, name string, pass []byte) (*Verified, error) {
 	if len(pass) > MaxPassphrase || name == "" || len(name) > 256 {
 		return nil, ErrLogin
