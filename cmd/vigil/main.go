@@ -14,6 +14,7 @@
 //	vigil fsck    --data DIR                         check the log, the checkpoint and the blobs
 //	vigil key export-identity --data DIR             write the age identity to stdout
 //	vigil token create --data DIR --name NAME        make a staff API token (also: list, revoke ID)
+//	vigil account create --data DIR --name NAME --role admin   make a staff web account (also: list, role, disable, enable)
 //	vigil inbox --data DIR [ID]                      list or read submissions (also: reply, state, file)
 //	vigil acts --data DIR [--json] [--lang en|ru]    every act: status, flags, explanation
 //	vigil figures --data DIR [--json] [--by type|month|place|incident]
@@ -80,6 +81,7 @@ func init() {
 		{"fsck", "check the log, the checkpoint anchor and the blobs", runFsck},
 		{"key", "key operations: export-identity", runKey},
 		{"token", "staff API tokens: create, list, revoke", runToken},
+		{"account", "staff web accounts: create, list, role, disable, enable", runAccount},
 		{"inbox", "list and read submissions, reply, change state", runInbox},
 		{"import", "import a vigil-case/1 file (all or nothing)", runImport},
 		{"export", "export the case records as vigil-case/1 JSON or CSV", runExport},
