@@ -235,7 +235,7 @@ func (d *doc) paraAt(x, w float64, font string, size float64, s string) {
 func (d *doc) heading(level int, s string) {
 	size := map[int]float64{1: 16, 2: 12.5, 3: 11}[level]
 	d.y += size * 0.6
-	d.ensure(size*leading*2 + 40)
+	d.ensure(size*leading + 90) // keep it with what follows
 	d.color(0x1f, 0x2f, 0x4f)
 	d.paraAt(margin, bodyW, bold, size, s)
 	d.color(0, 0, 0)
@@ -256,6 +256,9 @@ func (d *doc) field(label, value, valueFont string) {
 	d.setFont(valueFont, 9.5)
 	vs := d.wrap(value, bodyW-lw)
 	lh := d.lineHeight()
+	if n := max(len(ls), len(vs)); n <= 10 {
+		d.ensure(float64(n) * lh)
+	}
 	for i := 0; i < max(len(ls), len(vs)); i++ {
 		d.ensure(lh)
 		if i < len(ls) {
@@ -288,10 +291,7 @@ func (d *doc) table(cols []column, rows [][]string) {
 	for _, c := range cols {
 		total += c.share
 	}
-	ws := make([]float64, len(cols))
-	for i, c := range cols {
-		ws[i] = bodyW * c.share / total
-	}
+	ws := d.columnWidths(cols, rows, size, pad, total)
 	lh := size * leading
 	wrapRow := func(cells []string, head bool) [][]string {
 		out := make([][]string, len(cols))
@@ -356,7 +356,12 @@ func (d *doc) table(cols []column, rows [][]string) {
 		return n
 	}
 	header := func() { drawRow(head, 0, lines(head), true, false) }
-	d.ensure(float64(lines(head))*lh + 2*pad + lh + 2*pad)
+	// Keep the header with the first row (or its first lines).
+	first := 1
+	if len(rows) > 0 {
+		first = min(lines(wrapRow(rows[0], false)), 6)
+	}
+	d.ensure(float64(lines(head)+first)*lh + 4*pad)
 	header()
 	prev := d.onNewPage
 	d.onNewPage = func() {
@@ -387,10 +392,45 @@ func (d *doc) table(cols []column, rows [][]string) {
 	d.y += 8
 }
 
+// columnWidths gives each column room for its longest word (header
+// included), so that words break only when they cannot fit at all, and
+// shares the rest of the width by the columns' shares. If the words do
+// not fit side by side, the shares alone decide.
+func (d *doc) columnWidths(cols []column, rows [][]string, size, pad, total float64) []float64 {
+	ws := make([]float64, len(cols))
+	need := make([]float64, len(cols))
+	sum := 0.0
+	for i, c := range cols {
+		d.setFont(bold, size)
+		for _, w := range strings.Fields(d.prep(c.title)) {
+			need[i] = max(need[i], d.width(w)+2*pad+1)
+		}
+		d.setFont(c.font, size)
+		for _, r := range rows {
+			if i < len(r) {
+				for _, w := range strings.Fields(d.prep(r[i])) {
+					need[i] = max(need[i], d.width(w)+2*pad+1)
+				}
+			}
+		}
+		need[i] = min(need[i], bodyW*0.4)
+		sum += need[i]
+	}
+	for i, c := range cols {
+		if sum <= bodyW {
+			ws[i] = need[i] + (bodyW-sum)*c.share/total
+		} else {
+			ws[i] = bodyW * c.share / total
+		}
+	}
+	return ws
+}
+
 // A bar is one group of a chart.
 type bar struct {
 	label               string
 	confirmed, reported int
+	total               bool // the sum of the groups: set apart by a rule
 }
 
 // Chart colours: confirmed dark, reported light, told apart by lightness
@@ -460,13 +500,21 @@ func (d *doc) chart(bars []bar) {
 		}
 		rowH := max(float64(len(ls))*lh, barH) + 6
 		d.ensure(rowH)
+		font := regular
+		if b.total {
+			font = bold
+			d.y += 4
+			d.pdf.SetStrokeColor(0x40, 0x40, 0x40)
+			d.pdf.SetLineWidth(0.6)
+			d.pdf.Line(margin, d.y-2, margin+bodyW, d.y-2)
+		}
 		// Grid lines through the row.
 		d.pdf.SetStrokeColor(0xd8, 0xd8, 0xd8)
 		d.pdf.SetLineWidth(0.4)
 		for v := 0.0; v <= scaleMax+step/2; v += step {
 			d.pdf.Line(xOf(v), d.y, xOf(v), d.y+rowH)
 		}
-		d.setFont(regular, size)
+		d.setFont(font, size)
 		for i, l := range ls {
 			d.text(margin, d.y+3+float64(i)*lh, l)
 		}

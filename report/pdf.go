@@ -207,9 +207,9 @@ func (r *Report) figures(d *doc) {
 	var bars []bar
 	for _, k := range keys {
 		f := r.ByType[k]
-		bars = append(bars, bar{typeLabel(l, k), f.ConfirmedAtLeast, f.ReportedUpTo})
+		bars = append(bars, bar{label: typeLabel(l, k), confirmed: f.ConfirmedAtLeast, reported: f.ReportedUpTo})
 	}
-	bars = append(bars, bar{tr(l, "total"), r.Total.ConfirmedAtLeast, r.Total.ReportedUpTo})
+	bars = append(bars, bar{label: tr(l, "total"), confirmed: r.Total.ConfirmedAtLeast, reported: r.Total.ReportedUpTo, total: true})
 	d.chart(bars)
 
 	d.heading(2, tr(l, "by.month"))
@@ -233,7 +233,7 @@ func (r *Report) figures(d *doc) {
 		if k == figures.Unknown {
 			label = tr(l, "unknown")
 		}
-		bars = append(bars, bar{label, f.ConfirmedAtLeast, f.ReportedUpTo})
+		bars = append(bars, bar{label: label, confirmed: f.ConfirmedAtLeast, reported: f.ReportedUpTo})
 	}
 	d.chart(bars)
 }
