@@ -1,0 +1,97 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledongthuc/pdf"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/corroborate"
+	"github.com/vigil-hr/vigil/figures"
+)
+
+// TestWordsComplete: every text of the report exists in every language.
+func TestWordsComplete(t *testing.T) {
+	for _, a := range Languages {
+		for _, b := range Languages {
+			for k := range words[a] {
+				if _, ok := words[b][k]; !ok {
+					t.Errorf("%q has %q, %q lacks it", a, k, b)
+				}
+			}
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	for _, test := range []struct{ in, want string }{
+		{"plain ) Tj \\", "plain ) Tj \\"},
+		{"e\u0301", "é"},
+		{"a\tb\r\nc", "a b\nc"},
+		{"\u202Eabc", "\uFFFDabc"},
+		{"ש", "\uFFFD"},
+		{"\x00\x07", "\uFFFD\uFFFD"},
+		{"Ёлка ΣΩ", "Ёлка ΣΩ"},
+	} {
+		if got, _ := clean(regular, test.in); got != test.want {
+			t.Errorf("clean(%q) = %q, want %q", test.in, got, test.want)
+		}
+	}
+}
+
+func TestNiceStep(t *testing.T) {
+	for _, test := range []struct{ raw, want float64 }{{0.2, 1}, {1, 1}, {1.5, 2}, {3, 5}, {7, 10}, {22.4, 50}, {140, 200}} {
+		if got := niceStep(test.raw); got != test.want {
+			t.Errorf("niceStep(%v) = %v, want %v", test.raw, got, test.want)
+		}
+	}
+}
+
+// fuzzReport is a report whose every stored text is s.
+func fuzzReport(s string) *Report {
+	id := vigil.ID{1}
+	fg := figures.Figure{ConfirmedAtLeast: 3, ReportedUpTo: 7}
+	return &Report{
+		Organisation: map[string]string{"en": s},
+		Generated:    time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC),
+		Incident:     Incident{ID: id, Key: s, Title: s, Description: s, Place: map[string]string{"en": s}, Leaf: 1},
+		Acts: []Act{{ID: id, Key: s, Type: s, Description: s, Place: map[string]string{"en": s}, Persons: []string{s},
+			Perpetrators: []string{s}, Status: corroborate.Status(s), Flags: []corroborate.Flag{corroborate.Flag(s)},
+			Explanation: corroborate.Explanation{EN: s, RU: s}, Leaf: 2,
+			Claims: []Claim{{ID: id, Key: s, Source: id, Stance: vigil.Stance(s), Leaf: 3}}}},
+		Sources:    []Source{{ID: id, Key: s, Name: s, Type: vigil.SourceType(s), Reliability: "A", Origin: s, Party: s, Leaf: 4}},
+		Evidence:   []Item{{ID: id, MediaType: s, Leaf: 5, Claims: []vigil.ID{id}}},
+		ByType:     map[string]figures.Figure{s: fg},
+		ByMonth:    map[string]figures.Figure{s: fg},
+		Total:      fg,
+		Checkpoint: Checkpoint{Signed: s, Origin: s, Size: 6, Root: s},
+	}
+}
+
+// FuzzText puts arbitrary text in every field of a report: writing must
+// not fail or panic, and the PDF must parse.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"", "a", ") Tj ET", "\\", "e\u0301", "\u202Eשלום", strings.Repeat("Ж", 300),
+		"a\nb\n\n\tc", "\x00\xff\xfe", "🙂漢字", strings.Repeat("x ", 400)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 2000 {
+			return // fields are at most 10,000 bytes; keep each run short
+		}
+		var b bytes.Buffer
+		if err := fuzzReport(s).WritePDF(&b, "ru"); err != nil {
+			t.Fatal(err)
+		}
+		rd, err := pdf.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
+		if err != nil {
+			t.Fatalf("parse: %v", err)
+		}
+		if rd.NumPage() < 1 {
+			t.Fatal("no pages")
+		}
+	})
+}
