@@ -64,7 +64,7 @@ func clean(font, s string) (string, bool) {
 	replaced := false
 	for _, r := range s {
 		switch {
-		case r == '\n' || r == ' ':
+		case r == '\n' || ' ' <= r && r <= '~': // printable ASCII: in every font
 			b.WriteRune(r)
 		case r == '\t':
 			b.WriteRune(' ')
