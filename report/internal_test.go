@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,67 @@ func FuzzText(f *testing.F) {
 			t.Fatal("no pages")
 		}
 	})
+}
+
+// TestTallRow: a table row taller than a page continues on the next pages
+// under the repeated header, every word kept and nothing below the margin.
+func TestTallRow(t *testing.T) {
+	d, err := newDoc("en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words []string
+	for i := range 1500 {
+		words = append(words, "w"+strings.Repeat("x", i%7)+"#"+strconvItoa(i))
+	}
+	cols := []column{{"Head", 1, regular, false}, {"Text", 3, regular, false}}
+	d.table(cols, [][]string{{"short", "one"}, {"tall", strings.Join(words, " ")}, {"after", "last row"}})
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	if n := d.pdf.GetNumberOfPages(); n < 3 {
+		t.Fatalf("%d pages, want the row to span at least 3", n)
+	}
+	var b bytes.Buffer
+	if _, err := d.pdf.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := pdf.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for i := 1; i <= rd.NumPage(); i++ {
+		c := rd.Page(i).Content()
+		for _, tx := range c.Text {
+			if tx.Y < pageH-bottom-1 {
+				t.Fatalf("page %d: %q at y %.1f, below the text area", i, tx.S, tx.Y)
+			}
+		}
+		s, _ := rd.Page(i).GetPlainText(nil)
+		if !strings.Contains(s, "Head") {
+			t.Errorf("page %d has no table header", i)
+		}
+		all = append(all, s)
+	}
+	text := strings.Join(strings.Fields(strings.Join(all, "\n")), " ")
+	for _, w := range append(words, "last row") {
+		if !strings.Contains(text, w+" ") && !strings.HasSuffix(text, w) {
+			t.Fatalf("word %q lost", w)
+		}
+	}
+}
+
+func strconvItoa(i int) string { return fmt.Sprint(i) }
+
+// TestASCIIInFonts: clean skips the glyph lookup for printable ASCII, so
+// every font must have it.
+func TestASCIIInFonts(t *testing.T) {
+	for _, f := range []string{regular, bold, mono} {
+		for r := ' '; r <= '~'; r++ {
+			if !has(f, r) {
+				t.Errorf("font %s lacks %q", f, r)
+			}
+		}
+	}
 }

@@ -272,6 +272,7 @@ func TestReport(t *testing.T) {
 					t.Errorf("PDF text shows %q", s)
 				}
 			}
+			checkInside(t, b)
 			if bytes.Contains(b, []byte(now().UTC().Format("15:04"))) {
 				t.Error("PDF carries the time of day")
 			}
@@ -474,6 +475,7 @@ func TestHostileText(t *testing.T) {
 					t.Errorf("PDF text has %q, which the fonts cannot draw", s)
 				}
 			}
+			checkInside(t, b)
 			if len(pages) < 5 {
 				t.Errorf("%d pages: the long description should span pages", len(pages))
 			}
@@ -557,4 +559,24 @@ func inked(t *testing.T, path string) float64 {
 		}
 	}
 	return float64(n) / float64(bd.Dx()*bd.Dy())
+}
+
+// checkInside checks that every glyph the PDF draws is on its page, inside
+// the margins: no text runs off the bottom or the right edge. Each glyph's
+// extent is measured by the reader vigil did not write.
+func checkInside(t *testing.T, b []byte) {
+	t.Helper()
+	rd, err := pdf.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pageW, pageH, margin = 595.28, 841.89, 50.0
+	for i := 1; i <= rd.NumPage(); i++ {
+		for _, tx := range rd.Page(i).Content().Text {
+			if tx.X < margin-0.5 || tx.X+tx.W > pageW-margin+0.5 || tx.Y < 30 || tx.Y > pageH-margin {
+				t.Errorf("page %d: %q at (%.1f, %.1f) width %.1f is outside the text area", i, tx.S, tx.X, tx.Y, tx.W)
+				return
+			}
+		}
+	}
 }
