@@ -89,6 +89,7 @@ type doc struct {
 	size     float64
 	replaced bool // some text had characters replaced
 	err      error
+	adv      map[string]map[rune]float64 // see advance
 	// onNewPage runs after each page break, e.g. to repeat a table's
 	// header.
 	onNewPage func()
@@ -102,7 +103,7 @@ func newDoc(lang string) (*doc, error) {
 			return nil, fmt.Errorf("embed font %s: %w", name, err)
 		}
 	}
-	d := &doc{pdf: p, lang: lang}
+	d := &doc{pdf: p, lang: lang, adv: map[string]map[rune]float64{}}
 	d.newPage()
 	return d, nil
 }
@@ -140,14 +141,33 @@ func (d *doc) lineHeight() float64 { return d.size * leading }
 
 func (d *doc) color(r, g, b uint8) { d.pdf.SetTextColor(r, g, b) }
 
-// width measures s (already clean) in the current font.
+// width measures s (already clean) in the current font. gopdf measures a
+// string as the sum of its glyphs' advances (no kerning unless asked), so
+// each rune is measured once per font and the sums are exact; measuring
+// whole strings again and again made wrapping long words quadratic.
 func (d *doc) width(s string) float64 {
-	if s == "" {
-		return 0
+	w := 0.0
+	for _, r := range s {
+		w += d.advance(r)
 	}
-	w, err := d.pdf.MeasureTextWidth(s)
-	d.fail(err)
-	return w
+	return w * d.size
+}
+
+// advance returns r's advance in the current font at size 1.
+func (d *doc) advance(r rune) float64 {
+	m := d.adv[d.font]
+	if m == nil {
+		m = map[rune]float64{}
+		d.adv[d.font] = m
+	}
+	a, ok := m[r]
+	if !ok {
+		w, err := d.pdf.MeasureTextWidth(string(r))
+		d.fail(err)
+		a = w / d.size
+		m[r] = a
+	}
+	return a
 }
 
 // text draws one clean line with its top at (x, y).
@@ -172,29 +192,31 @@ func (d *doc) prep(s string) string {
 func (d *doc) wrap(s string, w float64) []string {
 	s = d.prep(s)
 	var lines []string
+	space := d.width(" ")
 	for _, para := range strings.Split(s, "\n") {
-		line := ""
+		line, lineW := "", 0.0
 		for _, word := range strings.Split(para, " ") {
-			try := word
-			if line != "" {
-				try = line + " " + word
+			ww := d.width(word)
+			if line == "" && ww <= w {
+				line, lineW = word, ww
+				continue
 			}
-			if d.width(try) <= w {
-				line = try
+			if line != "" && lineW+space+ww <= w {
+				line, lineW = line+" "+word, lineW+space+ww
 				continue
 			}
 			if line != "" {
 				lines = append(lines, line)
-				line = ""
 			}
 			// The word alone: break it by characters if it is too long.
-			for d.width(word) > w {
-				rs := []rune(word)
+			rs := []rune(word)
+			for ww > w {
 				n := d.fit(rs, w)
 				lines = append(lines, string(rs[:n]))
-				word = string(rs[n:])
+				rs = rs[n:]
+				ww = d.width(string(rs))
 			}
-			line = word
+			line, lineW = string(rs), ww
 		}
 		lines = append(lines, line)
 	}
@@ -203,16 +225,14 @@ func (d *doc) wrap(s string, w float64) []string {
 
 // fit returns how many leading runes of rs fit in w, at least one.
 func (d *doc) fit(rs []rune, w float64) int {
-	lo, hi := 1, len(rs)
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if d.width(string(rs[:mid])) <= w {
-			lo = mid
-		} else {
-			hi = mid - 1
+	sum := 0.0
+	for i, r := range rs {
+		sum += d.advance(r) * d.size
+		if sum > w {
+			return max(i, 1)
 		}
 	}
-	return lo
+	return len(rs)
 }
 
 // para writes s as a wrapped paragraph in font and size, breaking pages
