@@ -114,15 +114,21 @@ func (d *doc) fail(err error) {
 	}
 }
 
+// newPage starts a page and runs onNewPage; the font in use before stays
+// in use after, so a paragraph broken over pages keeps its size.
 func (d *doc) newPage() {
+	font, size := d.font, d.size
 	d.pdf.AddPage()
 	d.y = margin
-	d.setFont(regular, 10)
 	if f := d.onNewPage; f != nil {
 		d.onNewPage = nil // a header taller than a page must not loop
 		f()
 		d.onNewPage = f
 	}
+	if font == "" {
+		font, size = regular, 10
+	}
+	d.setFont(font, size)
 }
 
 // ensure starts a new page unless h more points fit on this one.
