@@ -3,6 +3,9 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +154,28 @@ func TestASCIIInFonts(t *testing.T) {
 				t.Errorf("font %s lacks %q", f, r)
 			}
 		}
+	}
+}
+
+// TestWordsUsed: every key the code asks tr for is in the table (tr would
+// print an empty string for a missing one).
+func TestWordsUsed(t *testing.T) {
+	re := regexp.MustCompile(`tr\([a-z.]+, "([a-z0-9.]+)"`)
+	files, _ := filepath.Glob("*.go")
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			n++
+			if _, ok := words["en"][m[1]]; !ok {
+				t.Errorf("%s: tr key %q is not in words", f, m[1])
+			}
+		}
+	}
+	if n < 50 {
+		t.Errorf("found %d tr calls, the pattern is broken", n)
 	}
 }

@@ -418,34 +418,49 @@ func (d *doc) table(cols []column, rows [][]string) {
 	d.y += 8
 }
 
-// columnWidths gives each column room for its longest word (header
-// included), so that words break only when they cannot fit at all, and
-// shares the rest of the width by the columns' shares. If the words do
-// not fit side by side, the shares alone decide.
+// columnWidths sizes columns as browsers size auto tables: each column
+// needs room for its longest word (header included), so words break only
+// when they cannot fit at all, and would like room for its longest cell on
+// one line. If all the wishes fit, the rest is shared by the columns'
+// shares; else the room beyond the needs goes to each column in proportion
+// to how much more it would like. If even the needs do not fit, the
+// shares alone decide.
 func (d *doc) columnWidths(cols []column, rows [][]string, size, pad, total float64) []float64 {
 	ws := make([]float64, len(cols))
 	need := make([]float64, len(cols))
-	sum := 0.0
+	want := make([]float64, len(cols))
+	var sumNeed, sumWant float64
 	for i, c := range cols {
 		d.setFont(bold, size)
-		for _, w := range strings.Fields(d.prep(c.title)) {
-			need[i] = max(need[i], d.width(w)+2*pad+1)
+		title := d.prep(c.title)
+		for _, w := range strings.Fields(title) {
+			need[i] = max(need[i], d.width(w))
 		}
 		d.setFont(c.font, size)
 		for _, r := range rows {
-			if i < len(r) {
-				for _, w := range strings.Fields(d.prep(r[i])) {
-					need[i] = max(need[i], d.width(w)+2*pad+1)
-				}
+			if i >= len(r) {
+				continue
+			}
+			cell := d.prep(r[i])
+			for _, l := range strings.Split(cell, "\n") {
+				want[i] = max(want[i], d.width(l))
+			}
+			for _, w := range strings.Fields(cell) {
+				need[i] = max(need[i], d.width(w))
 			}
 		}
-		need[i] = min(need[i], bodyW*0.4)
-		sum += need[i]
+		need[i] = min(need[i]+2*pad+1, bodyW*0.4)
+		want[i] = min(max(want[i]+2*pad+1, need[i]), bodyW*0.6)
+		sumNeed += need[i]
+		sumWant += want[i]
 	}
 	for i, c := range cols {
-		if sum <= bodyW {
-			ws[i] = need[i] + (bodyW-sum)*c.share/total
-		} else {
+		switch {
+		case sumWant <= bodyW:
+			ws[i] = want[i] + (bodyW-sumWant)*c.share/total
+		case sumNeed <= bodyW:
+			ws[i] = need[i] + (bodyW-sumNeed)*(want[i]-need[i])/(sumWant-sumNeed)
+		default:
 			ws[i] = bodyW * c.share / total
 		}
 	}

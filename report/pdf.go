@@ -124,6 +124,7 @@ func (r *Report) actDetails(d *doc) {
 	}
 	d.heading(1, tr(l, "explanations"))
 	for _, a := range r.Acts {
+		d.ensure(190) // the act's heading with its facts, where they fit
 		d.heading(2, keyOr(a.Key, a.ID)+" — "+typeLabel(l, a.Type))
 		d.field(tr(l, "record"), a.ID.String(), mono)
 		d.field(tr(l, "leaf"), fmt.Sprint(a.Leaf), mono)
@@ -154,7 +155,7 @@ func (r *Report) actDetails(d *doc) {
 		cols := []column{
 			{tr(l, "claim"), 1.2, regular, false}, {tr(l, "source"), 1.9, regular, false},
 			{tr(l, "stance"), 1.0, regular, false}, {tr(l, "grade"), 0.55, regular, false},
-			{tr(l, "date"), 0.8, regular, false}, {tr(l, "evidence"), 0.8, mono, true},
+			{tr(l, "date"), 0.8, regular, false}, {tr(l, "evidence.col"), 0.8, mono, true},
 			{tr(l, "leaf"), 0.55, mono, true},
 		}
 		var rows [][]string
