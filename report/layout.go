@@ -311,13 +311,19 @@ type column struct {
 // table writes rows under a header row repeated on every page. A row taller
 // than the rest of the page continues on the next, line by line, so no
 // text is lost however long a cell is.
-func (d *doc) table(cols []column, rows [][]string) {
+//
+// Columns are sized on rows, or on sizeBy if given, so that several tables
+// of the same kind (one per grade) line up.
+func (d *doc) table(cols []column, rows [][]string, sizeBy ...[]string) {
 	const size, pad = 8.5, 3.0
 	total := 0.0
 	for _, c := range cols {
 		total += c.share
 	}
-	ws := d.columnWidths(cols, rows, size, pad, total)
+	if len(sizeBy) == 0 {
+		sizeBy = rows
+	}
+	ws := d.columnWidths(cols, sizeBy, size, pad, total)
 	lh := size * leading
 	wrapRow := func(cells []string, head bool) [][]string {
 		out := make([][]string, len(cols))

@@ -248,28 +248,27 @@ func (r *Report) sourcesByGrade(d *doc) {
 		{tr(l, "origin.src"), 1.5, regular, false}, {tr(l, "party"), 1.5, regular, false},
 		{tr(l, "n.claims"), 0.75, regular, true}, {tr(l, "leaf"), 0.55, mono, true},
 	}
-	for _, g := range []vigil.Reliability{"A", "B", "C", "D", "E", "F"} {
-		var rows [][]string
-		for _, s := range r.Sources {
-			if s.Reliability != g {
-				continue
-			}
-			origin := s.Origin
-			if origin == "" {
-				origin = tr(l, "own")
-			}
-			party := s.Party
-			if party == "" {
-				party = "—"
-			}
-			rows = append(rows, []string{s.Name, word(l, "src", string(s.Type)), origin, party,
-				fmt.Sprint(s.Claims), fmt.Sprint(s.Leaf)})
+	rows := map[vigil.Reliability][][]string{}
+	var all [][]string
+	for _, s := range r.Sources {
+		origin := s.Origin
+		if origin == "" {
+			origin = tr(l, "own")
 		}
-		if len(rows) == 0 {
+		party := s.Party
+		if party == "" {
+			party = "—"
+		}
+		row := []string{s.Name, word(l, "src", string(s.Type)), origin, party, fmt.Sprint(s.Claims), fmt.Sprint(s.Leaf)}
+		rows[s.Reliability] = append(rows[s.Reliability], row)
+		all = append(all, row)
+	}
+	for _, g := range []vigil.Reliability{"A", "B", "C", "D", "E", "F"} {
+		if len(rows[g]) == 0 {
 			continue
 		}
 		d.heading(2, word(l, "rel", string(g)))
-		d.table(cols, rows)
+		d.table(cols, rows[g], all...)
 	}
 }
 
@@ -322,7 +321,7 @@ func (r *Report) recordIndex(d *doc) {
 		recs = append(recs, rec{s.Leaf, tr(l, "source"), s.Key, s.ID})
 	}
 	for _, it := range r.Evidence {
-		recs = append(recs, rec{it.Leaf, tr(l, "evidence"), "", it.ID})
+		recs = append(recs, rec{it.Leaf, tr(l, "kind.item"), "", it.ID})
 	}
 	slices.SortFunc(recs, func(a, b rec) int {
 		if a.leaf != b.leaf {
