@@ -517,6 +517,11 @@ func (d *doc) chart(bars []bar) {
 			x += 14 + d.width(s) + 18
 		}
 		d.pdf.SetFillColor(0, 0, 0)
+		// The numbers' column says what they are.
+		d.color(0x55, 0x55, 0x55)
+		s := d.prep(tr(d.lang, "chart.numbers"))
+		d.text(margin+bodyW-d.width(s), d.y, s)
+		d.color(0, 0, 0)
 		d.y += lh + 4
 	}
 	axis := func() {

@@ -111,6 +111,7 @@ var words = map[string]map[string]string{
 		"rel.F":                     "F — reliability cannot be judged",
 		"chart.legend.c":            "confirmed at least",
 		"chart.legend.r":            "reported up to",
+		"chart.numbers":             "at least / up to",
 		"people":                    "people",
 	},
 	"ru": {
@@ -210,6 +211,7 @@ var words = map[string]map[string]string{
 		"rel.F":                     "F — надёжность невозможно оценить",
 		"chart.legend.c":            "подтверждено не менее",
 		"chart.legend.r":            "сообщается о не более",
+		"chart.numbers":             "не менее / не более",
 		"people":                    "чел.",
 	},
 }
