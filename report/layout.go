@@ -47,11 +47,32 @@ var coverage = sync.OnceValue(func() map[string]*sfnt.Font {
 	return out
 })
 
+// hasCache remembers has's answers for runes below cacheLimit (every
+// script the Go fonts cover): looking a glyph up in the font's tables costs
+// more than the rest of writing the character. Rarer runes are looked up
+// each time, so hostile text cannot grow the cache without bound.
+var hasCache sync.Map // struct{font string; r rune} -> bool
+
+const cacheLimit = 0x3000
+
 // has reports whether font can draw r.
 func has(font string, r rune) bool {
+	type key struct {
+		font string
+		r    rune
+	}
+	if r < cacheLimit {
+		if v, ok := hasCache.Load(key{font, r}); ok {
+			return v.(bool)
+		}
+	}
 	var buf sfnt.Buffer
 	i, err := coverage()[font].GlyphIndex(&buf, r)
-	return err == nil && i != 0
+	ok := err == nil && i != 0
+	if r < cacheLimit {
+		hasCache.Store(key{font, r}, ok)
+	}
+	return ok
 }
 
 // clean returns s as font can draw it: NFC, tabs as spaces, carriage
