@@ -351,6 +351,10 @@ func (r *Report) howToVerify(d *doc) {
 	d.heading(1, tr(l, "verify"))
 	for i := 1; i <= 4; i++ {
 		d.para(regular, 9.5, fmt.Sprintf("%d. %s", i, tr(l, fmt.Sprintf("verify.%d", i))))
+		if i == 3 {
+			// In a monospaced box: "--" must not read as a dash.
+			d.box("vigil verify bundle.zip --log-key VKEY")
+		}
 	}
 	d.heading(2, tr(l, "log"))
 	r.checkpointFields(d)

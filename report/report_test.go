@@ -227,7 +227,8 @@ func TestReport(t *testing.T) {
 			pages := pageTexts(t, b)
 			text := flat(pages)
 			must := []string{r.Incident.Title, r.Checkpoint.Origin, r.Checkpoint.Root, f.item.String(),
-				"text/plain", fmt.Sprintf("%d / %d", r.Total.ConfirmedAtLeast, r.Total.ReportedUpTo), "2026-03-14"}
+				"text/plain", fmt.Sprintf("%d / %d", r.Total.ConfirmedAtLeast, r.Total.ReportedUpTo), "2026-03-14",
+				"vigil verify bundle.zip --log-key VKEY"}
 			for _, a := range r.Acts {
 				must = append(must, a.Key, a.ID.String())
 				if lang == "ru" {
