@@ -18,6 +18,7 @@
 //	vigil inbox --data DIR [ID]                      list or read submissions (also: reply, state, file)
 //	vigil acts --data DIR [--json] [--lang en|ru]    every act: status, flags, explanation
 //	vigil figures --data DIR [--json] [--by type|month|place|incident]
+//	vigil report --data DIR --incident ID --out FILE [--lang en|ru]   an incident's PDF report
 //	vigil search --data DIR [--json] [--kind K] [--limit N] QUERY...   full text, names across scripts
 //	vigil config check --data DIR                    check vigil.json (docs/config.md)
 //	vigil demo [--case DIR]                          a throwaway instance with sample files and a worked case
@@ -88,6 +89,7 @@ func init() {
 		{"acts", "every act with its corroboration status, flags and explanation", runActs},
 		{"search", "full-text search of the case records, names across scripts", runSearch},
 		{"figures", "confirmed-at-least and reported-up-to figures by type, month, place or incident", runFigures},
+		{"report", "an incident's report as a PDF (English or Russian) with leaves and checkpoint", runReport},
 		{"witness", "cosign other logs' checkpoints (C2SP tlog-witness)", runWitness},
 		{"config", "check vigil.json: every unknown key and bad value (config check)", runConfig},
 		{"demo", "run a throwaway instance with sample files and a worked case", runDemo},
