@@ -84,9 +84,20 @@ type IntakeConfig struct {
 type Options struct {
 	Origin     string // default "vigil.localhost/log"
 	WorkFactor int    // scrypt work factor for the key file; 0 = vault.DefaultWorkFactor
+	// Instance is written to vigil.json as it is (who runs this vigil).
+	Instance InstanceConfig
 }
 
 var originRE = regexp.MustCompile(`^[a-zA-Z0-9.\-]+(:[0-9]+)?(/[a-zA-Z0-9._\-]+)*$`)
+
+// CheckOrigin returns an error wrapping [vigil.ErrInvalid] unless origin is
+// a valid log origin: a scheme-less URL prefix like example.org/log.
+func CheckOrigin(origin string) error {
+	if !originRE.MatchString(origin) || len(origin) > 200 {
+		return fmt.Errorf("%w: origin %q: want a scheme-less URL prefix like example.org/log", vigil.ErrInvalid, origin)
+	}
+	return nil
+}
 
 // Init creates a data directory at dir with fresh keys under passphrase. It
 // refuses an existing non-empty directory.
@@ -94,8 +105,8 @@ func Init(dir string, passphrase []byte, opt Options) (Config, error) {
 	if opt.Origin == "" {
 		opt.Origin = "vigil.localhost/log"
 	}
-	if !originRE.MatchString(opt.Origin) || len(opt.Origin) > 200 {
-		return Config{}, fmt.Errorf("%w: origin %q: want a scheme-less URL prefix like example.org/log", vigil.ErrInvalid, opt.Origin)
+	if err := CheckOrigin(opt.Origin); err != nil {
+		return Config{}, err
 	}
 	if len(passphrase) < 8 {
 		return Config{}, fmt.Errorf("%w: passphrase shorter than 8 characters", vigil.ErrInvalid)
@@ -117,7 +128,7 @@ func Init(dir string, passphrase []byte, opt Options) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Format: 1, Origin: opt.Origin, Public: pub, ReceiptSalt: make([]byte, 32)}
+	cfg := Config{Format: 1, Origin: opt.Origin, Public: pub, ReceiptSalt: make([]byte, 32), Instance: opt.Instance}
 	rand.Read(cfg.ReceiptSalt)
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := atomicfile.WriteNew(filepath.Join(dir, "vigil.json"), append(b, '\n'), 0o644); err != nil {
