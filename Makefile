@@ -60,7 +60,7 @@ release-check:
 	(cd "$$b/x/y/src" && umask 077 && TZ=Asia/Tokyo HOME="$$b/home" GOCACHE="$$b/cache" GOMODCACHE="$$modcache" GOPATH="$$b/gopath" $(MAKE) --no-print-directory release >/dev/null); \
 	echo "built in $$(( $$(date +%s) - start ))s: $$a/src/dist and $$b/x/y/src/dist"; \
 	(cd "$$a/src/dist" && sha256sum *) > "$$a/sums"; (cd "$$b/x/y/src/dist" && sha256sum *) > "$$b/sums"; \
-	cat "$$a/sums"; \
+	echo "== $$a/src/dist"; cat "$$a/sums"; echo "== $$b/x/y/src/dist"; cat "$$b/sums"; \
 	if cmp -s "$$a/sums" "$$b/sums"; then echo "release-check: the two builds are byte-identical"; \
 	else echo "release-check: the builds DIFFER:"; diff "$$a/sums" "$$b/sums"; exit 1; fi
 
