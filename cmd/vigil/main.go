@@ -142,7 +142,7 @@ func oneLine(s string) string {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "vigil keeps testimonies and files encrypted, logs them in a tamper-evident log,\nand exports evidence bundles anyone can verify offline.\n\nUsage: vigil COMMAND [flags] [args]\n\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun vigil help COMMAND for a command's flags and examples.\n")
 }
