@@ -234,13 +234,20 @@ func TestContainerfile(t *testing.T) {
 	if len(stages) < 2 {
 		t.Fatalf("%d stages, want a build stage and a run stage", len(stages))
 	}
+	image := func(from instruction) string { // FROM [--platform=P] IMAGE [AS NAME]
+		f := strings.Fields(from.args)
+		for len(f) > 1 && strings.HasPrefix(f[0], "--") {
+			f = f[1:]
+		}
+		return f[0]
+	}
 	for _, st := range stages {
-		if img := strings.Fields(st[0].args)[0]; !strings.Contains(img, ":") || strings.HasSuffix(img, ":latest") {
+		if img := image(st[0]); !strings.Contains(img, ":") || strings.HasSuffix(img, ":latest") {
 			t.Errorf("base image %q: want a fixed tag or digest", img)
 		}
 	}
 	final := stages[len(stages)-1]
-	if img := strings.Fields(final[0].args)[0]; img != "scratch" && !strings.HasPrefix(img, "gcr.io/distroless/static") {
+	if img := image(final[0]); img != "scratch" && !strings.HasPrefix(img, "gcr.io/distroless/static") {
 		t.Errorf("final stage FROM %s: want scratch or distroless static", img)
 	}
 	get := func(op string) []string {
