@@ -1,9 +1,4 @@
-// Package deploy_test checks the deployment files in this directory with
-// the tools that will read them: tor --verify-config for the torrc files
-// (Debian's tor package), systemd-analyze verify and security for the unit
-// (Debian's systemd package), and a structural check of the Containerfile
-// (no container engine here to build it). Without tor or systemd-analyze the
-// tests skip; VIGIL_REQUIRE_DEPLOY=1 (set by .ci/run) makes them fail.
+// The deployment files checked with the tools that read them (see doc.go).
 package deploy_test
 
 import (
