@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	vigil init    --data DIR [--origin ORIGIN]       create a data directory and keys
+//	vigil init    --data DIR [--name ORG] [--origin ORIGIN]  create a data directory and keys
 //	vigil add     --data DIR FILE|DIR...             ingest files into the vault and the log
 //	vigil serve   --data DIR [--public ADDR] [--staff ADDR]
 //	vigil unseal  [--staff ADDR]                     unseal a running server
