@@ -42,7 +42,7 @@ dist/vigil-linux-%: check-toolchain
 check-toolchain:
 	@test "$$(GOTOOLCHAIN=local $(GO) env GOVERSION)" = "$(GOVERSION)" || \
 		{ echo "release builds need $(GOVERSION) (go.mod), not $$(GOTOOLCHAIN=local $(GO) env GOVERSION)"; exit 1; }
-	@git diff --quiet HEAD -- 2>/dev/null || echo "warning: uncommitted changes: the build info says vcs.modified=true and the result matches no commit"
+	@test -z "$$(git status --porcelain 2>/dev/null)" || echo "warning: uncommitted or untracked files: the build info says vcs.modified=true and the result matches no commit"
 
 # Two clean clones of HEAD, built one after the other: the second in another
 # directory, with another GOCACHE, HOME, umask and time zone, and a second or
