@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	vigil init    --data DIR [--origin ORIGIN]       create a data directory and keys
+//	vigil init    --data DIR [--name ORG] [--origin ORIGIN]  create a data directory and keys
 //	vigil add     --data DIR FILE|DIR...             ingest files into the vault and the log
 //	vigil serve   --data DIR [--public ADDR] [--staff ADDR]
 //	vigil unseal  [--staff ADDR]                     unseal a running server
@@ -22,6 +22,9 @@
 //	vigil search --data DIR [--json] [--kind K] [--limit N] QUERY...   full text, names across scripts
 //	vigil config check --data DIR                    check vigil.json (docs/config.md)
 //	vigil demo [--case DIR]                          a throwaway instance with sample files and a worked case
+//	vigil version                                    module version, VCS revision, Go version (also --version)
+//	vigil completion bash|zsh|fish                   a shell completion script
+//	vigil help COMMAND                               a command's flags and examples
 //
 // Every command takes --data DIR (default $VIGIL_DATA, else ./vigil-data).
 // While vigil serve runs, token, inbox, bundle, fsck, acts, figures,
@@ -61,6 +64,9 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// flagSets, when set, collects every FlagSet a command makes (for
+	// completion scripts and the examples' check).
+	flagSets *[]*flag.FlagSet
 }
 
 type command struct {
@@ -93,6 +99,9 @@ func init() {
 		{"witness", "cosign other logs' checkpoints (C2SP tlog-witness)", runWitness},
 		{"config", "check vigil.json: every unknown key and bad value (config check)", runConfig},
 		{"demo", "run a throwaway instance with sample files and a worked case", runDemo},
+		{"version", "the module version, VCS revision and Go version of this binary", runVersion},
+		{"completion", "a shell completion script: bash, zsh or fish", runCompletion},
+		{"help", "a command's flags and examples: vigil help COMMAND", runHelp},
 	}
 }
 
@@ -104,7 +113,10 @@ func (e usageError) Error() string { return e.msg }
 // Main runs vigil with args and returns the exit status.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || len(args) == 1 && args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
 			return 2
@@ -139,15 +151,18 @@ func oneLine(s string) string {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "vigil keeps testimonies and files encrypted, logs them in a tamper-evident log,\nand exports evidence bundles anyone can verify offline.\n\nUsage: vigil COMMAND [flags] [args]\n\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun vigil COMMAND --help for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun vigil help COMMAND for a command's flags and examples.\n")
 }
 
 // newFlags returns a FlagSet for a command, printing help to e.stdout.
 func newFlags(e *env, name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet("vigil "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parse errors are reported once, by Main, on one line
+	if e.flagSets != nil {
+		*e.flagSets = append(*e.flagSets, fs)
+	}
 	fs.Usage = func() {
 		fs.SetOutput(e.stdout)
 		fmt.Fprintf(e.stdout, "Usage: vigil %s %s\n\nFlags:\n", name, args)
@@ -179,11 +194,35 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// dataFlag adds --data with its default.
+// dataFlag adds --data with its default, $VIGIL_DATA else vigil-data. The
+// help names the default once, in words: the flag's value reports "" until
+// set, so PrintDefaults adds no second "(default ...)".
 func dataFlag(fs *flag.FlagSet, e *env) *string {
-	def := e.getenv("VIGIL_DATA")
-	if def == "" {
-		def = "vigil-data"
+	v := &dataValue{p: new(string)}
+	if *v.p = e.getenv("VIGIL_DATA"); *v.p == "" {
+		*v.p = "vigil-data"
 	}
-	return fs.String("data", def, "data directory (default $VIGIL_DATA, else ./vigil-data)")
+	fs.Var(v, "data", "data directory `DIR` (default $VIGIL_DATA, else ./vigil-data)")
+	return v.p
+}
+
+// dataValue is --data's flag.Value.
+type dataValue struct {
+	p   *string
+	set bool
+}
+
+func (v *dataValue) String() string {
+	if v == nil || !v.set {
+		return ""
+	}
+	return *v.p
+}
+
+func (v *dataValue) Set(s string) error {
+	if s == "" {
+		return errors.New("empty data directory")
+	}
+	*v.p, v.set = s, true
+	return nil
 }

@@ -40,6 +40,17 @@ import (
 type Options struct {
 	Origin     string // default "vigil.localhost/log"
 	WorkFactor int    // scrypt work factor for the key file; 0 = vault.DefaultWorkFactor
+	// Instance is written to vigil.json as it is (who runs this vigil).
+	Instance InstanceConfig
+}
+
+// CheckOrigin returns an error wrapping [vigil.ErrInvalid] unless origin is
+// a valid log origin: a scheme-less URL prefix like example.org/log.
+func CheckOrigin(origin string) error {
+	if !validOrigin(origin) {
+		return fmt.Errorf("%w: origin %q: want a scheme-less URL prefix like example.org/log", vigil.ErrInvalid, origin)
+	}
+	return nil
 }
 
 // Init creates a data directory at dir with fresh keys under passphrase. It
@@ -48,8 +59,8 @@ func Init(dir string, passphrase []byte, opt Options) (Config, error) {
 	if opt.Origin == "" {
 		opt.Origin = "vigil.localhost/log"
 	}
-	if !validOrigin(opt.Origin) {
-		return Config{}, fmt.Errorf("%w: origin %q: want a scheme-less URL prefix like example.org/log", vigil.ErrInvalid, opt.Origin)
+	if err := CheckOrigin(opt.Origin); err != nil {
+		return Config{}, err
 	}
 	if len(passphrase) < 8 {
 		return Config{}, fmt.Errorf("%w: passphrase shorter than 8 characters", vigil.ErrInvalid)
@@ -71,7 +82,7 @@ func Init(dir string, passphrase []byte, opt Options) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Format: 1, Origin: opt.Origin, Public: pub, ReceiptSalt: make([]byte, 32)}
+	cfg := Config{Format: 1, Origin: opt.Origin, Public: pub, ReceiptSalt: make([]byte, 32), Instance: opt.Instance}
 	rand.Read(cfg.ReceiptSalt)
 	b, _ := json.MarshalIndent(cfg, "", "  ")
 	if err := atomicfile.WriteNew(filepath.Join(dir, "vigil.json"), append(b, '\n'), 0o644); err != nil {
