@@ -45,11 +45,21 @@ var examples = map[string][]example{
 		{"also decrypt and hash everything, and remove blobs of interrupted ingests", `vigil fsck --data d --passphrase-file pass.txt --sweep`},
 	},
 	"key": {
-		{"write the age identity to a file only you can read", `(umask 077; vigil key export-identity --data d > identity.txt)`},
+		{"write the age identity to a new file only you can read", `vigil key export-identity --data d --out identity.txt`},
 	},
 	"token": {
 		{"a token for the intake team (printed once)", `vigil token create --data d --name "intake laptop" --role intake`},
 		{"list tokens, then revoke one", `vigil token list --data d && vigil token revoke --data d 01J9ZQ4Y5M2B7K8N3P6R1S0T4V`},
+	},
+	"account": {
+		{"the first admin of the web UI, right after init (the account's passphrase is asked twice)", `vigil account create --data d --name Olga --role admin --lang ru`},
+		{"list accounts, then make one an analyst", `vigil account list --data d && vigil account role --data d Olga analyst`},
+	},
+	"report": {
+		{"a PDF of one incident, in Russian", `vigil report --data d --incident spring-2017 --out report-ru.pdf --lang ru`},
+	},
+	"config": {
+		{"check vigil.json before a restart: OK, or every problem with its key", `vigil config check --data /var/lib/vigil`},
 	},
 	"inbox": {
 		{"list submissions, newest first", `vigil inbox --data d`},
