@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/blob/localdisk"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/evidence"
@@ -140,7 +141,7 @@ type Dir struct {
 	Config   Config
 	Vault    *vault.Vault
 	Store    store.Store
-	Blobs    *localdisk.Dir
+	Blobs    blob.Store
 	Evidence *evidence.Service
 	Log      *evlog.Checkpointer
 	Intake   *intake.Service
