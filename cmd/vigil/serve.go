@@ -24,7 +24,7 @@ import (
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "--data DIR [--public ADDR] [--staff ADDR]")
+	fs := newFlags(e, "serve", "--data DIR [--public ADDR] [--staff ADDR] [--store URL] [--blobs URL]")
 	data := dataFlag(fs, e)
 	pub := fs.String("public", "127.0.0.1:8080", "public listener `ADDR` (intake pages, log, keys)")
 	staff := fs.String("staff", "127.0.0.1:8081", "staff listener `ADDR` (/api/v1); keep it off the public network")
@@ -34,10 +34,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxConns := fs.Int("public-max-conns", 1024, "most connections the public listener holds open at once (slow uploads over Tor each hold one)")
 	bodyTimeout := fs.Duration("public-body-timeout", 30*time.Second, "how long a request body on the public listener may take to arrive after its headers (uploads instead may stall at most 2m between reads); a client that stalls holds a connection slot this long")
 	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
+	storeURL := fs.String("store", "", "keep records in PostgreSQL at `URL` (postgres://user@host:port/database; password from PGPASSWORD or ~/.pgpass) instead of vigil.json's store or DIR/vigil.db; see docs/scale.md")
+	blobsURL := fs.String("blobs", "", "keep blobs in S3 at `URL` (s3://host[:port]/bucket[/prefix]; keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) instead of vigil.json's blobs or DIR/blobs; see docs/scale.md")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	d, err := openData(ctx, e, *data, *pfile, false)
+	d, err := openDataWith(ctx, e, *data, *pfile, false, datadir.Backends{Store: *storeURL, Blobs: *blobsURL})
 	if err != nil {
 		return err
 	}

@@ -56,10 +56,17 @@ var (
 // Call it from TestMain: os.Exit(s3test.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
+	Stop()
+	return code
+}
+
+// Stop stops the server this process started, if any. [Main] calls it; a
+// TestMain that uses several such helpers calls each one's Stop after m.Run.
+func Stop() {
 	if server != nil {
 		server.Stop()
+		server = nil
 	}
-	return code
 }
 
 // Skip skips (or, with VIGIL_REQUIRE_SCALE=1, fails) tb with why.
