@@ -4,7 +4,8 @@
 // Blob names are random and reveal nothing about the content. Writers stream:
 // [Store.Create] returns a [Writer] that a caller fills and then commits; the
 // blob is durable and visible under its name only after [Writer.Commit]
-// returns. The filesystem adapter is blob/localdisk; blob/blobtest is the
+// returns. The adapters are blob/localdisk (a directory) and blob/s3 (S3
+// object storage); blob/blobtest is the
 // conformance suite.
 package blob
 
