@@ -5,8 +5,7 @@
 // [Store.Create] returns a [Writer] that a caller fills and then commits; the
 // blob is durable and visible under its name only after [Writer.Commit]
 // returns. The adapters are blob/localdisk (a directory) and blob/s3 (S3
-// object storage); blob/blobtest is the
-// conformance suite.
+// object storage); blob/blobtest is the conformance suite.
 package blob
 
 import (
