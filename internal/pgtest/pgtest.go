@@ -166,6 +166,8 @@ type Cluster struct {
 	// Dir holds the data directory and the socket.
 	Dir string
 
+	bin  string
+	cred *syscall.Credential
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -178,7 +180,7 @@ func Start(bin string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, done: make(chan struct{})}
+	c := &Cluster{Dir: dir}
 	cred, err := credential()
 	if err != nil {
 		os.RemoveAll(dir)
@@ -199,25 +201,36 @@ func Start(bin string) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, lastLines(out))
 	}
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
+	c.bin, c.cred = bin, cred
+	c.URL = "postgres://vigiltest@/postgres?host=" + url.QueryEscape(dir) + "&sslmode=disable"
+	if err := c.run(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	return c, nil
+}
+
+// run starts the server on the cluster's data and waits until it accepts
+// connections.
+func (c *Cluster) run() error {
+	logf, err := os.OpenFile(filepath.Join(c.Dir, "server.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
 	defer logf.Close()
-	c.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data,
-		"-c", "listen_addresses=", "-c", "unix_socket_directories="+dir,
+	c.done = make(chan struct{})
+	c.cmd = exec.Command(filepath.Join(c.bin, "postgres"), "-D", filepath.Join(c.Dir, "data"),
+		"-c", "listen_addresses=", "-c", "unix_socket_directories="+c.Dir,
 		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
 		"-c", "shared_buffers=16MB")
-	c.cmd.Dir = dir
+	c.cmd.Dir = c.Dir
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := c.cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start postgres: %w", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
-	go func() { c.cmd.Wait(); close(c.done) }()
-	c.URL = "postgres://vigiltest@/postgres?host=" + url.QueryEscape(dir) + "&sslmode=disable"
+	done := c.done
+	go func() { c.cmd.Wait(); close(done) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -225,21 +238,49 @@ func Start(bin string) (*Cluster, error) {
 		cancel()
 		if err == nil {
 			conn.Close(context.Background())
-			return c, nil
+			return nil
 		}
 		select {
-		case <-c.done:
-			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("postgres exited: %s", lastLines(log))
+		case <-done:
+			log, _ := os.ReadFile(filepath.Join(c.Dir, "server.log"))
+			return fmt.Errorf("postgres exited: %s", lastLines(log))
 		default:
 		}
 		if time.Now().After(deadline) {
-			c.Stop()
-			return nil, fmt.Errorf("postgres did not accept connections within a minute: %v", err)
+			c.cmd.Process.Kill()
+			<-done
+			return fmt.Errorf("postgres did not accept connections within a minute: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// Crash kills the server and all its processes with SIGKILL, as a power
+// cut or the OOM killer would (but the operating system's caches survive:
+// with fsync off, this tests PostgreSQL's recovery, not the disk's).
+func (c *Cluster) Crash() {
+	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	<-c.done
+}
+
+// Restart starts the server again on the same data after [Cluster.Crash],
+// which runs crash recovery.
+func (c *Cluster) Restart() error { return c.run() }
+
+// Own starts a cluster for tb alone (one it may crash), stopped when tb
+// ends. It skips tb if the PostgreSQL binaries are missing.
+func Own(tb testing.TB) *Cluster {
+	tb.Helper()
+	bin, err := findBin()
+	if err != nil {
+		Skip(tb, fmt.Sprintf("no PostgreSQL binaries to start a cluster of the test's own: %v", err))
+	}
+	c, err := Start(bin)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	tb.Cleanup(c.Stop)
+	return c
 }
 
 // Stop shuts the server down fast and removes its directory.

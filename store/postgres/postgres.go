@@ -30,7 +30,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
@@ -250,8 +252,12 @@ func mapErr(err error) error {
 		}
 		return err
 	}
+	// The connection failed or dropped (the server crashed or restarted,
+	// the network broke): the pool reconnects on the next call.
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
 		return fmt.Errorf("%w: %v", vigil.ErrUnavailable, err)
 	}
 	return err

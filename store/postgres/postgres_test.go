@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,5 +271,101 @@ func TestBadURL(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("Open(%s) error repeats the password: %v", c.url, err)
 		}
+	}
+}
+
+// TestServerCrash kills the database server (SIGKILL of every PostgreSQL
+// process) while writers append, then restarts it: every acknowledged
+// append is there, the log and records agree, writes during the outage
+// fail as unavailable, and the same store works again after the restart
+// without reopening.
+func TestServerCrash(t *testing.T) {
+	ctx := context.Background()
+	c := pgtest.Own(t)
+	db := mustOpen(t, c.URL)
+	var (
+		mu       sync.Mutex
+		acked    [][32]byte
+		failures = map[string]int{}
+		seq      atomic.Int64
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				e := sha256.Sum256(fmt.Appendf(nil, "crash entry %d", seq.Add(1)))
+				err := db.Update(ctx, func(tx store.Tx) error {
+					if _, err := evlog.Append(tx, e); err != nil {
+						return err
+					}
+					return tx.PutRecord(store.Record{ID: vigil.NewID(), Version: 1, Kind: "item",
+						Created: time.Unix(0, 0), LeafIndex: -1, Body: e[:]})
+				})
+				mu.Lock()
+				if err == nil {
+					acked = append(acked, e)
+				} else if !errors.Is(err, vigil.ErrUnavailable) {
+					failures[err.Error()]++
+				} else {
+					failures["unavailable"]++
+				}
+				mu.Unlock()
+				if err != nil {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	for count() < 50 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.Crash()
+	time.Sleep(300 * time.Millisecond)
+	before := count()
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for count() < before+50 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d appends acknowledged, %d of them after the restart; failures: %v", len(acked), len(acked)-before, failures)
+	if len(acked) < before+50 {
+		t.Errorf("only %d appends after the restart", len(acked)-before)
+	}
+	if failures["unavailable"] == 0 {
+		t.Error("no write failed while the server was down")
+	}
+	for msg, n := range failures {
+		if msg != "unavailable" {
+			t.Errorf("%d writes failed with an error not wrapping ErrUnavailable: %s", n, msg)
+		}
+	}
+	err := db.View(ctx, func(tx store.ReadTx) error {
+		n, err := tx.TreeSize()
+		if err != nil {
+			return err
+		}
+		if r, err := tx.CountRecords("item"); err != nil || r != n {
+			t.Errorf("%d records for %d log entries (%v)", r, n, err)
+		}
+		for _, e := range acked {
+			if _, err := tx.LeafOf(e[:]); err != nil {
+				t.Errorf("acknowledged entry lost: %v", err)
+			}
+		}
+		return evlog.Check(tx)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
