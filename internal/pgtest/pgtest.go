@@ -128,7 +128,7 @@ func setup() {
 		skipWhy = fmt.Sprintf("no PostgreSQL server: set %s to a connection URL, or put initdb and postgres on PATH (%v)", EnvURL, err)
 		return
 	}
-	c, err := Start(bin)
+	c, err := Start(bin, false)
 	if err != nil {
 		skipWhy = fmt.Sprintf("no PostgreSQL server: starting a throwaway cluster with %s failed: %v", bin, err)
 		return
@@ -166,8 +166,9 @@ type Cluster struct {
 	// Dir holds the data directory and the socket.
 	Dir string
 
-	bin  string
-	cred *syscall.Credential
+	bin     string
+	cred    *syscall.Credential
+	durable bool
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -175,12 +176,14 @@ type Cluster struct {
 // Start initializes a cluster in a new temporary directory with the
 // PostgreSQL binaries in bin and starts it, as "nobody" when the process is
 // root. The server gets SIGTERM (a fast shutdown) if this process dies.
-func Start(bin string) (*Cluster, error) {
+// Unless durable is set (for benchmarks against SQLite, which fsyncs), it
+// runs with fsync off.
+func Start(bin string, durable bool) (*Cluster, error) {
 	dir, err := os.MkdirTemp("", "vigil-pgtest-")
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir}
+	c := &Cluster{Dir: dir, durable: durable}
 	cred, err := credential()
 	if err != nil {
 		os.RemoveAll(dir)
@@ -219,10 +222,13 @@ func (c *Cluster) run() error {
 	}
 	defer logf.Close()
 	c.done = make(chan struct{})
-	c.cmd = exec.Command(filepath.Join(c.bin, "postgres"), "-D", filepath.Join(c.Dir, "data"),
-		"-c", "listen_addresses=", "-c", "unix_socket_directories="+c.Dir,
-		"-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
-		"-c", "shared_buffers=16MB")
+	args := []string{"-D", filepath.Join(c.Dir, "data"),
+		"-c", "listen_addresses=", "-c", "unix_socket_directories=" + c.Dir,
+		"-c", "max_connections=200", "-c", "shared_buffers=16MB"}
+	if !c.durable {
+		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
+	}
+	c.cmd = exec.Command(filepath.Join(c.bin, "postgres"), args...)
 	c.cmd.Dir = c.Dir
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGTERM, Setpgid: true}
@@ -267,15 +273,16 @@ func (c *Cluster) Crash() {
 // which runs crash recovery.
 func (c *Cluster) Restart() error { return c.run() }
 
-// Own starts a cluster for tb alone (one it may crash), stopped when tb
-// ends. It skips tb if the PostgreSQL binaries are missing.
-func Own(tb testing.TB) *Cluster {
+// Own starts a cluster for tb alone (one it may crash, or a durable one for
+// a benchmark), stopped when tb ends. It skips tb if the PostgreSQL
+// binaries are missing.
+func Own(tb testing.TB, durable bool) *Cluster {
 	tb.Helper()
 	bin, err := findBin()
 	if err != nil {
 		Skip(tb, fmt.Sprintf("no PostgreSQL binaries to start a cluster of the test's own: %v", err))
 	}
-	c, err := Start(bin)
+	c, err := Start(bin, durable)
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
 	}

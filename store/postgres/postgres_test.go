@@ -281,7 +281,7 @@ func TestBadURL(t *testing.T) {
 // without reopening.
 func TestServerCrash(t *testing.T) {
 	ctx := context.Background()
-	c := pgtest.Own(t)
+	c := pgtest.Own(t, false)
 	db := mustOpen(t, c.URL)
 	var (
 		mu       sync.Mutex
