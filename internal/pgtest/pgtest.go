@@ -169,8 +169,8 @@ type Cluster struct {
 	bin     string
 	cred    *syscall.Credential
 	durable bool
-	cmd  *exec.Cmd
-	done chan struct{}
+	cmd     *exec.Cmd
+	done    chan struct{}
 }
 
 // Start initializes a cluster in a new temporary directory with the
