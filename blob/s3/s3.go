@@ -106,7 +106,9 @@ func ParseURL(rawURL string) (Location, error) {
 	var l Location
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return l, fmt.Errorf("%w: blob URL is not a URL: %v", vigil.ErrInvalid, errors.Unwrap(err))
+		// url's message may quote part of the URL: KEY:SECRET taken for
+		// HOST:PORT when "@host" is missing, say.
+		return l, fmt.Errorf("%w: blob URL is not a URL (check its scheme, host, port and %%-escapes)", vigil.ErrInvalid)
 	}
 	shown := redact(u)
 	switch u.Scheme {

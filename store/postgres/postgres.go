@@ -98,17 +98,19 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 func ParseURL(rawURL string) (*pgxpool.Config, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("%w: store URL is not a URL: %v", vigil.ErrInvalid, errors.Unwrap(err))
+		// url's message may quote part of the URL: KEY:SECRET taken for
+		// HOST:PORT when "@host" is missing, say.
+		return nil, fmt.Errorf("%w: store URL is not a URL (check its scheme, host, port and %%-escapes)", vigil.ErrInvalid)
 	}
-	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+	if (u.Scheme != "postgres" && u.Scheme != "postgresql") || !strings.HasPrefix(rawURL, u.Scheme+"://") {
 		return nil, fmt.Errorf("%w: store URL %s: scheme %q, want postgres://user@host:port/database", vigil.ErrInvalid, Redact(rawURL), u.Scheme)
-	}
-	if strings.TrimPrefix(u.Path, "/") == "" {
-		return nil, fmt.Errorf("%w: store URL %s names no database, want postgres://user@host:port/database", vigil.ErrInvalid, Redact(rawURL))
 	}
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w: store URL: %v", vigil.ErrInvalid, err) // pgx redacts the password
+	}
+	if cfg.ConnConfig.Database == "" {
+		return nil, fmt.Errorf("%w: store URL %s names no database, want postgres://user@host:port/database", vigil.ErrInvalid, Redact(rawURL))
 	}
 	if !u.Query().Has("pool_max_conns") {
 		cfg.MaxConns = 16
