@@ -237,3 +237,42 @@ func TestWrongCredentials(t *testing.T) {
 		t.Errorf("Open with a wrong key = %v, want ErrForbidden", err)
 	}
 }
+
+// TestAbortStale leaves an incomplete multipart upload, as a writer killed
+// mid-upload would, and checks that AbortStale removes it once old enough
+// and only then.
+func TestAbortStale(t *testing.T) {
+	s := mustOpen(t)
+	c, bucket := s3test.Client(t)
+	core := minio.Core{Client: c}
+	// The store's prefix: the key of a blob, less its name.
+	name, _ := upload(t, s, 10, 10)
+	var prefix string
+	for obj := range c.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if p, ok := strings.CutSuffix(obj.Key, name); ok {
+			prefix = p
+		}
+	}
+	if prefix == "" {
+		t.Fatal("blob not found in the bucket")
+	}
+	key := prefix + blob.NewName()
+	if _, err := core.NewMultipartUpload(ctx, bucket, key, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.AbortStale(ctx, time.Hour); err != nil || n != 0 {
+		t.Errorf("AbortStale(1h) of a fresh upload = %d, %v; want 0", n, err)
+	}
+	if n, err := s.AbortStale(ctx, -time.Minute); err != nil || n != 1 {
+		t.Errorf("AbortStale(-1m) = %d, %v; want 1", n, err)
+	}
+	for up := range c.ListIncompleteUploads(ctx, bucket, prefix, true) {
+		if up.Err != nil {
+			t.Fatal(up.Err)
+		}
+		t.Errorf("upload of %s still incomplete", up.Key)
+	}
+	if _, err := s.Open(ctx, name); err != nil {
+		t.Errorf("the committed blob: %v", err)
+	}
+}
