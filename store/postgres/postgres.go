@@ -56,6 +56,11 @@ var migrations embed.FS
 // other.
 const WriteLock int64 = 0x76696769_6c4c6f67 // "vigilLog"
 
+// beginWrite begins a write transaction and takes the write lock: two
+// statements, sent together (pgx sends a query without arguments with the
+// simple protocol, which allows several).
+var beginWrite = fmt.Sprintf("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(%d)", WriteLock)
+
 // migrateLock is the key of the advisory lock held while migrating.
 const migrateLock int64 = 0x76696769_6c4d6967 // "vigilMig"
 
@@ -206,16 +211,14 @@ func (db *DB) Close() error {
 // Update implements [store.Store]: fn runs in a transaction holding
 // [WriteLock].
 func (db *DB) Update(ctx context.Context, fn func(store.Tx) error) error {
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	// Begin and take the lock in one round trip. Every statement after the
+	// lock sees every transaction committed before it (READ COMMITTED), and
+	// no other writer runs until commit.
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginWrite})
 	if err != nil {
-		return mapErr(fmt.Errorf("begin: %w", err))
+		return mapErr(fmt.Errorf("begin and take the write lock: %w", err))
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	// Every statement after the lock sees every transaction committed
-	// before it (READ COMMITTED), and no other writer runs until commit.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, WriteLock); err != nil {
-		return mapErr(fmt.Errorf("write lock: %w", err))
-	}
 	if err := fn(&txn{ctx: ctx, tx: tx, write: true, size: -1}); err != nil {
 		return err
 	}

@@ -369,3 +369,61 @@ func TestServerCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpdateHoldsWriteLock looks at the server's lock table while an
+// Update runs: its transaction holds the advisory write lock, a second
+// Update waits for it, and a View does not.
+func TestUpdateHoldsWriteLock(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	db := mustOpen(t, url)
+	raw, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close(ctx)
+	locks := func(granted bool) int {
+		var n int
+		err := raw.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = $1
+			AND ((classid::bigint << 32) | objid::bigint) = $2`, granted, postgres.WriteLock).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- db.Update(ctx, func(tx store.Tx) error {
+			close(inside)
+			<-release
+			return nil
+		})
+	}()
+	<-inside
+	if n := locks(true); n != 1 {
+		t.Errorf("%d sessions hold the write lock during an Update, want 1", n)
+	}
+	second := make(chan error, 1)
+	go func() { second <- db.Update(ctx, func(tx store.Tx) error { return nil }) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for locks(false) != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := locks(false); n != 1 {
+		t.Errorf("%d sessions wait for the write lock during a second Update, want 1", n)
+	}
+	if err := db.View(ctx, func(tx store.ReadTx) error { _, err := tx.TreeSize(); return err }); err != nil {
+		t.Errorf("View during an Update: %v", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if n := locks(true) + locks(false); n != 0 {
+		t.Errorf("%d write locks left after the Updates", n)
+	}
+}
