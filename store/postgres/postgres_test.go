@@ -20,12 +20,18 @@ import (
 	"github.com/vigil-hr/vigil/evlog"
 
 	"github.com/vigil-hr/vigil/internal/pgtest"
+	"github.com/vigil-hr/vigil/internal/s3test"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/store/postgres"
 	"github.com/vigil-hr/vigil/store/storetest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Stop()
+	s3test.Stop() // the benchmarks' S3 server
+	os.Exit(code)
+}
 
 // mustOpen opens a store on a new database and closes it when the test ends.
 func mustOpen(tb testing.TB, url string) *postgres.DB {
