@@ -4,8 +4,8 @@
 // Blob names are random and reveal nothing about the content. Writers stream:
 // [Store.Create] returns a [Writer] that a caller fills and then commits; the
 // blob is durable and visible under its name only after [Writer.Commit]
-// returns. The filesystem adapter is blob/localdisk; blob/blobtest is the
-// conformance suite.
+// returns. The adapters are blob/localdisk (a directory) and blob/s3 (S3
+// object storage); blob/blobtest is the conformance suite.
 package blob
 
 import (
@@ -37,8 +37,10 @@ type Writer interface {
 	// Name returns the blob's name, fixed at creation.
 	Name() string
 	// Commit makes the blob durable and visible. After a crash before Commit
-	// returns, the blob is absent or complete, never partial.
-	Commit() error
+	// returns, the blob is absent or complete, never partial. If ctx ends
+	// first, Commit fails and the blob is not committed (an adapter that
+	// cannot stop a commit half-way, such as a local rename, may finish it).
+	Commit(ctx context.Context) error
 	// Abort discards an uncommitted blob. It is safe after Commit (no-op).
 	Abort() error
 }

@@ -172,7 +172,7 @@ func (s *Service) Stage(ctx context.Context, r io.Reader, name, mediaType string
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("encrypt: %w", err)
 	}
-	if err := w.Commit(); err != nil {
+	if err := w.Commit(ctx); err != nil {
 		return nil, err
 	}
 	committed = true
@@ -376,7 +376,9 @@ func (s *Service) List(ctx context.Context) ([]store.Record, error) {
 // Open returns the item's decrypted content. The reader checks the content's
 // size and SHA-256 against the item as it goes and fails at the end (an error
 // wrapping vigil.ErrCorrupt) if they differ; it fails earlier if the age
-// ciphertext is damaged. It needs the vault unsealed.
+// ciphertext is damaged. A failure to read the blob itself (a disk or
+// network error) wraps vigil.ErrUnavailable instead: the blob may be intact.
+// It needs the vault unsealed.
 func (s *Service) Open(ctx context.Context, it Item) (io.ReadCloser, error) {
 	f, err := s.Blobs.Open(ctx, it.Blob)
 	if err != nil {
@@ -425,7 +427,7 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		c.done = fmt.Errorf("%w: item %s: content does not match its statement (%d of %d bytes)", vigil.ErrCorrupt, c.it.ID, c.n, c.it.Size)
 		return n, c.done
 	case err != nil:
-		c.done = fmt.Errorf("%w: item %s: blob %s: %v", vigil.ErrCorrupt, c.it.ID, c.it.Blob, err)
+		c.done = c.readErr(err)
 		return n, c.done
 	}
 	return n, nil
@@ -444,13 +446,24 @@ func (c *checkedReader) finish() error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%w: item %s: blob %s: %v", vigil.ErrCorrupt, c.it.ID, c.it.Blob, err)
+			return c.readErr(err)
 		}
 	}
 	if [32]byte(c.h.Sum(nil)) != c.it.SHA256 {
 		return fmt.Errorf("%w: item %s: content does not match its statement", vigil.ErrCorrupt, c.it.ID)
 	}
 	return io.EOF
+}
+
+// readErr describes a failed read of the decrypted blob. The vault tells a
+// failure to read the blob (vigil.ErrUnavailable: a disk or network error,
+// the ciphertext may be intact) from a failure to authenticate it
+// (vigil.ErrCorrupt); anything else is taken as corruption.
+func (c *checkedReader) readErr(err error) error {
+	if errors.Is(err, vigil.ErrUnavailable) || errors.Is(err, vigil.ErrCorrupt) {
+		return fmt.Errorf("item %s: blob %s: %w", c.it.ID, c.it.Blob, err)
+	}
+	return fmt.Errorf("%w: item %s: blob %s: %v", vigil.ErrCorrupt, c.it.ID, c.it.Blob, err)
 }
 
 func (c *checkedReader) Close() error { return c.c.Close() }

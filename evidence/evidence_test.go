@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/blob/localdisk"
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/evlog"
@@ -366,7 +367,7 @@ func TestSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 		io.WriteString(w, "orphan")
-		if err := w.Commit(); err != nil {
+		if err := w.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		orphans = append(orphans, w.Name())
@@ -374,7 +375,7 @@ func TestSweep(t *testing.T) {
 	// A blob referenced by a record of another kind is not an orphan.
 	w, _ := f.svc.Blobs.Create(ctx)
 	io.WriteString(w, "attachment")
-	if err := w.Commit(); err != nil {
+	if err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	other := w.Name()
@@ -480,5 +481,47 @@ func TestPaddingChecked(t *testing.T) {
 	}
 	if got, err := f.readAll(it); !errors.Is(err, vigil.ErrCorrupt) {
 		t.Errorf("read of content with a non-zero tail = %q, %v; want ErrCorrupt", got, err)
+	}
+}
+
+// failingBlobs is a real blob store whose blobs fail to read after a given
+// number of bytes, as a disk with a bad sector or a dropped connection would.
+type failingBlobs struct {
+	blob.Store
+	after int64
+	err   error
+}
+
+func (s failingBlobs) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	rc, err := s.Store.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(io.LimitReader(rc, s.after), iotest.ErrReader(s.err)), rc}, nil
+}
+
+// TestReadErrorIsNotCorruption checks that an I/O error while reading an
+// item's blob wraps vigil.ErrUnavailable and the error itself, not
+// vigil.ErrCorrupt: the blob may be intact, and fsck or an operator must not
+// be told otherwise.
+func TestReadErrorIsNotCorruption(t *testing.T) {
+	f := mustService(t)
+	it := f.add(t, randBytes(200<<10, 9), "video.bin", "")
+	eio := errors.New("input/output error")
+	for _, after := range []int64{0, 30, 100 << 10, it.Size} {
+		svc := *f.svc
+		svc.Blobs = failingBlobs{Store: f.svc.Blobs, after: after, err: eio}
+		var err error
+		rc, err := svc.Open(ctx, it)
+		if err == nil {
+			_, err = io.ReadAll(rc)
+			rc.Close()
+		}
+		if !errors.Is(err, vigil.ErrUnavailable) || !errors.Is(err, eio) || errors.Is(err, vigil.ErrCorrupt) {
+			t.Errorf("read failing after %d bytes: %v; want ErrUnavailable wrapping the read error, not ErrCorrupt", after, err)
+		}
 	}
 }

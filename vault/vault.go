@@ -371,8 +371,13 @@ func (v *Vault) Encrypt(w io.Writer) (io.WriteCloser, error) {
 }
 
 // Decrypt returns a reader of the plaintext of the age file r. It returns
-// [vigil.ErrSealed] while sealed. Reads from the returned reader fail if the
-// ciphertext is tampered with or truncated.
+// [vigil.ErrSealed] while sealed.
+//
+// Errors say which side failed. If reading r itself fails (a disk or network
+// error), Decrypt and the returned reader return an error wrapping both
+// [vigil.ErrUnavailable] and r's error: the ciphertext may be intact, so it
+// is not called corrupt. If the ciphertext is tampered with, truncated or not
+// for this vault's key, they return an error wrapping [vigil.ErrCorrupt].
 func (v *Vault) Decrypt(r io.Reader) (io.Reader, error) {
 	// Take the identity under the lock: Seal wipes the secrets (and nils
 	// s.identity) after releasing it.
@@ -385,14 +390,55 @@ func (v *Vault) Decrypt(r io.Reader) (io.Reader, error) {
 	if id == nil {
 		return nil, vigil.ErrSealed
 	}
-	pr, err := age.Decrypt(r, id)
+	src := &sourceReader{r: r}
+	pr, err := age.Decrypt(src, id)
 	if errors.Is(err, ErrWiped) { // sealed since we took id
 		return nil, vigil.ErrSealed
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: decrypt: %v", vigil.ErrCorrupt, err)
+		return nil, src.classify(err)
 	}
-	return pr, nil
+	return &plainReader{r: pr, src: src}, nil
+}
+
+// A sourceReader remembers the first error, other than io.EOF, that reading
+// the ciphertext returned, so that a failure of age can be told apart from a
+// failure of the storage under it.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// classify maps an error of age to an I/O error if reading the ciphertext
+// failed, else to an integrity failure.
+func (s *sourceReader) classify(err error) error {
+	if s.err != nil {
+		return fmt.Errorf("%w: read ciphertext: %w", vigil.ErrUnavailable, s.err)
+	}
+	return fmt.Errorf("%w: decrypt: %v", vigil.ErrCorrupt, err)
+}
+
+// A plainReader is the plaintext reader Decrypt returns: age's, with its
+// errors classified.
+type plainReader struct {
+	r   io.Reader
+	src *sourceReader
+}
+
+func (p *plainReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF {
+		err = p.src.classify(err)
+	}
+	return n, err
 }
 
 // A Label binds an encrypted field to its place in the store.

@@ -30,7 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		if _, err := w.Write(data); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Commit(); err != nil {
+		if err := w.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		return w.Name()
@@ -115,10 +115,10 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		s := open(t)
 		w, _ := s.Create(ctx)
 		w.Write([]byte("x"))
-		if err := w.Commit(); err != nil {
+		if err := w.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Commit(); err == nil {
+		if err := w.Commit(ctx); err == nil {
 			t.Fatal("second Commit succeeded")
 		}
 		if err := w.Abort(); err != nil {
@@ -126,6 +126,30 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		}
 		if got := get(t, s, w.Name()); string(got) != "x" {
 			t.Fatalf("blob changed after Abort: %q", got)
+		}
+	})
+	t.Run("CommitCanceled", func(t *testing.T) {
+		s := open(t)
+		w, err := s.Create(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("never committed")); err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := w.Commit(cctx); err == nil {
+			t.Fatal("Commit with a canceled context succeeded")
+		}
+		if err := w.Abort(); err != nil {
+			t.Fatalf("Abort after a failed Commit: %v", err)
+		}
+		if _, err := s.Open(ctx, w.Name()); !errors.Is(err, vigil.ErrNotFound) {
+			t.Fatalf("Open of a blob whose Commit was canceled: %v, want ErrNotFound", err)
+		}
+		if names := list(t, s); len(names) != 0 {
+			t.Fatalf("blob whose Commit was canceled is listed: %v", names)
 		}
 	})
 	t.Run("Remove", func(t *testing.T) {

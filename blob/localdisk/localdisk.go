@@ -154,9 +154,13 @@ func (w *writer) Write(p []byte) (int, error) {
 }
 func (w *writer) Name() string { return w.name }
 
-func (w *writer) Commit() error {
+func (w *writer) Commit(ctx context.Context) error {
 	if w.done {
 		return errors.New("blob already committed or aborted")
+	}
+	if err := ctx.Err(); err != nil {
+		w.Abort()
+		return fmt.Errorf("commit blob: %w", err)
 	}
 	w.done = true
 	tmp := w.f.Name()

@@ -102,7 +102,7 @@ func TestCoarseTimes(t *testing.T) {
 			}
 			continue
 		}
-		if err := w.Commit(); err != nil {
+		if err := w.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
 		names = append(names, w.Name())

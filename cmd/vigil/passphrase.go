@@ -73,6 +73,11 @@ func isTerminal(w any) bool {
 // given without a prompt), opens the data directory and unseals it with that
 // passphrase. The caller closes the directory.
 func openData(ctx context.Context, e *env, data, pfile string, need bool) (*datadir.Dir, error) {
+	return openDataWith(ctx, e, data, pfile, need, datadir.Backends{})
+}
+
+// openDataWith is openData with backends in place of vigil.json's, where set.
+func openDataWith(ctx context.Context, e *env, data, pfile string, need bool, be datadir.Backends) (*datadir.Dir, error) {
 	var pass []byte
 	if need || havePassphrase(e, pfile) {
 		var err error
@@ -80,7 +85,7 @@ func openData(ctx context.Context, e *env, data, pfile string, need bool) (*data
 			return nil, err
 		}
 	}
-	d, err := datadir.Open(ctx, data)
+	d, err := datadir.OpenWith(ctx, data, be)
 	if err != nil {
 		return nil, err
 	}

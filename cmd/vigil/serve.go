@@ -26,7 +26,7 @@ import (
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "--data DIR [--public ADDR] [--staff ADDR]")
+	fs := newFlags(e, "serve", "--data DIR [--public ADDR] [--staff ADDR] [--store URL] [--blobs URL]")
 	data := dataFlag(fs, e)
 	pub := fs.String("public", "127.0.0.1:8080", "public listener `ADDR` (intake pages, log, keys)")
 	staff := fs.String("staff", "127.0.0.1:8081", "staff listener `ADDR` (/api/v1); keep it off the public network")
@@ -38,6 +38,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	publicLog := fs.Bool("public-log", false, "log each public request's method, path and status (never address, query, user agent or referrer)")
 	logFormat := fs.String("log-format", "text", "log `FORMAT` on stderr: text or json")
 	logLevel := fs.String("log-level", "info", "least `LEVEL` logged: debug, info, warn or error")
+	storeURL := fs.String("store", "", "keep records in PostgreSQL at `URL` (postgres://user@host:port/database; password from PGPASSWORD or ~/.pgpass) instead of vigil.json's store or DIR/vigil.db; see docs/scale.md")
+	blobsURL := fs.String("blobs", "", "keep blobs in S3 at `URL` (s3://host[:port]/bucket[/prefix]; keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) instead of vigil.json's blobs or DIR/blobs; see docs/scale.md")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -45,7 +47,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := openData(ctx, e, *data, *pfile, false)
+	d, err := openDataWith(ctx, e, *data, *pfile, false, datadir.Backends{Store: *storeURL, Blobs: *blobsURL})
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,10 @@ type Config struct {
 	// each new checkpoint and publishes it once the quorum holds. Optional;
 	// without it checkpoints are published as signed.
 	Witness *witness.Policy `json:"witness,omitempty"`
+	// Backends names where records and blobs live when not in the
+	// directory itself ("store": a PostgreSQL URL, "blobs": an S3 URL;
+	// docs/scale.md). vigil serve's --store and --blobs take precedence.
+	Backends
 }
 
 // InstanceConfig is the instance section of vigil.json: texts per UI

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/blob/localdisk"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/evidence"
@@ -105,7 +106,7 @@ type Dir struct {
 	Config   Config
 	Vault    *vault.Vault
 	Store    store.Store
-	Blobs    *localdisk.Dir
+	Blobs    blob.Store
 	Evidence *evidence.Service
 	Log      *evlog.Checkpointer
 	Intake   *intake.Service
@@ -119,39 +120,51 @@ type Dir struct {
 
 // Open locks and opens the data directory at dir, with a sealed vault.
 func Open(ctx context.Context, dir string) (*Dir, error) {
+	return OpenWith(ctx, dir, Backends{})
+}
+
+// OpenWith is [Open] with the backends of over (vigil serve's --store and
+// --blobs) in place of vigil.json's, where set.
+func OpenWith(ctx context.Context, dir string, over Backends) (*Dir, error) {
 	cfg, err := ReadConfig(dir)
 	if err != nil {
 		return nil, err
+	}
+	be := cfg.Backends
+	from := backendSource{store: "vigil.json store", blobs: "vigil.json blobs"}
+	if over.Store != "" {
+		be.Store, from.store = over.Store, "--store"
+	}
+	if over.Blobs != "" {
+		be.Blobs, from.blobs = over.Blobs, "--blobs"
 	}
 	lock, err := dirlock.Acquire(dir)
 	if err != nil {
 		return nil, err
 	}
 	d := &Dir{Path: dir, Config: cfg, lock: lock}
-	if err := d.open(ctx); err != nil {
+	if err := d.open(ctx, be, from); err != nil {
 		d.Close()
 		return nil, err
 	}
 	return d, nil
 }
 
-func (d *Dir) open(ctx context.Context) error {
+// backendSource says where each backend URL came from, for messages.
+type backendSource struct{ store, blobs string }
+
+func (d *Dir) open(ctx context.Context, be Backends, from backendSource) error {
 	v, err := vault.Open(filepath.Join(d.Path, "keys.age"), d.Config.Public)
 	if err != nil {
 		return fmt.Errorf("%w: %v", vigil.ErrCorrupt, err)
 	}
 	d.Vault = v
-	db, err := sqlite.Open(ctx, filepath.Join(d.Path, "vigil.db"))
+	db, err := d.openStore(ctx, be.Store, from.store)
 	if err != nil {
 		return err
 	}
 	d.Store = db
-	blobs, err := localdisk.Open(filepath.Join(d.Path, "blobs"))
-	if err != nil {
-		return err
-	}
-	d.Blobs = blobs
-	d.Evidence = &evidence.Service{Store: db, Blobs: blobs, Vault: v}
+	d.Evidence = &evidence.Service{Store: db, Vault: v}
 	ic := intake.Config{MaxText: d.Config.Intake.MaxTextBytes, MaxFiles: d.Config.Intake.MaxFiles,
 		MaxTotal: d.Config.Intake.MaxTotalBytes, ReceiptSalt: d.Config.ReceiptSalt}
 	// ParseConfig checked the durations.
@@ -159,7 +172,10 @@ func (d *Dir) open(ctx context.Context) error {
 	// Every plaintext time (blobs, items, case records) is as coarse as
 	// intake's.
 	precision := ic.WithDefaults().TimePrecision
-	blobs.TimePrecision = precision
+	if d.Blobs, err = d.openBlobs(ctx, be.Blobs, from.blobs, precision); err != nil {
+		return err
+	}
+	d.Evidence.Blobs = d.Blobs
 	d.Evidence.CoarseTime = precision
 	d.Commit = groupcommit.New(db, 0)
 	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
