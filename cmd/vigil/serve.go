@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/api"
+	"github.com/vigil-hr/vigil/backup"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/connlimit"
 	"github.com/vigil-hr/vigil/internal/datadir"
@@ -388,6 +389,7 @@ func listenStaffSocket(d *datadir.Dir, apiSrv *api.Server, logger *slog.Logger) 
 	apiSrv.Local = staffsock.IsLocal
 	apiSrv.Bundle = d.BundlePublished // never signs off the checkpoint grid
 	apiSrv.Fsck = d.Fsck
+	apiSrv.Backup = func(ctx context.Context) (*backup.Snapshot, error) { return backup.Take(ctx, d.Path, d.Vault.Recipient()) }
 	apiSrv.Import = func(ctx context.Context, p vigil.Principal, file io.Reader) (api.ImportResult, error) {
 		return importFile(ctx, d, p, file)
 	}
