@@ -41,7 +41,7 @@ type SnapshotMeta struct {
 // A Snapshot is a consistent copy of a data directory's database, taken
 // while the directory may be in use, kept in DIR/backup-tmp until Close.
 type Snapshot struct {
-	Meta SnapshotMeta
+	Meta      SnapshotMeta
 	dir       string // the private temporary directory
 	db        string
 	recipient age.Recipient
