@@ -273,3 +273,42 @@ func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
 }
+
+// TestRestoreAsksWitnesses backs up a witnessed log offline, lets it grow
+// and get cosigned, then restores the old snapshot: the witness (vigil's
+// own, over the network) answers that it cosigned a larger tree, and the
+// restore is refused saying how many entries would be lost. With
+// --no-witnesses (nothing else known) it restores, and fsck is clean.
+func TestRestoreAsksWitnesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	tmp := t.TempDir()
+	env := vigilEnv(interopPassphrase)
+	data := filepath.Join(tmp, "data")
+	out := vigilRun(t, bin, env, "init", "--data", data, "--origin", "restore.example/log", "--scrypt-work-factor", "10")
+	logKey := regexp.MustCompile(`log key:\s+(\S+)`).FindStringSubmatch(out)[1]
+	vkey, url := startVigilWitness(t, bin, filepath.Join(tmp, "wit"), "vigil.example/w", logKey)
+	setWitnessPolicy(t, data, map[string]any{"witnesses": []map[string]any{{"name": "vigil-w", "vkey": vkey, "url": url}}})
+	items := map[int64]interopItem{}
+	interopAdd(t, bin, env, data, filepath.Join(tmp, "f1"), 0, 3, items)
+	pub, stop := serveWitnessed(t, bin, env, data)
+	waitCosigned(t, pub, 3, "vigil.example/w")
+	stop()
+	bk := filepath.Join(tmp, "bk")
+	vigilRun(t, bin, env, "backup", "--data", data, "--to", bk) // offline
+	interopAdd(t, bin, env, data, filepath.Join(tmp, "f2"), 3, 2, items)
+	pub, stop = serveWitnessed(t, bin, env, data)
+	waitCosigned(t, pub, 5, "vigil.example/w")
+	stop()
+
+	res := vigilFail(t, bin, env, "restore", "--from", bk, "--data", filepath.Join(tmp, "r1"))
+	if !strings.Contains(res, "refusing to roll the log back: witness vigil-w has a checkpoint of 5 entries, snapshot 000001 holds 3: restoring it would lose 2 log entries") {
+		t.Errorf("restore of the old snapshot: %s", res)
+	}
+	out = vigilRun(t, bin, env, "restore", "--from", bk, "--data", filepath.Join(tmp, "r2"), "--no-witnesses")
+	if !strings.Contains(out, "cosigned checkpoint: 3 entries") || strings.Contains(out, "PROBLEM") {
+		t.Errorf("restore --no-witnesses:\n%s", out)
+	}
+}
