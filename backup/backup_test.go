@@ -126,10 +126,14 @@ func TestManifestChecked(t *testing.T) {
 	var m Manifest
 	json.Unmarshal(orig, &m)
 	for name, change := range map[string]func(m *Manifest){
-		"keys.age hash": func(m *Manifest) { s := m.Files["keys.age"]; s.SHA256 = strings.Repeat("0", 64); m.Files["keys.age"] = s },
-		"blob name":     func(m *Manifest) { m.Blobs["../../../escape"] = FileSum{} },
-		"extra file":    func(m *Manifest) { m.Files["lock"] = FileSum{} },
-		"tree size":     func(m *Manifest) { m.TreeSize++ },
+		"keys.age hash": func(m *Manifest) {
+			s := m.Files["keys.age"]
+			s.SHA256 = strings.Repeat("0", 64)
+			m.Files["keys.age"] = s
+		},
+		"blob name":  func(m *Manifest) { m.Blobs["../../../escape"] = FileSum{} },
+		"extra file": func(m *Manifest) { m.Files["lock"] = FileSum{} },
+		"tree size":  func(m *Manifest) { m.TreeSize++ },
 	} {
 		mm := m
 		mm.Files, mm.Blobs = clone(m.Files), clone(m.Blobs)
