@@ -11,10 +11,10 @@
 //	snapshots/000001/vigil.json    configuration and public keys
 //	snapshots/000001/keys.age      the keys, encrypted to the admin passphrase
 //	snapshots/000001/checkpoint    the checkpoint anchor (and checkpoint.cosigned)
-//	checkpoint.latest              the largest checkpoint any backup here held
+//	checkpoints/00000000000000000158  each checkpoint a backup here held, by size
 //
 // A snapshot is complete once its manifest is written (last). Only blobs the
-// target lacks are copied. Nothing written is plaintext but public keys,
+// target lacks are copied. Every file is written once. Nothing written is plaintext but public keys,
 // checkpoints and the manifest (names, sizes, hashes of ciphertext), and
 // file times are rounded down to the hour.
 package backup
@@ -33,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -45,9 +46,27 @@ import (
 // ManifestFormat is the manifest's format line.
 const ManifestFormat = "vigil-backup/1"
 
-// LatestFile is the target's record of the largest checkpoint any of its
-// backups held: a restore refuses a snapshot that does not extend it.
-const LatestFile = "checkpoint.latest"
+// CheckpointsDir holds the target's record of the checkpoints its backups
+// held, one write-once file each, named by the checkpoint's size (20
+// digits): a restore refuses a snapshot that does not extend the largest.
+const CheckpointsDir = "checkpoints"
+
+// latestCheckpoint returns the name and content of the largest checkpoint
+// recorded in t, or an error wrapping fs.ErrNotExist.
+func latestCheckpoint(ctx context.Context, t Target) (string, []byte, error) {
+	names, err := t.List(ctx, CheckpointsDir)
+	if err != nil {
+		return "", nil, err
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		if len(names[i]) == 20 && strings.Trim(names[i], "0123456789") == "" {
+			name := CheckpointsDir + "/" + names[i]
+			b, err := readAll(ctx, t, name, evlog.MaxCheckpointSize)
+			return name, b, err
+		}
+	}
+	return "", nil, fmt.Errorf("no checkpoint recorded: %w", fs.ErrNotExist)
+}
 
 // FileSum is a file's size and SHA-256 (hex).
 type FileSum struct {
@@ -112,11 +131,11 @@ func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result
 	// A target that saw a larger checkpoint than this log holds is
 	// refused: the data directory was rolled back (or is another log).
 	latestN := int64(-1)
-	if latest, err := readAll(ctx, t, LatestFile, evlog.MaxCheckpointSize); err == nil {
+	if name, latest, err := latestCheckpoint(ctx, t); err == nil {
 		cp, err := evlog.OpenCheckpoint(latest, v)
 		latestN = cp.N
 		if err != nil {
-			return res, fmt.Errorf("%w: %s in the backup target: %v (is it another log's backup?)", vigil.ErrCorrupt, LatestFile, err)
+			return res, fmt.Errorf("%w: %s in the backup target: %v (is it another log's backup?)", vigil.ErrCorrupt, name, err)
 		}
 		if cp.N > src.Meta.TreeSize {
 			return res, fmt.Errorf("%w: the backup target holds a checkpoint of %d entries but this log has %d: the data directory was rolled back since (refusing to back up a shorter log over it)", vigil.ErrConflict, cp.N, src.Meta.TreeSize)
@@ -202,8 +221,9 @@ func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result
 	h := sha256.Sum256(mb)
 	res.Manifest = hex.EncodeToString(h[:])
 	if cp, err := evlog.OpenCheckpoint(src.Meta.Checkpoint, v); err == nil && cp.N > latestN {
-		if err := t.Put(ctx, LatestFile, bytes.NewReader(src.Meta.Checkpoint)); err != nil {
-			return res, fmt.Errorf("write %s: %w", LatestFile, err)
+		name := fmt.Sprintf("%s/%020d", CheckpointsDir, cp.N)
+		if err := t.Put(ctx, name, bytes.NewReader(src.Meta.Checkpoint)); err != nil {
+			return res, fmt.Errorf("write %s: %w", name, err)
 		}
 	}
 	return res, nil

@@ -201,8 +201,8 @@ func Restore(ctx context.Context, t Target, dir string, opt RestoreOptions) (res
 	// Known checkpoints: the operator's, the target's own record, the
 	// witnesses'.
 	known := slices.Clone(opt.Known)
-	if b, err := readAll(ctx, t, LatestFile, evlog.MaxCheckpointSize); err == nil {
-		known = append(known, Known{From: "the backup target's " + LatestFile, Signed: b})
+	if name, b, err := latestCheckpoint(ctx, t); err == nil {
+		known = append(known, Known{From: "the backup target's " + name, Signed: b})
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return res, err
 	}

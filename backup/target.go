@@ -20,7 +20,8 @@ import (
 
 // A Target is where backups are kept: a flat namespace of files named by
 // slash-separated paths ("blobs/ab12...", "snapshots/000001/manifest.json").
-// Files are written once and never changed, except [LatestFile]. An S3
+// Files are written once and never changed (so off-site copies can refuse
+// changes: rclone copy --immutable, rsync --ignore-existing). An S3
 // bucket and prefix fits the same contract.
 type Target interface {
 	// Stat returns the size of the file name, or an error wrapping
