@@ -135,9 +135,17 @@ func TestBackupRestore(t *testing.T) {
 	for _, h := range canaryScan(t, bk, canary, needles) {
 		t.Errorf("canary found in the backup directory: %s", h)
 	}
+	// The database is sealed: its plaintext metadata (kinds, coarse times,
+	// the log) is not in the backup either.
+	if b, err := os.ReadFile(filepath.Join(data, "vigil.db")); err != nil || !bytes.HasPrefix(b, []byte("SQLite format 3\x00")) {
+		t.Errorf("control: the data directory's vigil.db does not start with the SQLite header (%v)", err)
+	}
 	filepath.WalkDir(bk, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte("SQLite format 3\x00")) {
+			t.Errorf("%s: a plaintext SQLite database in the backup directory", p)
 		}
 		if info, err := de.Info(); err == nil && !info.ModTime().Equal(info.ModTime().Truncate(time.Hour)) {
 			t.Errorf("%s: modification time %s is finer than an hour", p, info.ModTime())
