@@ -113,10 +113,9 @@ func Restore(ctx context.Context, t Target, dir string, opt RestoreOptions) (res
 			return res, fmt.Errorf("%w: snapshot %s: the manifest lists no %s", vigil.ErrCorrupt, m.Snapshot, f)
 		}
 	}
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return res, err
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
 		return res, err
 	}
 	defer func() {
@@ -126,8 +125,14 @@ func Restore(ctx context.Context, t Target, dir string, opt RestoreOptions) (res
 			for _, e := range ents {
 				os.RemoveAll(filepath.Join(dir, e.Name()))
 			}
+			if created {
+				os.Remove(dir)
+			}
 		}
 	}()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return res, err
+	}
 	sdir := "snapshots/" + m.Snapshot + "/"
 	for fn := range m.Files {
 		if fn == "vigil.db.age" {

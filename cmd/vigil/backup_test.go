@@ -220,8 +220,17 @@ func TestBackupRestore(t *testing.T) {
 		t.Errorf("restore over a directory: %s", res)
 	}
 
+	// A sealed server backs up too (only the public recipient is needed).
+	srv = icrashStart(t, bin, vigilEnv(""), data)
+	out3 := vigilRun(t, bin, vigilEnv(""), "backup", "--data", data, "--to", bk)
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.cmd.Wait()
+	if !strings.HasPrefix(out3, "snapshot 000003:") || !strings.Contains(out3, "(0 new, copied)") {
+		t.Errorf("backup 3, sealed server, nothing new: %q", out3)
+	}
+
 	// A changed file is refused, naming it, and nothing is left.
-	for _, victim := range []string{"blobs/" + filepath.Base(globBlobs(t, data)[0]), "snapshots/000002/vigil.db.age", "snapshots/000002/keys.age"} {
+	for _, victim := range []string{"blobs/" + filepath.Base(globBlobs(t, data)[0]), "snapshots/000003/vigil.db.age", "snapshots/000003/keys.age"} {
 		p := filepath.Join(bk, filepath.FromSlash(victim))
 		orig, err := os.ReadFile(p)
 		if err != nil {
