@@ -47,6 +47,16 @@ type Snapshot struct {
 	recipient age.Recipient
 }
 
+// ClearTmp removes DIR/backup-tmp, the leftover of a snapshot whose
+// process was killed. Call it holding the data directory (vigil serve does
+// at start; Take does too).
+func ClearTmp(dataDir string) error {
+	if err := os.RemoveAll(filepath.Join(dataDir, TmpDir)); err != nil {
+		return fmt.Errorf("clear %s: %w", filepath.Join(dataDir, TmpDir), err)
+	}
+	return nil
+}
+
 // snapMu serializes snapshots in one process (a server); across processes
 // the data directory lock does (offline commands hold it, serve holds it).
 var snapMu sync.Mutex
@@ -75,8 +85,8 @@ func Take(ctx context.Context, dataDir string, recipient age.Recipient) (*Snapsh
 	tmp := filepath.Join(dataDir, TmpDir)
 	// Leftovers of an interrupted snapshot: a plaintext database copy
 	// must not outlive its operation.
-	if err := os.RemoveAll(tmp); err != nil {
-		return nil, fmt.Errorf("clear %s: %w", tmp, err)
+	if err := ClearTmp(dataDir); err != nil {
+		return nil, err
 	}
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return nil, err

@@ -221,7 +221,14 @@ func TestBackupRestore(t *testing.T) {
 	}
 
 	// A sealed server backs up too (only the public recipient is needed).
+	// Starting, it removes what a killed backup left in backup-tmp.
+	leftover := filepath.Join(data, backup.TmpDir, "vigil.db")
+	os.MkdirAll(filepath.Dir(leftover), 0o700)
+	os.WriteFile(leftover, []byte("SQLite format 3\x00 left by a killed backup"), 0o600)
 	srv = icrashStart(t, bin, vigilEnv(""), data)
+	if _, err := os.Stat(filepath.Dir(leftover)); !os.IsNotExist(err) {
+		t.Errorf("serve started with %s still there: %v", filepath.Dir(leftover), err)
+	}
 	out3 := vigilRun(t, bin, vigilEnv(""), "backup", "--data", data, "--to", bk)
 	srv.cmd.Process.Signal(syscall.SIGTERM)
 	srv.cmd.Wait()

@@ -381,6 +381,9 @@ func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
 // while serve holds the data directory: requests there act as the admin
 // "cli" without a token. stop closes it and removes the socket file.
 func listenStaffSocket(d *datadir.Dir, apiSrv *api.Server, logger *slog.Logger) (stop func(), err error) {
+	if err := backup.ClearTmp(d.Path); err != nil { // a killed backup's plaintext copy
+		return nil, err
+	}
 	l, err := staffsock.Listen(d.Path)
 	if err != nil {
 		return nil, err
