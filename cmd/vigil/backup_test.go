@@ -72,7 +72,9 @@ func TestBackupRestore(t *testing.T) {
 
 	// Backup 1, under load: four sources keep submitting through the
 	// public listener while it runs.
-	var stop atomic.Bool
+	var stop, started atomic.Bool
+	var mu sync.Mutex
+	var underLoad []icrashSub
 	var during atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -80,15 +82,23 @@ func TestBackupRestore(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; !stop.Load(); i++ {
 				s := icrashSub{text: fmt.Sprintf("during backup %d/%d %s", c, i, canary), fileName: "d.bin", file: canaryLarge(canary, 5000+i)}
-				if _, err := icrashSubmit(client, srv.url, s); err != nil {
+				r, err := icrashSubmit(client, srv.url, s)
+				if err != nil {
 					errs <- err
 					return
+				}
+				s.receipt = r
+				if !started.Load() { // acknowledged before the backup started
+					mu.Lock()
+					underLoad = append(underLoad, s)
+					mu.Unlock()
 				}
 				during.Add(1)
 			}
 		})
 	}
 	time.Sleep(300 * time.Millisecond) // let the load start
+	started.Store(true)
 	before := during.Load()
 	out1 := vigilRun(t, bin, env, "backup", "--data", data, "--to", bk)
 	after := during.Load()
@@ -191,29 +201,20 @@ func TestBackupRestore(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(old, backup.RollbackNote)); err != nil || !bytes.Contains(b, []byte("would lose")) {
 		t.Errorf("%s: %q %v", backup.RollbackNote, b, err)
 	}
+	// Snapshot 1 was taken under load: fsck is clean and every submission
+	// acknowledged before it started opens and decrypts.
+	if len(underLoad) == 0 {
+		t.Error("no submission of the load was acknowledged before the backup started")
+	}
+	t.Logf("checking snapshot 1: %d submissions of the load acknowledged before it started, and the 12 before the load", len(underLoad))
+	checkRestored(t, bin, env, old, pass, append(underLoad, acked[:12]...))
 
 	// The newest snapshot restores: fsck clean, every submission
 	// acknowledged before it (backup 2 started after acked[:17]) opens.
 	restored := filepath.Join(root, "restored")
 	out = vigilRun(t, bin, env, "restore", "--from", bk, "--data", restored)
 	t.Logf("restore: %s", out)
-	fsck := vigilRun(t, bin, env, "fsck", "--data", restored)
-	if strings.Contains(fsck, "PROBLEM") || !strings.Contains(fsck, "items:") {
-		t.Errorf("fsck of the restored directory:\n%s", fsck)
-	}
-	d, err := datadir.Open(context.Background(), restored)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Vault.Unseal([]byte(pass)); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range acked[:17] {
-		if err := icrashOpen(context.Background(), d, s); err != nil {
-			t.Errorf("submission %q in the restored directory: %v", s.text, err)
-		}
-	}
-	d.Close()
+	checkRestored(t, bin, env, restored, pass, acked[:17])
 	// Restoring over an existing directory is refused.
 	res = vigilFail(t, bin, env, "restore", "--from", bk, "--data", restored)
 	if !strings.Contains(res, "is not empty") {
@@ -255,6 +256,29 @@ func TestBackupRestore(t *testing.T) {
 			t.Errorf("a refused restore left %d files", len(ents))
 		}
 		os.WriteFile(p, orig, 0o600)
+	}
+}
+
+// checkRestored runs fsck on a restored directory (it must be clean) and
+// opens every submission of subs with its receipt: text and file decrypt.
+func checkRestored(t *testing.T, bin string, env []string, dir, pass string, subs []icrashSub) {
+	t.Helper()
+	fsck := vigilRun(t, bin, env, "fsck", "--data", dir)
+	if strings.Contains(fsck, "PROBLEM") || !strings.Contains(fsck, "items:") {
+		t.Errorf("fsck of %s:\n%s", dir, fsck)
+	}
+	d, err := datadir.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Vault.Unseal([]byte(pass)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs {
+		if err := icrashOpen(context.Background(), d, s); err != nil {
+			t.Errorf("submission %q in %s: %v", s.text, dir, err)
+		}
 	}
 }
 
