@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/backup"
@@ -33,11 +35,22 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	if *to == "" {
 		return usageError{"need --to PATH"}
 	}
-	t, err := backup.OpenTarget(*to, true)
+	if strings.Contains(*to, "://") { // a URL: refused before anything is opened
+		if _, err := backup.OpenTarget(*to, false); err != nil {
+			return err
+		}
+	}
+	if inside(*to, *data) {
+		return usageError{fmt.Sprintf("--to %s is inside the data directory %s: a backup belongs on another disk", *to, *data)}
+	}
+	d, srv, err := open(ctx, e, *data, "", passNever)
 	if err != nil {
 		return err
 	}
-	d, srv, err := open(ctx, e, *data, "", passNever)
+	if d != nil {
+		defer d.Close()
+	}
+	t, err := backup.OpenTarget(*to, true)
 	if err != nil {
 		return err
 	}
@@ -45,7 +58,6 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	if srv != nil {
 		res, err = srv.Backup(ctx, t)
 	} else {
-		defer d.Close()
 		var snap *backup.Snapshot
 		snap, err = backup.Take(ctx, d.Path, d.Vault.Recipient())
 		if err != nil {
@@ -90,4 +102,15 @@ func (s *server) Backup(ctx context.Context, t backup.Target) (backup.Result, er
 		return err
 	}
 	return backup.Write(ctx, t, backup.Source{Dir: s.dir, Meta: meta, Seal: seal}, backup.ConfigVerifier)
+}
+
+// inside reports whether path is dir or under it.
+func inside(path, dir string) bool {
+	p, err1 := filepath.Abs(path)
+	d, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(d, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
