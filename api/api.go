@@ -117,6 +117,9 @@ type Server struct {
 	// Fsck checks the data directory (datadir.Dir.Fsck); nil: POST
 	// /api/v1/fsck answers 404.
 	Fsck func(ctx context.Context) (datadir.FsckReport, error)
+	// Backup snapshots the database for vigil backup (api/backup.go); nil:
+	// POST /api/v1/backup answers 404.
+	Backup Snapshotter
 	// Import stores a case file (vigil import); nil: POST /api/v1/import
 	// answers 404.
 	Import Importer
@@ -192,6 +195,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/tokens", Response: reflect.TypeFor[NewToken](), Status: http.StatusCreated, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.createToken))) })},
 		{Method: "POST", Path: "/api/v1/bundle", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.bundle))) })},
 		{Method: "POST", Path: "/api/v1/import", Response: reflect.TypeFor[ImportResult](), Status: http.StatusOK, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(s.importCase)) })},
+		{Method: "POST", Path: "/api/v1/backup", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.backupSnapshot))) })},
 		{Method: "POST", Path: "/api/v1/fsck", Response: reflect.TypeFor[datadir.FsckReport](), Status: http.StatusOK, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.fsck))) })},
 	}
 	return append(rs, caseRoutes()...)

@@ -61,6 +61,12 @@ var examples = map[string][]example{
 	"config": {
 		{"check vigil.json before a restart: OK, or every problem with its key", `vigil config check --data /var/lib/vigil`},
 	},
+	"backup": {
+		{"an encrypted, incremental backup while serve runs (no passphrase needed)", `vigil backup --data /var/lib/vigil --to /mnt/backup/vigil`},
+	},
+	"restore": {
+		{"rebuild a data directory from the latest snapshot, refusing one older than a checkpoint you kept", `vigil restore --from /mnt/backup/vigil --data /var/lib/vigil-new --known-checkpoint last-checkpoint.txt`},
+	},
 	"inbox": {
 		{"list submissions, newest first", `vigil inbox --data d`},
 		{"read one, answer the source, move it on", `vigil inbox --data d 01J9ZQ4Y5M2B7K8N3P6R1S0T4V && vigil inbox --data d reply 01J9ZQ4Y5M2B7K8N3P6R1S0T4V "Thank you. Can you say which day?" && vigil inbox --data d state 01J9ZQ4Y5M2B7K8N3P6R1S0T4V in_review`},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/api"
+	"github.com/vigil-hr/vigil/backup"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/connlimit"
 	"github.com/vigil-hr/vigil/internal/datadir"
@@ -474,6 +475,9 @@ func publicOptions(d *datadir.Dir, w io.Writer, requestLog, jsonLog bool) web.Op
 // while serve holds the data directory: requests there act as the admin
 // "cli" without a token. stop closes it and removes the socket file.
 func listenStaffSocket(d *datadir.Dir, apiSrv *api.Server, logger *slog.Logger) (stop func(), err error) {
+	if err := backup.ClearTmp(d.Path); err != nil { // a killed backup's plaintext copy
+		return nil, err
+	}
 	l, err := staffsock.Listen(d.Path)
 	if err != nil {
 		return nil, err
@@ -482,6 +486,9 @@ func listenStaffSocket(d *datadir.Dir, apiSrv *api.Server, logger *slog.Logger) 
 	apiSrv.Local = staffsock.IsLocal
 	apiSrv.Bundle = d.BundlePublished // never signs off the checkpoint grid
 	apiSrv.Fsck = d.Fsck
+	apiSrv.Backup = func(ctx context.Context) (*backup.Snapshot, error) {
+		return backup.Take(ctx, d.Path, d.Vault.Recipient())
+	}
 	apiSrv.Import = func(ctx context.Context, p vigil.Principal, file io.Reader) (api.ImportResult, error) {
 		return importFile(ctx, d, p, file)
 	}

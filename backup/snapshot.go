@@ -1,0 +1,179 @@
+package backup
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"filippo.io/age"
+
+	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/store"
+	"github.com/vigil-hr/vigil/store/sqlite"
+)
+
+// TmpDir is the data directory's private area (mode 0700) where a
+// snapshot's plaintext database copy lives while it is encrypted; it is
+// emptied when a snapshot starts and when it ends.
+const TmpDir = "backup-tmp"
+
+// SnapshotMeta describes a database snapshot: its log and the checkpoints
+// of the data directory when it was taken (each no larger than the
+// snapshot's tree).
+type SnapshotMeta struct {
+	// TreeSize and Root are the snapshot's log: size and root hash (base64).
+	TreeSize int64  `json:"tree_size"`
+	Root     string `json:"root"`
+	// Checkpoint is the checkpoint anchor (DIR/checkpoint), empty if none
+	// was signed; Cosigned is DIR/checkpoint.cosigned, empty if none.
+	Checkpoint []byte `json:"checkpoint,omitempty"`
+	Cosigned   []byte `json:"cosigned,omitempty"`
+}
+
+// A Snapshot is a consistent copy of a data directory's database, taken
+// while the directory may be in use, kept in DIR/backup-tmp until Close.
+type Snapshot struct {
+	Meta      SnapshotMeta
+	dir       string // the private temporary directory
+	db        string
+	recipient age.Recipient
+}
+
+// ClearTmp removes DIR/backup-tmp, the leftover of a snapshot whose
+// process was killed. Call it holding the data directory (vigil serve does
+// at start; Take does too).
+func ClearTmp(dataDir string) error {
+	if err := os.RemoveAll(filepath.Join(dataDir, TmpDir)); err != nil {
+		return fmt.Errorf("clear %s: %w", filepath.Join(dataDir, TmpDir), err)
+	}
+	return nil
+}
+
+// snapMu serializes snapshots in one process (a server); across processes
+// the data directory lock does (offline commands hold it, serve holds it).
+var snapMu sync.Mutex
+
+// Take snapshots the data directory at dataDir. The caller must hold the
+// directory (its lock) or be the server holding it. The anchor files are
+// read first, so each checkpoint is no larger than the snapshot's tree: a
+// checkpoint is signed only over entries already committed, and the anchor
+// is written before the database copy starts.
+func Take(ctx context.Context, dataDir string, recipient age.Recipient) (*Snapshot, error) {
+	snapMu.Lock()
+	ok := false
+	defer func() {
+		if !ok {
+			snapMu.Unlock()
+		}
+	}()
+	var meta SnapshotMeta
+	var err error
+	if meta.Checkpoint, err = readOptional(filepath.Join(dataDir, "checkpoint")); err != nil {
+		return nil, err
+	}
+	if meta.Cosigned, err = readOptional(filepath.Join(dataDir, "checkpoint.cosigned")); err != nil {
+		return nil, err
+	}
+	tmp := filepath.Join(dataDir, TmpDir)
+	// Leftovers of an interrupted snapshot: a plaintext database copy
+	// must not outlive its operation.
+	if err := ClearTmp(dataDir); err != nil {
+		return nil, err
+	}
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, err
+	}
+	s := &Snapshot{Meta: meta, dir: tmp, db: filepath.Join(tmp, "vigil.db"), recipient: recipient}
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := vacuumInto(ctx, filepath.Join(dataDir, "vigil.db"), s.db); err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, s.db)
+	if err != nil {
+		return nil, fmt.Errorf("open the snapshot: %w", err)
+	}
+	err = db.View(ctx, func(tx store.ReadTx) error {
+		t, err := evlog.Tree(tx)
+		s.Meta.TreeSize, s.Meta.Root = t.N, base64.StdEncoding.EncodeToString(t.Hash[:])
+		return err
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("snapshot tree: %w", err)
+	}
+	// sqlite.Open put the copy in WAL mode: fold it back into one file.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(s.db + suffix)
+	}
+	ok = true
+	return s, nil
+}
+
+// vacuumInto copies the database at src into dst (which must not exist) in
+// one read transaction: a consistent snapshot while writers go on.
+func vacuumInto(ctx context.Context, src, dst string) error {
+	db, err := sql.Open("sqlite", "file:"+src+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if strings.ContainsAny(dst, "'\x00") {
+		return fmt.Errorf("snapshot path %q: quote in path", dst)
+	}
+	if _, err := db.ExecContext(ctx, "VACUUM INTO '"+dst+"'"); err != nil {
+		return fmt.Errorf("copy the database: %w", err)
+	}
+	return nil
+}
+
+// Seal writes the snapshot's database to w, age-encrypted to the vault's
+// recipient, streaming (constant memory).
+func (s *Snapshot) Seal(w io.Writer) error {
+	f, err := os.Open(s.db)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ew, err := age.Encrypt(w, s.recipient)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(ew, f); err != nil {
+		return err
+	}
+	return ew.Close()
+}
+
+// Close removes the plaintext copy and its directory.
+func (s *Snapshot) Close() error {
+	defer snapMu.Unlock()
+	return os.RemoveAll(s.dir)
+}
+
+func readOptional(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > evlog.MaxCheckpointSize*4 {
+		return nil, fmt.Errorf("%s: too large for a checkpoint", path)
+	}
+	return b, nil
+}
