@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base32"
 	"html"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -208,4 +210,16 @@ func (e *env) signIn(t testing.TB, c *client, name, pass string, secret []byte) 
 	}
 	c.get("/vault") // picks up the CSRF token
 	return secret
+}
+
+// pngBytes is a 4×4 PNG.
+func pngBytes(t testing.TB) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80
+	}
+	var b bytes.Buffer
+	must(t, png.Encode(&b, img))
+	return b.Bytes()
 }
