@@ -214,7 +214,7 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "title.accounts", accountsData{Accounts: list, Roles: Roles, Langs: langs})
 	switch r.FormValue("done") {
 	case "created":
-		v.Notice = v.T("accounts.created")
+		v.Notice = v.T("accounts.done")
 	case "changed":
 		v.Notice = v.T("accounts.changed")
 	}

@@ -233,3 +233,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	s.errorPage(w, r, status, key)
 }
+
+// LangName names a language tag in the page's language, or returns the
+// tag itself when the UI has no name for it.
+func (v *view) LangName(tag string) string {
+	if m, ok := v.msgs["lang."+tag]; ok {
+		return m
+	}
+	return tag
+}

@@ -32,7 +32,7 @@ func TestCSRFEveryRoute(t *testing.T) {
 	admin := e.account(t, "Olga Admin", vigil.RoleAdmin, "en", "correct horse battery staple")
 	sub := e.submit(t, "text", nil)
 	c := newClient(t, e.serve(t))
-	e.signIn(t, c, "Olga Admin", "correct horse battery staple", nil)
+	secret := e.signIn(t, c, "Olga Admin", "correct horse battery staple", nil)
 	n := 0
 	for _, rt := range staffweb.Routes() {
 		if rt.Method == "GET" {
@@ -64,6 +64,17 @@ func TestCSRFEveryRoute(t *testing.T) {
 			c.origin = c.base
 		default:
 			t.Errorf("%s %s: state-changing route without a guard", rt.Method, p)
+		}
+		// The refused request changed nothing: the session lives on, the
+		// vault is still unsealed.
+		if r := c.get("/vault"); r.status != 200 {
+			t.Errorf("%s %s: the session ended (%d)", rt.Method, p, r.status)
+			e.signIn(t, c, "Olga Admin", "correct horse battery staple", secret)
+		}
+		if e.d.Vault.Sealed() {
+			t.Errorf("%s %s sealed the vault", rt.Method, p)
+			must(t, e.d.Vault.Unseal([]byte(vaultPass)))
+			e.signIn(t, c, "Olga Admin", "correct horse battery staple", secret)
 		}
 	}
 	if n < 15 {
