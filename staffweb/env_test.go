@@ -223,3 +223,9 @@ func pngBytes(t testing.TB) []byte {
 	must(t, png.Encode(&b, img))
 	return b.Bytes()
 }
+
+// totpNow moves e's clock to the next TOTP step and returns its code.
+func totpNow(e *env, secret []byte) string {
+	e.clock.Add(30 * time.Second)
+	return account.TOTPCode(secret, e.clock.Now())
+}
