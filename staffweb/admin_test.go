@@ -64,3 +64,25 @@ func TestAccountsAdmin(t *testing.T) {
 		t.Errorf("disabled account signed in: %d %s", r.status, r.loc)
 	}
 }
+
+// TestAdminNotSelf: an admin cannot demote or disable their own account
+// from the UI (the last admin would lock everyone out).
+func TestAdminNotSelf(t *testing.T) {
+	e := newEnv(t, true, true)
+	a := e.account(t, "Olga Admin", vigil.RoleAdmin, "en", "correct horse battery staple")
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Olga Admin", "correct horse battery staple", nil)
+	if r := c.get("/accounts"); strings.Contains(r.body, "/accounts/"+a.ID.String()+"/disable") {
+		t.Error("own account has a disable button")
+	}
+	for _, p := range []string{"/role", "/disable"} {
+		if r := c.post("/accounts/"+a.ID.String()+p, url.Values{"role": {"intake"}}, true); r.status != http.StatusForbidden {
+			t.Errorf("own %s: %d", p, r.status)
+		}
+	}
+	got, err := e.accounts.Get(t.Context(), a.ID)
+	must(t, err)
+	if got.Role != vigil.RoleAdmin || !got.Disabled.IsZero() {
+		t.Errorf("own account changed: %+v", got)
+	}
+}

@@ -243,7 +243,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := s.otherAccount(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -256,7 +256,7 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) disable(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
+	id, err := s.otherAccount(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -268,13 +268,22 @@ func (s *Server) disable(w http.ResponseWriter, r *http.Request) {
 	s.afterChange(w, r, id)
 }
 
-// afterChange goes back to the account list, or to the sign-in page when
-// the admin changed their own account (its sessions ended).
-func (s *Server) afterChange(w http.ResponseWriter, r *http.Request, id vigil.ID) {
-	if id == session(r).Account.ID {
-		http.Redirect(w, r, "/signin", http.StatusSeeOther)
-		return
+// otherAccount returns the account ID of the path, refusing the admin's
+// own: an admin cannot demote or disable themselves (the last admin would
+// lock everyone out); another admin, or the command line, can.
+func (s *Server) otherAccount(r *http.Request) (vigil.ID, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return id, err
 	}
+	if id == session(r).Account.ID {
+		return id, vigil.ErrForbidden
+	}
+	return id, nil
+}
+
+// afterChange goes back to the account list.
+func (s *Server) afterChange(w http.ResponseWriter, r *http.Request, _ vigil.ID) {
 	http.Redirect(w, r, "/accounts?done=changed", http.StatusSeeOther)
 }
 
