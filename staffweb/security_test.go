@@ -258,3 +258,22 @@ func TestFileHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestNoOpenRedirect: "next" and "back" only lead to paths on this server.
+func TestNoOpenRedirect(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Olga Admin", vigil.RoleAdmin, "en", "correct horse battery staple")
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Olga Admin", "correct horse battery staple", nil)
+	for _, bad := range []string{"//evil.example/", "/\t/evil.example", "/\\evil.example", "https://evil.example/", "/\n/evil.example", "javascript:alert(1)"} {
+		r := c.post("/reauth", url.Values{"passphrase": {"correct horse battery staple"}, "next": {bad}}, true)
+		if r.status != http.StatusSeeOther || r.loc != "/inbox" {
+			t.Errorf("reauth next=%q: %d %q", bad, r.status, r.loc)
+		}
+		r = c.post("/language", url.Values{"lang": {"ru"}, "back": {bad}}, true)
+		if r.status != http.StatusSeeOther || r.loc != "/" {
+			t.Errorf("language back=%q: %d %q", bad, r.status, r.loc)
+		}
+		e.clock.Add(2 * time.Second)
+	}
+}

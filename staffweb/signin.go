@@ -14,10 +14,25 @@ import (
 // next returns the local path a sign-in should return to.
 func next(r *http.Request) string {
 	n := r.FormValue("next")
-	if n == "" || !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\\r\n") || strings.HasPrefix(n, "/signin") {
+	if !localRef(n) || strings.HasPrefix(n, "/signin") {
 		return "/inbox"
 	}
 	return n
+}
+
+// localRef reports whether p is a path on this server: it starts with one
+// slash, and has no backslash or control character (browsers drop tabs and
+// newlines, so "/\t/evil.example" would become "//evil.example").
+func localRef(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +220,7 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	back := r.PostFormValue("back")
-	if back == "" || !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.ContainsAny(back, "\\\r\n") {
+	if !localRef(back) {
 		back = "/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)

@@ -193,7 +193,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
 	}
-	staffH, err := staffHandler(d, apiSrv, sl.Addr(), cfg)
+	staffH, err := staffHandler(d, apiSrv, cs, sl.Addr(), cfg)
 	if err != nil {
 		pl.Close()
 		sl.Close()
@@ -311,7 +311,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 // staffHandler serves the staff listener: /api/v1 (and /metrics) from
 // apiSrv, the staff web UI (staffweb, docs/staff-ui.md) at /, its account
 // sessions ending on seal and on an admin's change to the account.
-func staffHandler(d *datadir.Dir, apiSrv *api.Server, addr net.Addr, cfg serveConfig) (http.Handler, error) {
+func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Addr, cfg serveConfig) (http.Handler, error) {
 	origins := []string{cfg.StaffOrigin}
 	if cfg.StaffOrigin == "" {
 		port := addr.(*net.TCPAddr).Port
@@ -338,7 +338,11 @@ func staffHandler(d *datadir.Dir, apiSrv *api.Server, addr net.Addr, cfg serveCo
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 			h, err := apiSrv.Health(r)
-			return staffweb.Status{TreeSize: h.TreeSize, Checkpoint: h.Checkpoint, WitnessAlarm: h.WitnessAlarm}, err
+			st := staffweb.Status{TreeSize: h.TreeSize, Checkpoint: h.Checkpoint, WitnessAlarm: h.WitnessAlarm}
+			if cs != nil {
+				st.Witnesses, st.Quorum = len(cs.policy.Witnesses), cs.policy.Need()
+			}
+			return st, err
 		}}
 	apiH := apiSrv.Handler()
 	mux := http.NewServeMux()
