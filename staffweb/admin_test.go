@@ -20,7 +20,9 @@ func TestAccountsAdmin(t *testing.T) {
 	admin := newClient(t, base)
 	e.signIn(t, admin, "Olga Admin", "correct horse battery staple", nil)
 	e.clock.Add(6 * time.Minute) // no longer fresh
-	admin.get("/accounts")
+	if r := admin.get("/accounts"); r.status != http.StatusSeeOther || r.loc != "/reauth?next=%2Faccounts" {
+		t.Fatalf("accounts page without re-authentication: %d %s", r.status, r.loc)
+	}
 	form := url.Values{"name": {"Pavel"}, "role": {"analyst"}, "language": {"ru"}, "passphrase": {"first secret of the analyst"}}
 	r := admin.post("/accounts", form, true)
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.loc, "/reauth") {

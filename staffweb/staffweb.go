@@ -154,11 +154,11 @@ func Routes() []Route {
 		{"GET", "/inbox/{id}/files/{file}", Staff, readers, false, h(func(s *Server) http.HandlerFunc { return s.file })},
 		{"POST", "/inbox/{id}/reply", Staff, readers, false, h(func(s *Server) http.HandlerFunc { return s.reply })},
 		{"POST", "/inbox/{id}/state", Staff, readers, false, h(func(s *Server) http.HandlerFunc { return s.setState })},
-		{"GET", "/accounts", Staff, admins, false, h(func(s *Server) http.HandlerFunc { return s.accountsPage })},
+		{"GET", "/accounts", Staff, admins, true, h(func(s *Server) http.HandlerFunc { return s.accountsPage })},
 		{"POST", "/accounts", Staff, admins, true, h(func(s *Server) http.HandlerFunc { return s.createAccount })},
 		{"POST", "/accounts/{id}/role", Staff, admins, true, h(func(s *Server) http.HandlerFunc { return s.setRole })},
 		{"POST", "/accounts/{id}/disable", Staff, admins, true, h(func(s *Server) http.HandlerFunc { return s.disable })},
-		{"GET", "/tokens", Staff, admins, false, h(func(s *Server) http.HandlerFunc { return s.tokensPage })},
+		{"GET", "/tokens", Staff, admins, true, h(func(s *Server) http.HandlerFunc { return s.tokensPage })},
 		{"POST", "/tokens", Staff, admins, true, h(func(s *Server) http.HandlerFunc { return s.createToken })},
 		{"POST", "/tokens/{id}/revoke", Staff, admins, true, h(func(s *Server) http.HandlerFunc { return s.revokeToken })},
 	}
