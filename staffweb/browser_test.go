@@ -98,6 +98,12 @@ func TestBrowserPasskey(t *testing.T) {
 	// 1. First sign-in: passphrase, then enrol a passkey.
 	browsertest.Do(t, ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(chromedp.ID("name")))
 	checkLang(t, ctx, "en", "Sign in")
+	// The language switch works both ways, without a session too.
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS(`form.lang button`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="ru"] #name`)))
+	checkLang(t, ctx, "ru", "Вход")
+	browsertest.Screenshot(t, ctx, "01a-signin-ru")
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS(`form.lang button`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #name`)))
+	checkLang(t, ctx, "en", "Sign in")
 	browsertest.Screenshot(t, ctx, "01-signin-en")
 	browsertest.Do(t, ctx,
 		chromedp.SendKeys(chromedp.ID("name"), "Marina"),
