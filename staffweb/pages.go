@@ -7,11 +7,13 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/intake"
+	"github.com/vigil-hr/vigil/vault"
 )
 
 func (s *Server) unsealPage(w http.ResponseWriter, r *http.Request) {
@@ -22,12 +24,27 @@ func (s *Server) unsealPage(w http.ResponseWriter, r *http.Request) {
 // (the vault's scrypt paces guessing), and only a signed-in session can try.
 func (s *Server) unseal(w http.ResponseWriter, r *http.Request) {
 	pass := []byte(r.PostFormValue("passphrase"))
-	s.unsealMu.Lock()
+	defer clear(pass)
+	v := s.newView(r, "title.unseal", nil)
+	if !s.unsealMu.TryLock() {
+		// Another attempt is running its scrypt.
+		v.Error = v.T("err.unsealbusy")
+		s.render(w, http.StatusServiceUnavailable, "unseal", v)
+		return
+	}
+	const bucket = "unseal" // one bucket: the limit is on guesses, not on callers
+	if ok, wait := s.unsealLimit.Take(bucket); !ok {
+		s.unsealMu.Unlock()
+		v.Error = v.T("err.unsealwait", int((wait+time.Second-1)/time.Second))
+		s.render(w, http.StatusTooManyRequests, "unseal", v)
+		return
+	}
 	err := s.Vault.Unseal(pass)
+	if err != nil && !errors.Is(err, vault.ErrWrongPassphrase) {
+		s.unsealLimit.Give(bucket) // not a guess
+	}
 	s.unsealMu.Unlock()
-	clear(pass)
 	if err != nil {
-		v := s.newView(r, "title.unseal", nil)
 		v.Error = v.T("err.unseal")
 		s.render(w, http.StatusUnauthorized, "unseal", v)
 		return

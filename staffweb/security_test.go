@@ -277,3 +277,31 @@ func TestNoOpenRedirect(t *testing.T) {
 		e.clock.Add(2 * time.Second)
 	}
 }
+
+// TestUnsealLimit: wrong vault passphrases from the unseal page are
+// limited for everyone together; the right one waits its turn too.
+func TestUnsealLimit(t *testing.T) {
+	e := newEnv(t, false, true)
+	e.account(t, "Olga Admin", vigil.RoleAdmin, "en", "correct horse battery staple")
+	c := newClient(t, e.serve(t))
+	// Signed in while sealed: the unseal page only.
+	r := c.post("/signin", url.Values{"name": {"Olga Admin"}, "passphrase": {"correct horse battery staple"}}, false)
+	page := c.get(r.loc)
+	secret := secretFrom(t, page.body)
+	if r := c.post("/signin/enrol/totp", url.Values{"code": {totpNow(e, secret)}}, false); r.status != http.StatusSeeOther {
+		t.Fatalf("enrol: %d", r.status)
+	}
+	if r := c.get("/inbox"); r.status != http.StatusSeeOther || r.loc != "/unseal" {
+		t.Fatalf("sealed session at /inbox: %d %s", r.status, r.loc)
+	}
+	c.get("/unseal")
+	for i := range 5 {
+		if r := c.post("/unseal", url.Values{"passphrase": {"wrong vault passphrase"}}, true); r.status != http.StatusUnauthorized {
+			t.Fatalf("wrong passphrase %d: %d", i, r.status)
+		}
+	}
+	r = c.post("/unseal", url.Values{"passphrase": {vaultPass}}, true)
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, "Too many wrong vault passphrases") || !e.d.Vault.Sealed() {
+		t.Fatalf("sixth attempt: %d sealed=%v", r.status, e.d.Vault.Sealed())
+	}
+}

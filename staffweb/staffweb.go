@@ -19,12 +19,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/intake"
+	"github.com/vigil-hr/vigil/internal/ratelimit"
 )
 
 // A Vault is what the UI needs of the vault. *vault.Vault implements it.
@@ -81,11 +83,16 @@ type Server struct {
 	// Hosts are extra host names the UI answers to besides IP addresses
 	// and localhost (against DNS rebinding), as api.Server.Hosts.
 	Hosts []string
+	// UnsealLimit bounds wrong vault passphrases from the unseal page, for
+	// all sessions together; zero fields take 5 attempts, then one a
+	// minute (as the API's own limit).
+	UnsealLimit ratelimit.Config
 
-	once     sync.Once
-	pages    map[string]*template.Template
-	cats     map[string]map[string]string
-	unsealMu sync.Mutex
+	once        sync.Once
+	pages       map[string]*template.Template
+	cats        map[string]map[string]string
+	unsealMu    sync.Mutex
+	unsealLimit *ratelimit.Limiter
 }
 
 // Access says who may use a route.
@@ -182,6 +189,14 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		s.pages = parsePages()
 		s.cats = loadCatalogs()
+		c := s.UnsealLimit
+		if c.Burst == 0 {
+			c.Burst = 5
+		}
+		if c.Every == 0 {
+			c.Every = time.Minute
+		}
+		s.unsealLimit = ratelimit.New(c)
 	})
 }
 
