@@ -745,3 +745,36 @@ func (s *Sessions) TOTPEnrolFinish(w http.ResponseWriter, r *http.Request, code 
 	ss.totp = nil
 	return nil
 }
+
+// Refresh re-reads the account of r's signed-in session from the store, for
+// a session signed in while the vault was sealed, once it is unsealed: the
+// session gets the account's sealed name and role. A disabled or vanished
+// account's sessions end and Refresh returns [ErrNoSession]; a sealed vault
+// returns an error wrapping vigil.ErrSealed and changes nothing.
+func (s *Sessions) Refresh(ctx context.Context, r *http.Request) (Info, error) {
+	i, id, ok := s.info(r)
+	if !ok {
+		return Info{}, ErrNoSession
+	}
+	a, err := s.Accounts.Get(ctx, i.Account.ID)
+	if errors.Is(err, vigil.ErrNotFound) || (err == nil && !a.Disabled.IsZero()) {
+		s.LogoutAccount(i.Account.ID)
+		return Info{}, ErrNoSession
+	}
+	if err != nil {
+		return Info{}, err
+	}
+	s.mu.Lock()
+	ss := s.lookup(id, false)
+	if ss == nil || ss.state != stateFull {
+		s.mu.Unlock()
+		return Info{}, ErrNoSession
+	}
+	ss.account = a
+	s.mu.Unlock()
+	i, _, ok = s.info(r)
+	if !ok {
+		return Info{}, ErrNoSession
+	}
+	return i, nil
+}

@@ -643,3 +643,45 @@ func TestReauthenticate(t *testing.T) {
 		t.Fatalf("enrol when stale: %d, want 409", code)
 	}
 }
+
+// TestRefresh: a session signed in while sealed takes up the account's
+// name and role once the vault is unsealed; a sealed vault changes
+// nothing; a disabled account's session ends.
+func TestRefresh(t *testing.T) {
+	r := newRig(t)
+	unseal(t, r.d)
+	_, a, secret := r.enrolTOTP("anna", "the right passphrase", vigil.RoleInvestigator)
+	r.d.Vault.Seal()
+	b := r.browser()
+	b.form("/login", "name", "ANNA", "pass", "the right passphrase")
+	if code, body := b.form("/login/totp", "code", account.TOTPCode(secret, r.c.Now())); code != 200 {
+		t.Fatalf("sealed login: %d %s", code, body)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: account.CookieName, Value: b.cookie()})
+	if _, err := r.sess.Refresh(t.Context(), req); !errors.Is(err, vigil.ErrSealed) {
+		t.Fatalf("refresh sealed: %v, want ErrSealed", err)
+	}
+	if i, _ := r.sess.Session(req); !i.Sealed || i.Account.Role != "" {
+		t.Fatalf("sealed refresh changed the session: %+v", i.Account)
+	}
+	unseal(t, r.d)
+	i, err := r.sess.Refresh(t.Context(), req)
+	must(t, err)
+	if i.Sealed || i.Account.Role != vigil.RoleInvestigator || i.Account.Name != "anna" || i.Account.ID != a.ID {
+		t.Fatalf("refreshed session: %+v", i.Account)
+	}
+	if code, _ := b.do("GET", "/whoami", nil, ""); code != 200 {
+		t.Fatalf("refreshed session on a role page: %d", code)
+	}
+	// Disabled behind the sessions' back (no OnChange): Refresh itself
+	// must notice.
+	r.accts.OnChange = nil
+	must(t, r.accts.Disable(t.Context(), "cli", a.ID))
+	if _, err := r.sess.Refresh(t.Context(), req); !errors.Is(err, account.ErrNoSession) {
+		t.Fatalf("refresh of a disabled account: %v", err)
+	}
+	if _, ok := r.sess.Session(req); ok {
+		t.Fatal("a disabled account's session lives on")
+	}
+}

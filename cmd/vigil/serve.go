@@ -10,18 +10,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/backup"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/connlimit"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/staffsock"
+	"github.com/vigil-hr/vigil/staffweb"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/web"
 )
@@ -33,6 +37,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	staff := fs.String("staff", "127.0.0.1:8081", "staff listener `ADDR` (/api/v1); keep it off the public network")
 	pfile := fs.String("passphrase-file", "", "unseal at start with the passphrase in `FILE` (or VIGIL_PASSPHRASE); else unseal later with vigil unseal")
 	interval := fs.Duration("checkpoint-interval", 0, "how often to publish a checkpoint when the log grew and the vault is unsealed, aligned to the clock; 0 means the intake time precision (default 1h), so the public log cannot date submissions more finely than the stored times; never at start or unseal, which would date the tree at that moment")
+	staffOrigin := fs.String("staff-origin", "", "`URL` staff open the staff web UI at, e.g. https://staff.example.org behind a proxy (passkeys are bound to its host name); default http://localhost:PORT of --staff")
 	staffHosts := fs.String("staff-host", "", "comma-separated extra host names the staff listener answers to (IP addresses and localhost always work; other names are refused against DNS rebinding)")
 	maxConns := fs.Int("public-max-conns", 1024, "most connections the public listener holds open at once (slow uploads over Tor each hold one)")
 	bodyTimeout := fs.Duration("public-body-timeout", 30*time.Second, "how long a request body on the public listener may take to arrive after its headers (uploads instead may stall at most 2m between reads); a client that stalls holds a connection slot this long")
@@ -59,7 +64,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			hosts = append(hosts, h)
 		}
 	}
-	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout, Logger: logger, LogJSON: *logFormat == "json"}
+	cfg := serveConfig{Public: *pub, Staff: *staff, Interval: *interval, PublicLog: *publicLog, StaffHosts: hosts, StaffOrigin: *staffOrigin, PublicMaxConns: *maxConns, BodyTimeout: *bodyTimeout, Logger: logger, LogJSON: *logFormat == "json"}
 	return serve(ctx, e, d, cfg, func(pubURL, staffURL string) {
 		fmt.Fprintf(e.stdout, "public %s\nstaff  %s\n", pubURL, staffURL)
 		if d.Vault.Sealed() {
@@ -77,6 +82,7 @@ type serveConfig struct {
 	Interval      time.Duration // checkpoint interval; 0: the intake time precision
 	PublicLog     bool          // log public requests (method, path, status)
 	StaffHosts    []string      // extra host names for the staff listener
+	StaffOrigin   string        // the staff web UI's origin; "": http://localhost:PORT
 	// PublicMaxConns caps open connections on the public listener; 0: 1024.
 	PublicMaxConns int
 	// BodyTimeout bounds the arrival of a public request's body other than
@@ -190,8 +196,14 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
 	}
+	staffH, err := staffHandler(d, apiSrv, cs, sl.Addr(), cfg)
+	if err != nil {
+		pl.Close()
+		sl.Close()
+		return err
+	}
 	staffSrv := &http.Server{
-		Handler:           apiSrv.Handler(),
+		Handler:           staffH,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError),
 	}
@@ -297,6 +309,50 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		return serveErr
 	}
 	return nil
+}
+
+// staffHandler serves the staff listener: /api/v1 (and /metrics) from
+// apiSrv, the staff web UI (staffweb, docs/staff-ui.md) at /, its account
+// sessions ending on seal and on an admin's change to the account.
+func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Addr, cfg serveConfig) (http.Handler, error) {
+	origins := []string{cfg.StaffOrigin}
+	if cfg.StaffOrigin == "" {
+		port := addr.(*net.TCPAddr).Port
+		origins = []string{fmt.Sprintf("http://localhost:%d", port), fmt.Sprintf("http://127.0.0.1:%d", port), fmt.Sprintf("http://[::1]:%d", port)}
+	}
+	u, err := url.Parse(origins[0])
+	if err != nil || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("--staff-origin %q: want a URL such as https://staff.example.org", cfg.StaffOrigin)
+	}
+	origins[0] = strings.TrimSuffix(origins[0], "/")
+	wa, err := account.NewWebAuthn(u.Hostname(), origins)
+	if err != nil {
+		return nil, fmt.Errorf("--staff-origin: %w", err)
+	}
+	accts := newAccounts(d)
+	sessions := &account.Sessions{Accounts: accts, WebAuthn: wa, Origins: origins}
+	accts.OnChange = sessions.LogoutAccount
+	d.Vault.OnSeal(sessions.DropAll)
+	hosts := cfg.StaffHosts
+	if net.ParseIP(u.Hostname()) == nil {
+		hosts = append(slices.Clone(hosts), u.Hostname())
+	}
+	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), OnUnseal: apiSrv.OnUnseal, Hosts: hosts,
+		Status: func(ctx context.Context) (staffweb.Status, error) {
+			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+			h, err := apiSrv.Health(r)
+			st := staffweb.Status{TreeSize: h.TreeSize, Checkpoint: h.Checkpoint, WitnessAlarm: h.WitnessAlarm}
+			if cs != nil {
+				st.Witnesses, st.Quorum = len(cs.policy.Witnesses), cs.policy.Need()
+			}
+			return st, err
+		}}
+	apiH := apiSrv.Handler()
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiH)
+	mux.Handle("/metrics", apiH)
+	mux.Handle("/", ui.Handler())
+	return mux, nil
 }
 
 // signOnGrid calls sign at each boundary of the clock-aligned slots of
