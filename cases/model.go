@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/search"
 	"github.com/vigil-hr/vigil/store"
 )
@@ -60,6 +61,9 @@ type model struct {
 	// ix is the full-text index of the records (package search), built
 	// at load and kept current by reindex; dropped by wipe.
 	ix *search.Index
+	// threads are the submissions indexed in ix, each with the IDs of its
+	// documents (itself and its messages); see indexThread.
+	threads map[vigil.ID][]vigil.ID
 }
 
 func newModel() *model {
@@ -72,7 +76,7 @@ func newModel() *model {
 		ids:    map[string][]vigil.ID{}, keys: map[[2]string]vigil.ID{},
 		placeChildren: map[vigil.ID]set{}, partyChildren: map[vigil.ID]set{},
 		actsByIncident: map[vigil.ID]set{}, claimsByAct: map[vigil.ID]set{},
-		items: set{},
+		items: set{}, threads: map[vigil.ID][]vigil.ID{},
 	}
 }
 
@@ -112,6 +116,7 @@ func (s *Service) load(ctx context.Context) error {
 		return nil
 	}
 	m := newModel()
+	var threads []intake.View // submissions, for the index
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		for _, sp := range specs {
 			// Decrypting (an X25519 unwrap per record) is the cost of
@@ -135,10 +140,15 @@ func (s *Service) load(ctx context.Context) error {
 				return fmt.Errorf("load %s records: %w", sp.kind.Name, err)
 			}
 		}
-		return store.EachRecord(tx, kindItem, func(r store.Record) error {
+		err := store.EachRecord(tx, kindItem, func(r store.Record) error {
 			m.items[r.ID] = struct{}{}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		threads, err = s.loadThreads(tx)
+		return err
 	})
 	if err != nil {
 		m.wipe()
@@ -146,6 +156,9 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	m.sort()
 	m.buildIndex(s.rules())
+	for _, v := range threads {
+		m.indexThread(v)
+	}
 	s.m = m
 	return nil
 }
@@ -274,6 +287,7 @@ func (m *model) wipe() {
 	clear(m.actsByIncident)
 	clear(m.claimsByAct)
 	clear(m.items)
+	clear(m.threads)
 }
 
 // lookup returns the kind and document of record id.
