@@ -118,28 +118,30 @@ func (s *Service) load(ctx context.Context) error {
 	m := newModel()
 	var threads []intake.View // submissions, for the index
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		for _, sp := range specs {
-			// Decrypting (an X25519 unwrap per record) is the cost of
-			// loading: decrypt each page on every CPU, then put it in order.
-			err := eachPage(tx, sp.kind.Name, func(page []store.Record) error {
-				loaded := make([]loadedRecord, len(page))
-				err := parallel(len(page), func(i int) error {
-					var err error
-					loaded[i], err = s.decodeRecord(sp, page[i])
-					return err
-				})
-				if err != nil {
-					return err
-				}
-				for i, r := range page {
-					m.put(r.ID, loaded[i].meta, loaded[i].doc)
-				}
-				return nil
+		// Decrypting (an X25519 unwrap per record) is the cost of
+		// loading: a goroutine reads the next page from the store while
+		// every CPU decrypts the current one; this goroutine puts them in
+		// the model.
+		pages, stop := readPages(tx)
+		defer stop()
+		for pg := range pages {
+			if pg.err != nil {
+				return fmt.Errorf("load %s records: %w", pg.sp.kind.Name, pg.err)
+			}
+			loaded := make([]loadedRecord, len(pg.recs))
+			err := parallel(len(pg.recs), func(i int) error {
+				var err error
+				loaded[i], err = s.decodeRecord(pg.sp, pg.recs[i])
+				return err
 			})
 			if err != nil {
-				return fmt.Errorf("load %s records: %w", sp.kind.Name, err)
+				return fmt.Errorf("load %s records: %w", pg.sp.kind.Name, err)
+			}
+			for i, r := range pg.recs {
+				m.put(r.ID, loaded[i].meta, loaded[i].doc)
 			}
 		}
+		stop()
 		err := store.EachRecord(tx, kindItem, func(r store.Record) error {
 			m.items[r.ID] = struct{}{}
 			return nil
@@ -189,6 +191,53 @@ func (s *Service) decodeRecord(sp *spec, r store.Record) (loadedRecord, error) {
 	}
 	return loadedRecord{&meta{kind: sp.kind.Name, version: r.Version, key: l.Key, author: env.Author,
 		time: env.Time, entry: entry, leaf: -1}, doc}, nil
+}
+
+// A page is a page of records of one kind, or the error that ended them.
+type page struct {
+	sp   *spec
+	recs []store.Record
+	err  error
+}
+
+// readPages reads the latest versions of every case record from tx, a
+// page at a time in load order (specs), on a goroutine of its own, so
+// that reading the next page overlaps decrypting the current one. The
+// channel is closed after the last page or an error page. stop ends the
+// reading early and waits until the goroutine is done with tx; call it
+// before the transaction ends (it may be called more than once).
+func readPages(tx store.ReadTx) (<-chan page, func()) {
+	pages := make(chan page, 1)
+	quit, done := make(chan struct{}), make(chan struct{})
+	errStopped := errors.New("stopped")
+	go func() {
+		defer close(done)
+		defer close(pages)
+		for _, sp := range specs {
+			err := eachPage(tx, sp.kind.Name, func(recs []store.Record) error {
+				select {
+				case pages <- page{sp: sp, recs: recs}:
+					return nil
+				case <-quit:
+					return errStopped
+				}
+			})
+			if err != nil {
+				if err != errStopped {
+					select {
+					case pages <- page{sp: sp, err: err}:
+					case <-quit:
+					}
+				}
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return pages, func() {
+		once.Do(func() { close(quit) })
+		<-done
+	}
 }
 
 // eachPage calls fn with the latest versions of the records of kind, a page

@@ -78,9 +78,18 @@ func (m *model) buildIndex(rules corroborate.Rules) {
 	for id, pl := range m.places {
 		m.ix.SetPlace(id, pl.Parent)
 	}
+	ids := make([]vigil.ID, 0, len(m.meta))
 	for id := range m.meta {
-		m.ix.Add(m.document(id, rules))
+		ids = append(ids, id)
 	}
+	// The documents (an act's status is its corroboration) on every CPU;
+	// AddAll analyses their texts on every CPU too.
+	docs := make([]search.Document, len(ids))
+	parallel(len(ids), func(i int) error {
+		docs[i] = m.document(ids[i], rules)
+		return nil
+	})
+	m.ix.AddAll(docs)
 }
 
 // reindex re-adds to the index the records a batch wrote and those whose
