@@ -89,8 +89,9 @@ func TestSearch(t *testing.T) {
 		{`"new york"`, []string{"nyc"}},
 		{`"york new"`, nil},
 		{`"по приказу Кадырова"`, []string{"ru1"}},
-		{"кадыр*", []string{"ru1"}},                  // a Cyrillic prefix stays Cyrillic
+		{"кадыр*", []string{"en1", "ru1", "secret"}}, // a Cyrillic prefix finds Latin spellings (name keys)
 		{"kadyr*", []string{"en1", "ru1", "secret"}}, // a Latin one is also read as Russian
+		{"задерж*", []string{"ru1", "secret"}},       // not detained: a key prefix only meets keys
 		{"thr*", []string{"nyc"}},
 		{"police Kadyrov", []string{"en1", "ru1"}}, // police ~ полиции by name key, Kadyrov in both
 		{"Petrov", nil},
