@@ -2,6 +2,7 @@ package cases_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
@@ -198,5 +199,50 @@ func TestSearchSubmissionsSeal(t *testing.T) {
 	}
 	if ids := searchIDs(t, s, ivan, "Шамиля"); !slices.Equal(ids, []vigil.ID{msg.ID}) {
 		t.Errorf("after unseal: %v, want the message written while sealed", ids)
+	}
+}
+
+// TestSearchSubmissionsConcurrent: staff replies committed while others
+// search neither deadlock nor race (go test -race), and every reply is
+// found once they are done.
+func TestSearchSubmissionsConcurrent(t *testing.T) {
+	d, _ := openDir(t)
+	s := d.Cases
+	_, sub, err := d.Intake.Submit(ctx, intake.Draft{Text: "Задержали у блокпоста."}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	type reply struct {
+		i   int
+		msg intake.Message
+		err error
+	}
+	replies := make(chan reply, n)
+	for i := range n {
+		go func() {
+			m, err := d.Intake.Reply(ctx, ivan, sub, fmt.Sprintf("Вопрос номер%d: где именно?", i))
+			replies <- reply{i, m, err}
+		}()
+	}
+	msgs := make([]vigil.ID, n)
+	for done := 0; done < n; {
+		select {
+		case r := <-replies:
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			msgs[r.i] = r.msg.ID
+			done++
+		default:
+			searchIDs(t, s, ivan, "блокпост")
+		}
+	}
+	for i := range n {
+		// The other replies are near misses (номер1 is one letter from
+		// номер0), ranked below.
+		if ids := searchIDs(t, s, ivan, fmt.Sprintf("номер%d", i)); len(ids) != n || ids[0] != msgs[i] {
+			t.Errorf("reply %d: %v, want %s first", i, ids, msgs[i])
+		}
 	}
 }
