@@ -7,9 +7,11 @@
 //     its audit event, log leaves, reference checks against the model);
 //
 //   - unseal and load: a fresh process opens the data directory, unseals it
-//     and calls Acts, whose first call decrypts every case record into the
-//     in-memory model and corroborates every act; a second Acts call shows
-//     what corroboration alone costs;
+//     and calls Search, whose first call decrypts every case record into the
+//     in-memory model and builds the search index: unseal-to-searchable,
+//     wall time and the process's CPU time (on a shared machine the CPU time
+//     is the steadier figure; the load average is printed with it); then
+//     Acts twice (corroboration);
 //
 //   - figures: Figures for each grouping (type, month, place, incident);
 //
@@ -26,7 +28,8 @@
 // The load phase runs in a child process (this binary again, with
 // -load DIR), so that its peak RSS is its own. -cpuprofile profiles the
 // import in this process and writes FILE.load for the child. Everything it
-// wrote is removed at the end.
+// wrote is removed at the end, except the data directory given with -keep,
+// which later runs of -load DIR measure again without importing.
 package main
 
 import (
