@@ -212,9 +212,10 @@ type Service struct {
 	Submissions Submissions
 
 	once    sync.Once
-	writeMu sync.Mutex   // serializes writes: checks, transaction, model update
-	mu      sync.RWMutex // guards m
-	m       *model       // nil until loaded, and after seal
+	writeMu sync.Mutex     // serializes writes: checks, transaction, model update
+	mu      sync.RWMutex   // guards m
+	m       *model         // nil until loaded, and after seal
+	changed pendingThreads // SubmissionChanged while a load runs
 }
 
 // A Ref names one version of a record.

@@ -117,6 +117,10 @@ func (s *Service) load(ctx context.Context) error {
 		return nil
 	}
 	defer loadGC()()
+	// Threads written from now on are left for this load to reread at its
+	// end (SubmissionChanged does not wait for it).
+	s.changed.start()
+	defer s.changed.stop()
 	m := newModel()
 	var threads []intake.View // submissions, for the index
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
@@ -162,6 +166,12 @@ func (s *Service) load(ctx context.Context) error {
 	m.buildIndex(s.rules())
 	for _, v := range threads {
 		m.indexThread(v)
+	}
+	if s.Submissions != nil {
+		if err := s.rereadThreads(ctx, m); err != nil {
+			m.wipe()
+			return err
+		}
 	}
 	s.m = m
 	return nil

@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vigil-hr/vigil"
@@ -32,10 +33,11 @@ type Submissions interface {
 // loaded; intake calls it after every committed write to a thread
 // (intake.Service.Changed). If the thread cannot be read, the model is
 // dropped, to be reloaded whole by the next call: the index is never left
-// behind the store.
+// behind the store. While a load runs it does not wait for it (a source's
+// answer would): it leaves the thread for the load to reread at its end.
 func (s *Service) SubmissionChanged(ctx context.Context, sub vigil.ID) {
-	if s.Submissions == nil {
-		return
+	if s.Submissions == nil || s.changed.add(sub) {
+		return // a load runs: it rereads the thread when done
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -53,6 +55,60 @@ func (s *Service) SubmissionChanged(ctx context.Context, sub vigil.ID) {
 		return
 	}
 	s.m.indexThread(v)
+}
+
+// pendingThreads are the threads written while a load runs, which the
+// load rereads when it is done: writes committed after its snapshot.
+type pendingThreads struct {
+	mu      sync.Mutex
+	loading bool
+	subs    []vigil.ID
+}
+
+// add leaves sub for the running load, if one runs, and reports whether
+// it did.
+func (p *pendingThreads) add(sub vigil.ID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.loading {
+		p.subs = append(p.subs, sub)
+	}
+	return p.loading
+}
+
+// start marks a load as running.
+func (p *pendingThreads) start() {
+	p.mu.Lock()
+	p.loading, p.subs = true, nil
+	p.mu.Unlock()
+}
+
+// stop marks the load as done and returns the threads left for it.
+func (p *pendingThreads) stop() []vigil.ID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	subs := p.subs
+	p.loading, p.subs = false, nil
+	return subs
+}
+
+// rereadThreads indexes again the threads written while the model loaded;
+// s.mu is held.
+func (s *Service) rereadThreads(ctx context.Context, m *model) error {
+	subs := s.changed.stop()
+	if len(subs) == 0 {
+		return nil
+	}
+	return s.Store.View(ctx, func(tx store.ReadTx) error {
+		for _, sub := range subs {
+			v, err := s.Submissions.Thread(tx, sub)
+			if err != nil {
+				return fmt.Errorf("load submission %s: %w", sub, err)
+			}
+			m.indexThread(v)
+		}
+		return nil
+	})
 }
 
 // loadThreads reads every thread for the model, in the load's transaction.

@@ -1,16 +1,20 @@
 package cases_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/search"
+	"github.com/vigil-hr/vigil/store"
 )
 
 // TestSearchSubmissions: submissions and their messages are searchable,
@@ -244,5 +248,72 @@ func TestSearchSubmissionsConcurrent(t *testing.T) {
 		if ids := searchIDs(t, s, ivan, fmt.Sprintf("номер%d", i)); len(ids) != n || ids[0] != msgs[i] {
 			t.Errorf("reply %d: %v, want %s first", i, ids, msgs[i])
 		}
+	}
+}
+
+// pausingStore is the real store, whose first View, once it has read its
+// first page of records (its snapshot taken), waits for release after
+// signalling entered: a load held in progress.
+type pausingStore struct {
+	store.Store
+	once             sync.Once
+	entered, release chan struct{}
+}
+
+func (p *pausingStore) View(ctx context.Context, fn func(store.ReadTx) error) error {
+	return p.Store.View(ctx, func(tx store.ReadTx) error { return fn(pausingTx{tx, p}) })
+}
+
+type pausingTx struct {
+	store.ReadTx
+	p *pausingStore
+}
+
+func (t pausingTx) Records(kind string, after vigil.ID, limit int) ([]store.Record, error) {
+	recs, err := t.ReadTx.Records(kind, after, limit)
+	t.p.once.Do(func() {
+		close(t.p.entered)
+		<-t.p.release
+	})
+	return recs, err
+}
+
+// TestSearchSubmissionsDuringLoad: a source's submission made while the
+// model loads, after the load's snapshot, is answered without waiting for
+// the load, and is found once the load is done (the load rereads it).
+func TestSearchSubmissionsDuringLoad(t *testing.T) {
+	d, _ := openDir(t)
+	ps := &pausingStore{Store: d.Store, entered: make(chan struct{}), release: make(chan struct{})}
+	s := &cases.Service{Store: ps, Vault: d.Vault, Submissions: d.Intake}
+	d.Intake.Changed = s.SubmissionChanged
+	loaded := make(chan error, 1)
+	go func() { loaded <- s.Load(ctx) }()
+	<-ps.entered
+	type submitted struct {
+		id  vigil.ID
+		err error
+	}
+	done := make(chan submitted, 1)
+	go func() {
+		_, id, err := d.Intake.Submit(ctx, intake.Draft{Text: "Кадырова видели у блокпоста."}, nil)
+		done <- submitted{id, err}
+	}()
+	var sub vigil.ID
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		sub = r.id
+	case <-time.After(20 * time.Second):
+		close(ps.release)
+		t.Fatal("the submission waited for the load")
+	}
+	close(ps.release)
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	if ids := searchIDs(t, s, ivan, "Kadyrova"); !slices.Equal(ids, []vigil.ID{sub}) {
+		t.Errorf("Kadyrova after the load: %v, want %s", ids, sub)
 	}
 }
