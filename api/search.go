@@ -26,9 +26,12 @@ type SearchHit struct {
 	ID   vigil.ID `json:"id"`
 	Kind string   `json:"kind"`
 	// Incident is the incident of an act, claim or incident; absent for
-	// shared records (persons, places, parties, sources).
+	// shared records (persons, places, parties, sources) and intake's.
 	Incident vigil.ID `json:"incident,omitzero"`
-	Score    float64  `json:"score"`
+	// Submission is the submission of a submission or message hit (the
+	// thread to open); absent for case records.
+	Submission vigil.ID `json:"submission,omitzero"`
+	Score      float64  `json:"score"`
 	// Field is the field the snippet comes from ("title", "quote", "place"…).
 	Field string `json:"field"`
 	// Snippet is consecutive pieces of that field's text; match marks the
@@ -93,6 +96,11 @@ func NewSearchResult(res search.Result) SearchResult {
 	for i, h := range res.Hits {
 		sh := SearchHit{ID: h.ID, Kind: h.Kind, Incident: h.Incident, Score: h.Score, Field: h.Field,
 			Snippet: make([]SearchFragment, len(h.Snippet))}
+		if h.Kind == cases.KindSubmission || h.Kind == cases.KindMessage {
+			// cases.Service.Search gives a thread's hits their
+			// submission as their incident.
+			sh.Incident, sh.Submission = vigil.ID{}, h.Incident
+		}
 		for j, f := range h.Snippet {
 			sh.Snippet[j] = SearchFragment{Text: f.Text, Match: f.Match}
 		}
@@ -116,8 +124,8 @@ func searchParams(get func(string) string) (f search.Filter, offset, limit int, 
 	}
 	f.Kinds, f.ActTypes, f.Statuses, f.Grades = list("kind"), list("type"), list("status"), list("grade")
 	for _, k := range f.Kinds {
-		if _, ok := cases.NewDoc(k); !ok {
-			prob("kind", "not one of incident, act, person, place, party, source, claim")
+		if !IsSearchKind(k) {
+			prob("kind", "not one of incident, act, person, place, party, source, claim, submission, message")
 			break
 		}
 	}
@@ -150,6 +158,13 @@ func searchParams(get func(string) string) (f search.Filter, offset, limit int, 
 	offset = number("offset", 0, 0, MaxSearchOffset)
 	limit = number("limit", DefaultSearchLimit, 1, MaxSearchLimit)
 	return f, offset, limit, errors.Join(errs...)
+}
+
+// IsSearchKind reports whether kind is a kind of record search finds: a
+// case record's, or cases.KindSubmission or cases.KindMessage.
+func IsSearchKind(kind string) bool {
+	_, ok := cases.NewDoc(kind)
+	return ok || kind == cases.KindSubmission || kind == cases.KindMessage
 }
 
 func facet(cs []search.Count) []FacetCount {

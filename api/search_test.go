@@ -1,13 +1,16 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/api"
+	"github.com/vigil-hr/vigil/intake"
 )
 
 // search GETs /api/v1/search with the given parameters (name, value
@@ -76,13 +79,13 @@ func TestSearchAPI(t *testing.T) {
 	}
 }
 
-// TestSearchRoles: intake tokens may not search, analysts find no private
-// name, and a sealed vault answers 503.
+// TestSearchRoles: intake tokens find no case record, analysts find no
+// private name, and a sealed vault answers 503.
 func TestSearchRoles(t *testing.T) {
 	e := casesSetup(t)
 	ids := e.world(t)
-	if r := e.do(t, "GET", "/api/v1/search?q=V1", e.intake, ""); r.code != 403 {
-		t.Errorf("intake: %d %s", r.code, r.body)
+	if res := e.search(t, e.intake, "q", "V1"); res.Total != 0 {
+		t.Errorf("intake finds case records: %+v", res)
 	}
 	if r := e.do(t, "GET", "/api/v1/search?q=V1", "", ""); r.code != 401 {
 		t.Errorf("no token: %d", r.code)
@@ -127,5 +130,40 @@ func TestSearchRestricted(t *testing.T) {
 	res := e.search(t, e.ivan, "q", "Grozny", "kind", "act")
 	if got := hitIDs(res); len(got) != 1 || got[0] != act {
 		t.Errorf("ivan: %+v", res)
+	}
+}
+
+// TestSearchSubmissionsAPI: a submission and a message of its thread are
+// found by tokens that may read submissions, with the submission to open;
+// an analyst's answer shows no trace of them.
+func TestSearchSubmissionsAPI(t *testing.T) {
+	e := casesSetup(t)
+	e.world(t)
+	_, sub, err := e.d.Intake.Submit(context.Background(), intake.Draft{Text: "Кадырова видели у блокпоста в Шали."}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := e.d.Intake.Reply(context.Background(), vigil.Principal{Actor: "test", Role: vigil.RoleIntake}, sub, "Which checkpoint in Shali?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{e.intake, e.ivan} {
+		res := e.search(t, tok, "q", "Shali", "kind", "submission,message")
+		if res.Total != 2 || len(res.Facets.Kinds) != 2 {
+			t.Fatalf("Shali: %+v", res)
+		}
+		for _, h := range res.Hits {
+			if h.Submission != sub || !h.Incident.IsZero() || (h.ID != sub && h.ID != msg.ID) || h.Field != "text" {
+				t.Errorf("hit %+v: want the submission %s or its message %s", h, sub, msg.ID)
+			}
+		}
+		if res := e.search(t, tok, "q", "Kadyrov", "status", "new"); res.Total != 1 || res.Hits[0].ID != sub {
+			t.Errorf("Kadyrov status=new: %+v", res)
+		}
+	}
+	r := e.do(t, "GET", "/api/v1/search?q=Shali", e.analyst, "")
+	if r.code != 200 || strings.Contains(string(r.body), sub.String()) || strings.Contains(string(r.body), "блокпост") ||
+		strings.Contains(string(r.body), "checkpoint") || strings.Contains(string(r.body), `"submission"`) || strings.Contains(string(r.body), `"message"`) {
+		t.Errorf("analyst: %d %s", r.code, r.body)
 	}
 }

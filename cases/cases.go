@@ -207,11 +207,15 @@ type Service struct {
 	// Rules are the corroboration rules; a zero CorroboratingOrigins means
 	// corroborate.DefaultRules.
 	Rules corroborate.Rules
+	// Submissions, if set, are searched with the case records by the
+	// principals who may read them (intake.Service; see search_intake.go).
+	Submissions Submissions
 
 	once    sync.Once
-	writeMu sync.Mutex   // serializes writes: checks, transaction, model update
-	mu      sync.RWMutex // guards m
-	m       *model       // nil until loaded, and after seal
+	writeMu sync.Mutex     // serializes writes: checks, transaction, model update
+	mu      sync.RWMutex   // guards m
+	m       *model         // nil until loaded, and after seal
+	changed pendingThreads // SubmissionChanged while a load runs
 }
 
 // A Ref names one version of a record.

@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -13,18 +14,26 @@ import (
 )
 
 // Search runs a full-text search (package search) over the case records p
-// may see: text is a query (words, "phrases", prefix*), filter narrows it,
-// offset and limit page the hits (a zero limit means 20). Records of an
-// incident p may not see count nowhere (hits, snippets, totals, facets), and
-// a person's private names match only for principals that may read private
-// fields. It fails with vigil.ErrForbidden if p may not read cases and
-// vigil.ErrSealed while the vault is sealed.
+// may see and, for a principal who may read submissions, the submissions
+// and their messages: text is a query (words, "phrases", prefix*), filter
+// narrows it, offset and limit page the hits (a zero limit means 20).
+// Records of an incident p may not see, and submissions and messages
+// unless p may read submissions, count nowhere (hits, snippets, totals,
+// facets); a person's private names match only for principals that may
+// read private fields. A submission's or message's hit has the
+// submission's ID as its Incident and its triage state as its status. It
+// fails with vigil.ErrForbidden if p may read neither cases nor
+// submissions, and vigil.ErrSealed while the vault is sealed.
 //
 // The index lives in the model: built when the model loads, kept current
-// after every committed write, dropped with it on seal (docs/search.md,
-// Wiring).
+// after every committed write (of intake's too: SubmissionChanged),
+// dropped with it on seal (docs/search.md, Wiring).
 func (s *Service) Search(ctx context.Context, p vigil.Principal, text string, filter search.Filter, offset, limit int) (search.Result, error) {
-	m, unlock, err := s.read(ctx, p)
+	readCases, readSubs := p.Can(vigil.ReadCases), p.Can(vigil.ReadSubmissions)
+	if !readCases && !readSubs {
+		return search.Result{}, fmt.Errorf("%w: role %q may read neither case records nor submissions", vigil.ErrForbidden, p.Role)
+	}
+	m, unlock, err := s.model(ctx)
 	if err != nil {
 		return search.Result{}, err
 	}
@@ -33,9 +42,14 @@ func (s *Service) Search(ctx context.Context, p vigil.Principal, text string, fi
 	// we already hold and takes no lock itself (docs/search.md, Locks).
 	defer unlock()
 	return m.ix.Search(search.Query{
-		Text:       text,
-		Filter:     filter,
-		Visible:    func(id vigil.ID) bool { return id.IsZero() || m.seesIncident(p, id) },
+		Text:   text,
+		Filter: filter,
+		Visible: func(id vigil.ID) bool {
+			if _, ok := m.threads[id]; ok {
+				return readSubs
+			}
+			return readCases && (id.IsZero() || m.seesIncident(p, id))
+		},
 		SeePrivate: p.Can(vigil.ReadPrivate),
 		Offset:     offset,
 		Limit:      limit,
@@ -64,9 +78,18 @@ func (m *model) buildIndex(rules corroborate.Rules) {
 	for id, pl := range m.places {
 		m.ix.SetPlace(id, pl.Parent)
 	}
+	ids := make([]vigil.ID, 0, len(m.meta))
 	for id := range m.meta {
-		m.ix.Add(m.document(id, rules))
+		ids = append(ids, id)
 	}
+	// The documents (an act's status is its corroboration) on every CPU;
+	// AddAll analyses their texts on every CPU too.
+	docs := make([]search.Document, len(ids))
+	parallel(len(ids), func(i int) error {
+		docs[i] = m.document(ids[i], rules)
+		return nil
+	})
+	m.ix.AddAll(docs)
 }
 
 // reindex re-adds to the index the records a batch wrote and those whose

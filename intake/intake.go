@@ -130,6 +130,14 @@ type Service struct {
 	Commit *groupcommit.Committer
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
+	// Changed, if set, is called after every committed write to a
+	// submission's thread (the submission, a message from its source or
+	// staff, a triage state), sealed or not, with the submission's ID; the
+	// data directory wires it to the search index (cases.Service
+	// SubmissionChanged), which rereads the thread with [Service.Thread].
+	// It runs in the writer's goroutine and must not call back into
+	// the writing method.
+	Changed func(ctx context.Context, sub vigil.ID)
 
 	cpuOnce sync.Once
 	cpu     chan struct{} // see acquireCPU
@@ -145,6 +153,13 @@ func (s *Service) acquireCPU() func() {
 	})
 	s.cpu <- struct{}{}
 	return func() { <-s.cpu }
+}
+
+// changed calls the Changed hook, if any.
+func (s *Service) changed(ctx context.Context, sub vigil.ID) {
+	if s.Changed != nil {
+		s.Changed(context.WithoutCancel(ctx), sub)
+	}
 }
 
 func (s *Service) now() time.Time {
@@ -391,6 +406,7 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 	if err != nil {
 		return fail(fmt.Errorf("record submission: %w", err))
 	}
+	s.changed(ctx, sub)
 	return receipt, sub, nil
 }
 
@@ -478,6 +494,18 @@ func (s *Service) view(ctx context.Context, sub vigil.ID, open record.Opener) (V
 	var v View
 	var l links
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		v, l, err = viewIn(tx, sub, open)
+		return err
+	})
+	return v, l, err
+}
+
+// viewIn is view in the read transaction tx.
+func viewIn(tx store.ReadTx, sub vigil.ID, open record.Opener) (View, links, error) {
+	var v View
+	var l links
+	err := func() error {
 		subRec, err := tx.Record(sub, 0)
 		if err != nil {
 			return err
@@ -519,7 +547,7 @@ func (s *Service) view(ctx context.Context, sub vigil.ID, open record.Opener) (V
 			v.Messages = append(v.Messages, Message{ID: m.ID, From: md.From, Text: md.Text, Files: files, Time: m.Created, LeafIndex: leaf})
 		}
 		return nil
-	})
+	}()
 	return v, l, err
 }
 
@@ -535,7 +563,11 @@ func (s *Service) SourceView(ctx context.Context, src *Source) (View, error) {
 // SourceReply adds a source's message (text and staged files) to their
 // thread. It works sealed. On error the staged files are discarded.
 func (s *Service) SourceReply(ctx context.Context, src *Source, text string, files []*evidence.Pending) (Message, error) {
-	return s.addMessage(ctx, src.thread, "source", text, files, src.identity.Recipient(), nil)
+	m, err := s.addMessage(ctx, src.thread, "source", text, files, src.identity.Recipient(), nil)
+	if err == nil {
+		s.changed(ctx, src.Submission)
+	}
+	return m, err
 }
 
 // addMessage records a message in the thread whose key is thread; also, if
@@ -728,10 +760,14 @@ func (s *Service) Reply(ctx context.Context, p vigil.Principal, sub vigil.ID, te
 	if err != nil {
 		return Message{}, err
 	}
-	return s.addMessage(ctx, l.Thread, "staff", text, nil, to, func(tx store.Tx) error {
+	m, err := s.addMessage(ctx, l.Thread, "staff", text, nil, to, func(tx store.Tx) error {
 		_, err := ev.Put(tx)
 		return err
 	})
+	if err == nil {
+		s.changed(ctx, sub)
+	}
+	return m, err
 }
 
 // SetState changes a submission's triage state. It needs the vault unsealed.
@@ -768,13 +804,56 @@ func (s *Service) SetState(ctx context.Context, p vigil.Principal, sub vigil.ID,
 	if err != nil {
 		return err
 	}
-	return s.Store.Update(ctx, func(tx store.Tx) error {
+	err = s.Store.Update(ctx, func(tx store.Tx) error {
 		if _, err := pre.Put(tx); err != nil {
 			return err
 		}
 		_, err := ev.Put(tx)
 		return err
 	})
+	if err == nil {
+		s.changed(ctx, sub)
+	}
+	return err
+}
+
+// Thread returns a submission with its thread and triage state, decrypted
+// with the vault, read in tx. It is for the in-memory search index (see
+// [Service.Changed]): it checks no principal and records no audit event,
+// since the index shows submissions only to principals who may read them.
+func (s *Service) Thread(tx store.ReadTx, sub vigil.ID) (View, error) {
+	if s.Vault.Sealed() {
+		return View{}, vigil.ErrSealed
+	}
+	v, l, err := viewIn(tx, sub, s.Vault.OpenField)
+	if err != nil {
+		return View{}, err
+	}
+	_, v.State, err = s.state(tx, sub, l)
+	return v, err
+}
+
+// Threads calls fn with every submission as [Service.Thread] returns it,
+// read in tx, for the search index built at unseal.
+func (s *Service) Threads(tx store.ReadTx, fn func(View) error) error {
+	var subs []vigil.ID
+	err := store.EachRecord(tx, KindSubmission, func(r store.Record) error {
+		subs = append(subs, r.ID)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		v, err := s.Thread(tx, sub)
+		if err != nil {
+			return fmt.Errorf("submission %s: %w", sub, err)
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // OpenFile returns a file of a submission (or of its thread) and its

@@ -1,6 +1,7 @@
 package search_test
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // FuzzSearch checks that no query text or document text makes the index
-// panic, and that a document is found by its own words.
+// panic (words, phrases, prefixes), that AddAll and Add give the same
+// answer, and that a document is found by its own words.
 func FuzzSearch(f *testing.F) {
 	for _, s := range []string{`Kadyrov "по приказу" кадыр*`, `"`, `*`, `""*`, "ударе́ние", "a'b'", "Ё", "\xff\xfe", `"a" "b" c* d`} {
 		f.Add(s, "Его задержали по приказу Кадырова в Грозном.")
@@ -17,7 +19,13 @@ func FuzzSearch(f *testing.F) {
 	f.Fuzz(func(t *testing.T, query, text string) {
 		ix := search.New()
 		ix.Add(search.Document{ID: vigil.ID{1}, Fields: []search.Field{{Text: text}}})
-		ix.Search(search.Query{Text: query, Visible: all, Limit: 5})
+		r := ix.Search(search.Query{Text: query, Visible: all, Limit: 5})
+		ix.Search(search.Query{Text: query + "*", Visible: all, Limit: 5})
+		all2 := search.New()
+		all2.AddAll([]search.Document{{ID: vigil.ID{1}, Fields: []search.Field{{Text: text}}}})
+		if r2 := all2.Search(search.Query{Text: query, Visible: all, Limit: 5}); fmt.Sprint(r) != fmt.Sprint(r2) {
+			t.Fatalf("Add %+v, AddAll %+v", r, r2)
+		}
 		for _, tok := range search.Analyze(text) {
 			if r := ix.Search(search.Query{Text: tok.Surface, Visible: all}); r.Total != 1 {
 				t.Fatalf("%q not found by its word %q", text, tok.Surface)

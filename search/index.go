@@ -2,8 +2,10 @@ package search
 
 import (
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vigil-hr/vigil"
 )
@@ -93,12 +95,13 @@ type index struct {
 	// sorted is the keys of surface in order, for prefixes; built by the
 	// first prefix query after new words, under sortMu since searches
 	// hold only the read lock.
-	sortMu sync.Mutex
-	sorted []string
+	sortMu  sync.Mutex
+	sorted  []string
+	sortedK []string // the keys of names in order, likewise
 
 	// Scratch of add, under the write lock.
+	one               analyzed
 	occ               []occurrence
-	buf               []byte
 	tcount, tstart    []uint32 // per term
 	distinct, grouped []uint32
 }
@@ -133,6 +136,60 @@ func (x *Index) Add(d Document) {
 	x.ix.remove(d.ID)
 	x.ix.add(d)
 	x.ix.maybeCompact()
+}
+
+// AddAll adds docs as Add would, one after another, for the build at
+// unseal: it finds and folds their words on every CPU, a batch ahead of
+// the goroutine that adds them to the index.
+func (x *Index) AddAll(docs []Document) {
+	const batch = 512
+	bufs := [2][]analyzed{make([]analyzed, batch), make([]analyzed, batch)}
+	analyzeBatch := func(buf []analyzed, from int) {
+		end := min(from+batch, len(docs))
+		parallel(end-from, func(i int) { analyze(&buf[i], docs[from+i]) })
+	}
+	if len(docs) == 0 {
+		return
+	}
+	analyzeBatch(bufs[0], 0)
+	for k, from := 0, 0; from < len(docs); k, from = k+1, from+batch {
+		cur, next := bufs[k%2], bufs[(k+1)%2]
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if from+batch < len(docs) {
+				analyzeBatch(next, from+batch)
+			}
+		}()
+		x.mu.Lock()
+		for i := range min(batch, len(docs)-from) {
+			x.ix.remove(cur[i].d.ID)
+			x.ix.addAnalyzed(&cur[i])
+			cur[i].d = Document{}
+		}
+		x.ix.maybeCompact()
+		x.mu.Unlock()
+		<-done
+	}
+}
+
+// parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Remove takes the document with the given ID out of the index. Removing
@@ -173,11 +230,21 @@ func (x *Index) Len() int {
 	return x.ix.live
 }
 
-func (ix *index) add(d Document) {
-	n := uint32(len(ix.docs))
-	occ := ix.occ[:0]
-	pos := uint32(0)
-	buf := ix.buf
+// An analyzed document is a document with its words found and folded,
+// before they are looked up in the vocabulary: the part of adding that
+// needs no lock, which AddAll does on every CPU.
+type analyzed struct {
+	d       Document // Fields sorted public first
+	folded  []byte   // the folded words, one after another
+	words   []wordAt // each word: where it ends in folded, and its position
+	public  uint32   // first position after the public fields
+	npublic uint32   // words in public fields
+}
+
+type wordAt struct{ end, pos uint32 }
+
+// analyze finds and folds d's words into a, reusing a's buffers.
+func analyze(a *analyzed, d Document) {
 	// Public fields first, so that one position tells them from private ones.
 	fields := slices.Clone(d.Fields)
 	slices.SortStableFunc(fields, func(a, b Field) int {
@@ -190,25 +257,45 @@ func (ix *index) add(d Document) {
 		return 1
 	})
 	d.Fields = fields
-	public, npublic := uint32(0), uint32(0)
+	a.d = d
+	a.folded, a.words = a.folded[:0], a.words[:0]
+	a.public, a.npublic = 0, 0
+	pos := uint32(0)
 	for _, f := range d.Fields {
 		segment(f.Text, func(start, end int) {
-			var t uint32
-			var ok bool
-			buf, t, ok = ix.termOf(buf, f.Text[start:end])
-			if !ok {
+			n := len(a.folded)
+			a.folded = appendFold(a.folded, f.Text[start:end])
+			if len(a.folded) == n {
 				return
 			}
-			occ = append(occ, occurrence{t, pos})
+			a.words = append(a.words, wordAt{uint32(len(a.folded)), pos})
 			pos++
 		})
 		pos += fieldGap
 		if !f.Private {
-			npublic = uint32(len(occ))
-			public = pos
+			a.npublic = uint32(len(a.words))
+			a.public = pos
 		}
 	}
-	ix.buf = buf
+}
+
+func (ix *index) add(d Document) {
+	analyze(&ix.one, d)
+	ix.addAnalyzed(&ix.one)
+	ix.one.d = Document{}
+}
+
+func (ix *index) addAnalyzed(a *analyzed) {
+	d := a.d
+	n := uint32(len(ix.docs))
+	occ := ix.occ[:0]
+	start := uint32(0)
+	for _, w := range a.words {
+		t := ix.termOf(a.folded[start:w.end])
+		start = w.end
+		occ = append(occ, occurrence{t, w.pos})
+	}
+	public, npublic := a.public, a.npublic
 	// Group the positions by term, keeping their order: a counting sort
 	// over per-term counters (cheaper than sorting by term).
 	for len(ix.tcount) < len(ix.terms) {
@@ -273,17 +360,12 @@ func (ix *index) add(d Document) {
 // An occurrence is a term at a position of the document being added.
 type occurrence struct{ term, pos uint32 }
 
-// termOf returns the term of a word of a text, creating it if new. It
-// folds the word in buf, which it returns for reuse.
-func (ix *index) termOf(buf []byte, word string) ([]byte, uint32, bool) {
-	buf = appendFold(buf[:0], word)
-	if len(buf) == 0 {
-		return buf, 0, false
+// termOf returns the term of a folded word, creating it if new.
+func (ix *index) termOf(folded []byte) uint32 {
+	if t, ok := ix.surface[string(folded)]; ok {
+		return t
 	}
-	if t, ok := ix.surface[string(buf)]; ok {
-		return buf, t, true
-	}
-	s := string(buf)
+	s := string(folded)
 	stemmed := stem(s)
 	t, ok := ix.termID[stemmed]
 	if !ok {
@@ -293,7 +375,7 @@ func (ix *index) termOf(buf []byte, word string) ([]byte, uint32, bool) {
 	}
 	ix.surface[s] = t
 	ix.addName(nameKeyOfSurface(s), t)
-	return buf, t, true
+	return t
 }
 
 func nameKeyOfSurface(s string) string {

@@ -204,6 +204,20 @@ func (ix *index) clauses(text string) []clause {
 		if isLatin(pre) {
 			expand(toCyrillic(pre), weightName)
 		}
+		// And prefixes of name keys, across scripts and spellings:
+		// кадыр* finds Kadyrov, kadir* finds Кадыров.
+		for _, kp := range prefixKeys(pre) {
+			keys := ix.sortedKeys()
+			i, _ := slices.BinarySearch(keys, kp)
+			for ; i < len(keys) && strings.HasPrefix(keys[i], kp); i++ {
+				for _, t := range ix.names[keys[i]] {
+					if !seen[t] {
+						seen[t] = true
+						c.terms = append(c.terms, weighted{t, weightName})
+					}
+				}
+			}
+		}
 		c.empty = len(c.terms) == 0
 		cs = append(cs, c)
 	}
@@ -226,6 +240,47 @@ func (ix *index) clauses(text string) []clause {
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+// prefixKeys returns the name-key prefixes a folded query prefix of at
+// least three letters stands for: read as Russian if Latin, reduced to a
+// skeleton like a name key ([NameKey], without taking endings off); a
+// final с also as ш, since the х of сх may follow (мас* finds Mashadov).
+func prefixKeys(pre string) []string {
+	if len([]rune(pre)) < 3 {
+		return nil
+	}
+	switch {
+	case isCyrillic(pre):
+	case isLatin(pre):
+		pre = toCyrillic(pre)
+	default:
+		return nil
+	}
+	k := skeleton(pre)
+	if len([]rune(k)) < 3 {
+		return nil
+	}
+	if s, ok := strings.CutSuffix(k, "с"); ok {
+		return []string{k, s + "ш"}
+	}
+	return []string{k}
+}
+
+// sortedKeys returns the name keys of the vocabulary in order, sorting
+// them again if keys were added since the last call.
+func (ix *index) sortedKeys() []string {
+	ix.sortMu.Lock()
+	defer ix.sortMu.Unlock()
+	if len(ix.sortedK) != len(ix.names) {
+		sorted := make([]string, 0, len(ix.names))
+		for k := range ix.names {
+			sorted = append(sorted, k)
+		}
+		slices.Sort(sorted)
+		ix.sortedK = sorted
+	}
+	return ix.sortedK
 }
 
 // sortedSurfaces returns the words of the vocabulary in order, sorting

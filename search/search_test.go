@@ -89,8 +89,9 @@ func TestSearch(t *testing.T) {
 		{`"new york"`, []string{"nyc"}},
 		{`"york new"`, nil},
 		{`"по приказу Кадырова"`, []string{"ru1"}},
-		{"кадыр*", []string{"ru1"}},                  // a Cyrillic prefix stays Cyrillic
+		{"кадыр*", []string{"en1", "ru1", "secret"}}, // a Cyrillic prefix finds Latin spellings (name keys)
 		{"kadyr*", []string{"en1", "ru1", "secret"}}, // a Latin one is also read as Russian
+		{"задерж*", []string{"ru1", "secret"}},       // not detained: a key prefix only meets keys
 		{"thr*", []string{"nyc"}},
 		{"police Kadyrov", []string{"en1", "ru1"}}, // police ~ полиции by name key, Kadyrov in both
 		{"Petrov", nil},
@@ -435,5 +436,87 @@ func TestLongQuery(t *testing.T) {
 	q := strings.Repeat("Kadyrov ", search.MaxParts) + strings.Repeat("Petrov ", 70000)
 	if r := c.ix.Search(search.Query{Text: q, Visible: all}); r.Total != 3 {
 		t.Errorf("%d hits, want the 3 for Kadyrov", r.Total)
+	}
+}
+
+// TestAddAll: AddAll, which analyses documents on every CPU a batch ahead,
+// gives the same index as Add one by one: same hits, scores, snippets and
+// facets, over more than two batches, with replaced documents and private
+// fields.
+func TestAddAll(t *testing.T) {
+	words := strings.Fields("Кадыров Kadyrov задержали detained полиции police Грозный Grozny подвал basement избивали beaten свидетель witness приказ ordered")
+	ids := make([]vigil.ID, 900)
+	for i := range ids {
+		ids[i] = vigil.NewID()
+	}
+	var docs []search.Document
+	for i := range 1500 { // 600 replace earlier ones
+		var text []string
+		for j := range 5 + i%17 {
+			text = append(text, words[(i*7+j*3)%len(words)])
+		}
+		d := search.Document{ID: ids[i%len(ids)], Incident: ids[i%3], Kind: []string{"act", "claim"}[i%2], Status: fmt.Sprint(i % 4),
+			Fields: []search.Field{{Name: "text", Text: strings.Join(text, " ") + fmt.Sprintf(" слово%d", i)}}}
+		if i%5 == 0 {
+			d.Fields = append([]search.Field{{Name: "name", Text: "Шамиль Басаев " + words[i%len(words)], Private: true}}, d.Fields...)
+		}
+		docs = append(docs, d)
+	}
+	one, batch := search.New(), search.New()
+	for _, d := range docs {
+		one.Add(d)
+	}
+	batch.AddAll(docs)
+	if one.Len() != len(ids) || batch.Len() != len(ids) {
+		t.Fatalf("Len: %d and %d, want %d", one.Len(), batch.Len(), len(ids))
+	}
+	for _, q := range []string{"Kadyrov", "задержанного", `"detained Грозный"`, "basem*", "Басаева", "слово1499", "слово3", ""} {
+		for _, private := range []bool{false, true} {
+			query := search.Query{Text: q, Visible: all, SeePrivate: private, Limit: 50}
+			a, b := one.Search(query), batch.Search(query)
+			if fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Errorf("%q (private %v):\nAdd    %+v\nAddAll %+v", q, private, a, b)
+			}
+			if q != "слово3" && q != "Басаева" && a.Total == 0 {
+				t.Errorf("%q: no hits", q)
+			}
+		}
+	}
+}
+
+// TestCrossScriptPrefix: a prefix finds the words it begins in the other
+// script and in other spellings (name keys), and no others.
+func TestCrossScriptPrefix(t *testing.T) {
+	ix := search.New()
+	docs := map[string]string{
+		"kadyrov": "Men loyal to Kadyrov came at night.", "kadyrova": "Люди Кадырова приехали ночью.",
+		"maskhadov": "Aslan Maskhadov's guards were detained.", "mashadov": "Mashadov was named by the witness.",
+		"maschadow": "Die Wachen von Maschadow wurden verhaftet.", "karimov": "Карим Каримов, сосед.",
+	}
+	ids := map[vigil.ID]string{}
+	for name, text := range docs {
+		id := vigil.NewID()
+		ids[id] = name
+		ix.Add(search.Document{ID: id, Fields: []search.Field{{Name: "text", Text: text}}})
+	}
+	for q, want := range map[string][]string{
+		"кадыр*":    {"kadyrov", "kadyrova"},
+		"kadir*":    {"kadyrov", "kadyrova"},
+		"Кадыров*":  {"kadyrov", "kadyrova"},
+		"мас*":      {"maskhadov", "mashadov", "maschadow"},
+		"Масхадов*": {"maskhadov", "mashadov", "maschadow"},
+		"mash*":     {"maskhadov", "mashadov", "maschadow"},
+		"кари*":     {"karimov"},
+		"kar*":      {"karimov"},
+	} {
+		var got []string
+		for _, h := range ix.Search(search.Query{Text: q, Visible: all, Limit: 50}).Hits {
+			got = append(got, ids[h.ID])
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", q, got, want)
+		}
 	}
 }

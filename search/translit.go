@@ -14,14 +14,16 @@ import (
 //   - ICAO 9303 (Iurii, Khasaviurt, Evgenii, Chechnia),
 //   - ISO 9 / scholarly (Čečnja, Hasavjurt, Jurij, Groznyj, Evgenij),
 //   - informal and foreign spellings (Kadirov, Qadyrov, Grozny, Yuri,
-//     Muhammad, Jokhar, Tsentoroi, Centoroi).
+//     Muhammad, Jokhar, Tsentoroi, Centoroi), German ones among them
+//     (Tschetschnja, Dschochar, Maschadow, Kadyrow: tsch is ч, dsch дж,
+//     sch щ, w в).
 //
 // Where a Latin spelling is ambiguous (j is й or ж, y is ы or й, h is х or
 // nothing) the rules pick one reading and the name key (see [NameKey])
 // folds the letters that systems confuse, so every reading meets its
 // Cyrillic original. TestNamePairs holds the table of real pairs.
 var latinRules = []struct{ lat, cyr string }{
-	{"shch", "щ"}, {"sch", "щ"}, {"dzh", "дж"}, {"tch", "ч"},
+	{"shch", "щ"}, {"tsch", "ч"}, {"dsch", "дж"}, {"sch", "щ"}, {"dzh", "дж"}, {"tch", "ч"},
 	{"yye", "ые"}, {"iye", "ие"},
 	{"ch", "ч"}, {"sh", "ш"}, {"zh", "ж"}, {"kh", "х"}, {"gh", "г"}, {"ts", "ц"}, {"tz", "ц"}, {"dj", "дж"},
 	{"yu", "ю"}, {"iu", "ю"}, {"ju", "ю"},
@@ -92,8 +94,9 @@ func lastRune(s string) string {
 // with the endings of Russian names taken off (so Кадырова, Кадырову and
 // Kadyrov share a key) and reduced to a skeleton
 // in which the letters transliteration systems confuse are one letter:
-// ы, й and и are и; э and ё are е; щ is ш; ъ and ь are dropped; a doubled
-// letter is single (Мухаммад, Muhamad). Words in other scripts return "".
+// ы, й and и are и; э and ё are е; щ and сх are ш (Масхадов, Mashadov);
+// ъ and ь are dropped; a doubled letter is single (Мухаммад, Muhamad).
+// Words in other scripts return "".
 func NameKey(word string) string {
 	w := fold(word)
 	switch {
@@ -129,8 +132,7 @@ func nameStem(w string) string {
 }
 
 func skeleton(w string) string {
-	var b strings.Builder
-	var prev rune
+	out := make([]rune, 0, len(w))
 	for _, r := range w {
 		switch r {
 		case 'ы', 'й':
@@ -141,14 +143,20 @@ func skeleton(w string) string {
 			r = 'ш'
 		case 'ъ', 'ь':
 			continue
+		case 'х':
+			// сх is ш: a Latin sh reads Масхадов's с and х as one
+			// letter (Mashadov), as German sch does (Maschadow).
+			if n := len(out); n > 0 && out[n-1] == 'с' {
+				out[n-1] = 'ш'
+				continue
+			}
 		}
-		if r == prev || !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+		if len(out) > 0 && r == out[len(out)-1] || !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			continue
 		}
-		b.WriteRune(r)
-		prev = r
+		out = append(out, r)
 	}
-	return b.String()
+	return string(out)
 }
 
 // Distance returns the optimal string alignment distance between two name

@@ -7,9 +7,11 @@
 //     its audit event, log leaves, reference checks against the model);
 //
 //   - unseal and load: a fresh process opens the data directory, unseals it
-//     and calls Acts, whose first call decrypts every case record into the
-//     in-memory model and corroborates every act; a second Acts call shows
-//     what corroboration alone costs;
+//     and calls Search, whose first call decrypts every case record into the
+//     in-memory model and builds the search index: unseal-to-searchable,
+//     wall time and the process's CPU time (on a shared machine the CPU time
+//     is the steadier figure; the load average is printed with it); then
+//     Acts twice (corroboration);
 //
 //   - figures: Figures for each grouping (type, month, place, incident);
 //
@@ -20,12 +22,14 @@
 //     synchronous=FULL as vigil runs SQLite: what sealing and storing alone
 //     cost on this machine, and the import's ratio to it.
 //
-//     go run ./bench/cases [-n 100000] [-batch 1000] [-seed 1] [-dir DIR] [-cpuprofile FILE] [-baseline=true]
+//     go run ./bench/cases [-n 100000] [-batch 1000] [-seed 1] [-dir DIR] [-keep DIR] [-cpuprofile FILE] [-baseline=true]
+//     go run ./bench/cases -load DIR [-cpuprofile FILE]
 //
 // The load phase runs in a child process (this binary again, with
 // -load DIR), so that its peak RSS is its own. -cpuprofile profiles the
 // import in this process and writes FILE.load for the child. Everything it
-// wrote is removed at the end.
+// wrote is removed at the end, except the data directory given with -keep,
+// which later runs of -load DIR measure again without importing.
 package main
 
 import (
@@ -44,6 +48,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite" // the baseline's bare database
@@ -52,6 +57,7 @@ import (
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/figures"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/search"
 	"github.com/vigil-hr/vigil/vault"
 )
 
@@ -67,7 +73,8 @@ func main() {
 	dir := flag.String("dir", "", "directory for the data directories (default: the system temporary directory)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the import to `FILE` (and of the load to FILE.load)")
 	baseline := flag.Bool("baseline", true, "run the baseline (bare SealField + SQLite inserts)")
-	load := flag.String("load", "", "internal: run the load phase on data directory `DIR` and print JSON")
+	load := flag.String("load", "", "run only the load phase on the data directory `DIR` (one -keep left) and print JSON")
+	keep := flag.String("keep", "", "import into the data directory `DIR` and keep it, for later -load runs")
 	flag.Parse()
 	if *load != "" {
 		if err := loadPhase(*load, *cpuprofile); err != nil {
@@ -80,13 +87,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cases bench: -n must be at least 10 and -batch positive")
 		os.Exit(2)
 	}
-	if err := run(*n, *batch, *seed, *dir, *cpuprofile, *baseline); err != nil {
+	if err := run(*n, *batch, *seed, *dir, *keep, *cpuprofile, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "cases bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, batch int, seed uint64, dir, cpuprofile string, baseline bool) error {
+func run(n, batch int, seed uint64, dir, keep, cpuprofile string, baseline bool) error {
 	work, err := os.MkdirTemp(dir, "vigil-bench-cases-")
 	if err != nil {
 		return err
@@ -107,6 +114,9 @@ func run(n, batch int, seed uint64, dir, cpuprofile string, baseline bool) error
 
 	// Import.
 	path := filepath.Join(work, "data")
+	if keep != "" {
+		path = keep
+	}
 	if _, err := datadir.Init(path, []byte(passphrase), datadir.Options{WorkFactor: 10}); err != nil {
 		return err
 	}
@@ -160,14 +170,16 @@ func run(n, batch int, seed uint64, dir, cpuprofile string, baseline bool) error
 	if err != nil {
 		return err
 	}
-	fmt.Printf("load     unseal %v; first Acts (decrypt %d records into the model + corroborate %d acts) %v; second Acts (corroborate only) %v; peak RSS %.0f MiB\n",
-		lr.Unseal.Round(time.Millisecond), n, lr.Acts, lr.FirstActs.Round(time.Millisecond), lr.SecondActs.Round(time.Millisecond), float64(lr.RSSKiB)/1024)
+	fmt.Printf("load     unseal %v; first Search (decrypt %d records into the model, build the search index, one query: %d hits) %v (CPU %v); unseal-to-searchable %v; load average %s\n",
+		lr.Unseal.Round(time.Millisecond), n, lr.Hits, lr.FirstSearch.Round(time.Millisecond), lr.FirstSearchCPU.Round(time.Millisecond),
+		(lr.Unseal + lr.FirstSearch).Round(time.Millisecond), loadAvg())
+	fmt.Printf("         first Acts (corroborate %d acts) %v; second Acts %v; peak RSS %.0f MiB\n",
+		lr.Acts, lr.FirstActs.Round(time.Millisecond), lr.SecondActs.Round(time.Millisecond), float64(lr.RSSKiB)/1024)
 	for _, by := range []string{"type", "month", "place", "incident"} {
 		fmt.Printf("figures  by %-8s %8v  (%d groups)\n", by, lr.Figures[by].Round(time.Millisecond), lr.Groups[by])
 	}
-	model := lr.FirstActs - lr.SecondActs
-	fmt.Printf("what dominates: import is %.0f%% of the measured time; of the first Acts, loading the model is ~%v and corroboration ~%v\n",
-		100*imp.Seconds()/(imp+lr.Unseal+lr.FirstActs).Seconds(), model.Round(time.Millisecond), lr.SecondActs.Round(time.Millisecond))
+	fmt.Printf("what dominates: import is %.0f%% of the measured time; loading the model and its index %v, corroboration ~%v\n",
+		100*imp.Seconds()/(imp+lr.Unseal+lr.FirstSearch+lr.FirstActs).Seconds(), lr.FirstSearch.Round(time.Millisecond), lr.SecondActs.Round(time.Millisecond))
 
 	if !baseline {
 		return nil
@@ -186,11 +198,13 @@ func run(n, batch int, seed uint64, dir, cpuprofile string, baseline bool) error
 
 // A loadResult is what the child process measured.
 type loadResult struct {
-	Unseal, FirstActs, SecondActs time.Duration
-	Acts                          int
-	Figures                       map[string]time.Duration
-	Groups                        map[string]int
-	RSSKiB                        int64
+	Unseal, FirstSearch   time.Duration
+	FirstSearchCPU        time.Duration // user + system time of the process
+	FirstActs, SecondActs time.Duration
+	Acts, Hits            int
+	Figures               map[string]time.Duration
+	Groups                map[string]int
+	RSSKiB                int64
 }
 
 func runLoad(path, cpuprofile string) (loadResult, error) {
@@ -241,6 +255,14 @@ func loadPhase(path, cpuprofile string) error {
 		return err
 	}
 	lr.Unseal = time.Since(t)
+	// The first call after unseal loads the model: decrypting every
+	// record and building the search index.
+	t, cpu := time.Now(), cpuTime()
+	res, err := d.Cases.Search(ctx, admin, "задержали", search.Filter{}, 0, 20)
+	if err != nil {
+		return err
+	}
+	lr.FirstSearch, lr.FirstSearchCPU, lr.Hits = time.Since(t), cpuTime()-cpu, res.Total
 	t = time.Now()
 	acts, err := d.Cases.Acts(ctx, admin)
 	if err != nil {
@@ -357,6 +379,15 @@ func vmHWM() int64 {
 		}
 	}
 	return 0
+}
+
+// cpuTime returns the user and system time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fileSize(p string) int64 {

@@ -97,7 +97,7 @@ func init() {
 		{"import", "import a vigil-case/1 file (all or nothing)", runImport},
 		{"export", "export the case records as vigil-case/1 JSON or CSV", runExport},
 		{"acts", "every act with its corroboration status, flags and explanation", runActs},
-		{"search", "full-text search of the case records, names across scripts", runSearch},
+		{"search", "full-text search of the case records and submissions, names across scripts", runSearch},
 		{"figures", "confirmed-at-least and reported-up-to figures by type, month, place or incident", runFigures},
 		{"report", "an incident's report as a PDF (English or Russian) with leaves and checkpoint", runReport},
 		{"witness", "cosign other logs' checkpoints (C2SP tlog-witness)", runWitness},

@@ -14,23 +14,27 @@ import (
 
 const searchHelp = `--data DIR [--json] [--kind K] [--limit N] QUERY...
 
-Full-text search over the case records (docs/search.md): Russian and English
+Full-text search over the case records, the submissions and their messages
+(docs/search.md): Russian and English
 words, "quoted phrases", prefixes (word*), and names across scripts (Grozny
 finds Грозный, Kadyrov finds Кадырова). An act is found by its description,
 its type's labels, its place's names, its incident's title and its claims'
 quotes. Every word must match.
 
-Prints the hits, best first: kind, key (the record's ID if it has none),
+Prints the hits, best first: kind, key (the record's ID if it has none; the
+submission's ID for a submission or message),
 score, the field matched and a snippet with the matched words marked (bold
 on a terminal, [brackets] elsewhere); then the facets: how many hits of each
 kind, act type, status, source grade and place.
 
 --kind limits the hits to one kind of record (incident, act, person, place,
-party, source, claim); repeat it or separate kinds with commas for several.
+party, source, claim, submission, message); repeat it or separate kinds
+with commas for several.
 
 --json prints one object with the fields
   total, hits, facets
-each hit an object with kind, id, key, incident, score, field, snippet
+each hit an object with kind, id, key, incident, submission (of a
+submission or message), score, field, snippet
 (an array of {text, match}) and text (the snippet as one string); facets has
 kinds, act_types, statuses, grades and places, each an array of {value, n}
 (a place's value is its ID).
@@ -61,8 +65,8 @@ func (k *kindsFlag) String() string { return strings.Join(*k, ",") }
 
 func (k *kindsFlag) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
-		if _, ok := cases.NewDoc(s); !ok {
-			return fmt.Errorf("%q is not a kind of case record", s)
+		if !api.IsSearchKind(s) {
+			return fmt.Errorf("%q is not a kind of record search finds", s)
 		}
 		*k = append(*k, s)
 	}
@@ -113,9 +117,13 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 func searchResult(ctx context.Context, c caseReader, r api.SearchResult) (searchOut, error) {
 	out := searchOut{Total: r.Total, Hits: make([]searchHit, len(r.Hits)), Facets: r.Facets}
 	for i, h := range r.Hits {
-		key, _, err := c.Get(ctx, h.Kind, h.ID)
-		if err != nil {
-			return out, fmt.Errorf("read hit %s: %w", h.ID, err)
+		var key string
+		if h.Submission.IsZero() { // a case record; submissions and messages have no key
+			k, _, err := c.Get(ctx, h.Kind, h.ID)
+			if err != nil {
+				return out, fmt.Errorf("read hit %s: %w", h.ID, err)
+			}
+			key = k
 		}
 		var text strings.Builder
 		for _, f := range h.Snippet {
@@ -140,7 +148,10 @@ func writeSearch(w io.Writer, out searchOut, tty bool) error {
 		fmt.Fprintln(tw, "KIND\tKEY\tSCORE\tFIELD\tSNIPPET")
 		for _, h := range out.Hits {
 			key := h.Key
-			if key == "" {
+			switch {
+			case !h.Submission.IsZero():
+				key = h.Submission.String() // the thread to open (vigil inbox)
+			case key == "":
 				key = h.ID.String()
 			}
 			var snip strings.Builder

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/api"
+	"github.com/vigil-hr/vigil/intake"
 )
 
 // TestSearchCLI runs vigil search on an imported case: a Russian title
@@ -56,6 +58,20 @@ func TestSearchCLI(t *testing.T) {
 	text := vigilRun(t, bin, env, "search", "--data", data, "Kadyrov")
 	if !strings.Contains(text, "1 hits") || !strings.Contains(text, "[Кадыров]") || !strings.Contains(text, "p1") {
 		t.Errorf("Kadyrov:\n%s", text)
+	}
+	// A submission, written sealed as a source would, is searched too.
+	d := inboxOpen(t, data)
+	_, sub, err := d.Intake.Submit(context.Background(), intake.Draft{Text: "Soldiers took Kadyrov's cousin near the mosque."}, nil)
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = searchOut{}
+	if err := json.Unmarshal([]byte(vigilRun(t, bin, env, "search", "--data", data, "--json", "--kind", "submission", "Кадырова")), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Total != 1 || out.Hits[0].ID != sub || out.Hits[0].Submission != sub || out.Hits[0].Kind != "submission" || !strings.Contains(out.Hits[0].Text, "Kadyrov's") {
+		t.Errorf("Кадырова --kind submission: %+v", out)
 	}
 	// Usage errors.
 	for _, args := range [][]string{{"search", "--data", data}, {"search", "--data", data, "--kind", "bogus", "x"}, {"search", "--data", data, "--limit", "0", "x"}} {

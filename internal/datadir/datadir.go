@@ -179,7 +179,8 @@ func (d *Dir) open(ctx context.Context, be Backends, from backendSource) error {
 	d.Evidence.CoarseTime = precision
 	d.Commit = groupcommit.New(db, 0)
 	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
-	d.Cases = &cases.Service{Store: db, Vault: v, TimePrecision: precision}
+	d.Cases = &cases.Service{Store: db, Vault: v, TimePrecision: precision, Submissions: d.Intake}
+	d.Intake.Changed = d.Cases.SubmissionChanged // search keeps submissions current
 	// intake.Kinds includes audit.Kind, which cases shares: list it once.
 	d.Kinds = append(append(record.Registry{evidence.ItemKind}, intake.Kinds()...), cases.Kinds()...)
 	d.Log = &evlog.Checkpointer{Signer: v.LogSigner(), Verifier: v.LogVerifier(), AnchorPath: filepath.Join(d.Path, "checkpoint")}
