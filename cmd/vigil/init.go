@@ -26,7 +26,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Created %s.\nage recipient: %s\nlog key:       %s\n", *data, cfg.Recipient, cfg.LogVKey)
+	fmt.Fprintf(e.stdout, "Created %s.\nage recipient: %s\nlog key:       %s\nadvisory key:  %s\n", *data, cfg.Recipient, cfg.LogVKey, cfg.AdvisoryVKey)
 	fmt.Fprintf(e.stdout, "Keep the passphrase safe: without it the vault cannot be unsealed and nothing can be read.\n")
 	return nil
 }

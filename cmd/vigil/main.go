@@ -11,6 +11,9 @@
 //	vigil seal    [--staff ADDR]                     seal a running server
 //	vigil bundle  --data DIR --out FILE [--no-content] ITEM...
 //	vigil verify  FILE --log-key VKEY                check a bundle offline
+//	vigil verify  FILE --key VKEY                    check an advisory or statistics file offline
+//	vigil advisory create|list|withdraw --data DIR  signed public advisories
+//	vigil stats publish --data DIR                   signed public statistics
 //	vigil fsck    --data DIR                         check the log, the checkpoint and the blobs
 //	vigil key export-identity --data DIR             write the age identity to stdout
 //	vigil token create --data DIR --name NAME        make a staff API token (also: list, revoke ID)
@@ -72,7 +75,7 @@ func init() {
 		{"unseal", "unseal a running server's vault", runUnseal},
 		{"seal", "seal a running server's vault", runSeal},
 		{"bundle", "export items with proofs as an evidence bundle", runBundle},
-		{"verify", "verify an evidence bundle offline", runVerify},
+		{"verify", "verify an evidence bundle, an advisory or a statistics file offline", runVerify},
 		{"fsck", "check the log, the checkpoint anchor and the blobs", runFsck},
 		{"key", "key operations: export-identity", runKey},
 		{"token", "staff API tokens: create, list, revoke", runToken},
@@ -82,6 +85,8 @@ func init() {
 		{"acts", "every act with its corroboration status, flags and explanation", runActs},
 		{"search", "full-text search of the case records, names across scripts", runSearch},
 		{"figures", "confirmed-at-least and reported-up-to figures by type, month, place or incident", runFigures},
+		{"advisory", "signed public advisories: create, list, withdraw", runAdvisory},
+		{"stats", "publish signed statistics with small counts hidden", runStats},
 		{"witness", "cosign other logs' checkpoints (C2SP tlog-witness)", runWitness},
 		{"demo", "run a throwaway instance with sample files and a worked case", runDemo},
 	}
