@@ -135,7 +135,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		logSrc = cosignedLog{d, cs} // only checkpoints meeting the witness quorum are public
 	}
 	public := &http.Server{
-		Handler:           web.NewPublic(logSrc, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, pubOpt),
+		Handler:           web.NewPublic(logSrc, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient, AdvisoryVKey: d.Config.AdvisoryVKey}, d.Intake, pubOpt),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
@@ -347,7 +347,8 @@ func staffPost(ctx context.Context, addr, path string, body []byte) error {
 // publicOptions configures the public listener: the instance's texts and,
 // only if asked, a request log without addresses or queries.
 func publicOptions(d *datadir.Dir, w io.Writer, requestLog bool) web.Options {
-	opt := web.Options{Instance: web.Instance(d.Config.Instance)}
+	opt := web.Options{Instance: web.Instance(d.Config.Instance),
+		Publication: web.Publication{Advisories: d.AdvisoryDir, Stats: d.StatsDir}}
 	opt.ReceiptLimit.Burst = d.Config.Intake.ReceiptAttempts
 	if w, err := time.ParseDuration(d.Config.Intake.ReceiptWait); err == nil && w > 0 {
 		opt.ReceiptLimit.Every = w
