@@ -32,7 +32,7 @@ func Recompute(f Figure, level int, byLeaf map[int64]Record) error {
 		return fmt.Errorf("figure %s is hidden: nothing to recompute", f.Key)
 	}
 	if f.Leaves == nil {
-		return fmt.Errorf("figure %s lists no leaves (it shares acts with a hidden figure)", f.Key)
+		return fmt.Errorf("figure %s lists no leaves (only the shown type × region cells do; check the others as their sums)", f.Key)
 	}
 	acts := map[vigil.ID]vigil.Act{}
 	places := map[vigil.ID]vigil.Place{}

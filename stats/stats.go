@@ -42,10 +42,18 @@
 // its region. A court given bundles of those leaves recomputes the number
 // of acts and "reported up to" ([Recompute]); "confirmed at least"
 // depends on the sources' grades and the corroboration rules, whose
-// records are not listed, and is not recomputed. Leaves are listed only by
-// a figure that shares no act with any hidden figure: otherwise a margin's
-// leaves minus its shown cells' leaves would count the hidden cell's acts.
-// A hidden figure lists none.
+// records are not listed, and is not recomputed.
+//
+// A hidden figure lists no leaves: their number would give its size away.
+// Nor may the shown ones let anyone work a hidden figure's leaves out: a
+// margin's leaves minus its shown cells' leaves would be its hidden cells'
+// leaves, and a type × month cell's leaves minus the shown type × region
+// cells' leaves would be part of a hidden region cell's. So only the shown
+// cells of the type × region table list leaves: they partition the acts,
+// so no set operation on them isolates anything but shown cells. Margins,
+// the grand total and the type × month table list none; a court checks
+// them as sums of the cells it recomputed (the number of acts adds up
+// exactly; "reported up to" may be less than the sum, see Small counts).
 package stats
 
 import (
@@ -208,7 +216,6 @@ func Compute(acts []Act, places map[vigil.ID]Place, p Params, name func(vigil.ID
 	if len(groups) > MaxFigures {
 		return Table{}, fmt.Errorf("%w: more than %d figures", vigil.ErrInvalid, MaxFigures)
 	}
-	actSets := map[Key][]vigil.ID{}
 	for k, g := range groups {
 		f := figures.Total(g.acts)
 		fig := Figure{Key: k, Acts: len(f.Acts), ConfirmedAtLeast: f.ConfirmedAtLeast, ReportedUpTo: f.ReportedUpTo}
@@ -216,23 +223,15 @@ func Compute(acts []Act, places map[vigil.ID]Place, p Params, name func(vigil.ID
 			fig.Leaves = append(fig.Leaves, l)
 		}
 		slices.Sort(fig.Leaves)
-		actSets[k] = f.Acts
 		t.Figures = append(t.Figures, fig)
 	}
 	sortFigures(t.Figures)
 	Suppress(t.Figures, p.K)
-	// Leaves only where no act is shared with a hidden figure.
-	hidden := map[vigil.ID]bool{}
-	for _, f := range t.Figures {
-		if f.Suppressed {
-			for _, a := range actSets[f.Key] {
-				hidden[a] = true
-			}
-		}
-	}
+	// Leaves only for the shown cells of the type × region table, which
+	// partition the acts (see the package doc, Leaves).
 	for i := range t.Figures {
 		f := &t.Figures[i]
-		if f.Suppressed || slices.ContainsFunc(actSets[f.Key], func(a vigil.ID) bool { return hidden[a] }) {
+		if f.Suppressed || !listsLeaves(f.Key) {
 			f.Leaves = nil
 		}
 		if f.Suppressed {
@@ -241,6 +240,10 @@ func Compute(acts []Act, places map[vigil.ID]Place, p Params, name func(vigil.ID
 	}
 	return t, nil
 }
+
+// listsLeaves reports whether a figure of key k lists its leaves when
+// shown: the cells of the type × region table.
+func listsLeaves(k Key) bool { return k.Type != All && k.Region != All && k.Month == All }
 
 // RegionOf returns the region key of place (its ancestor at level, see
 // [Params.RegionLevel]; [figures.Unknown] for a zero place) and the leaves
