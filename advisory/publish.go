@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -57,6 +58,8 @@ type Publisher struct {
 	Vault     *vault.Vault
 	Precision time.Duration // of the record's plaintext time
 	Now       func() time.Time
+
+	mu sync.Mutex // one publication at a time, so the signed list has them all
 }
 
 func (p *Publisher) now() time.Time {
@@ -69,6 +72,8 @@ func (p *Publisher) now() time.Time {
 // Create signs a new advisory with the given texts and validity, logs it
 // and publishes it. The vault must be unsealed and hold a publication key.
 func (p *Publisher) Create(ctx context.Context, by vigil.Principal, texts []Text, from, until time.Time) (Published, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	now := p.now().Truncate(time.Second)
 	if from.IsZero() {
 		from = now
@@ -82,6 +87,8 @@ func (p *Publisher) Create(ctx context.Context, by vigil.Principal, texts []Text
 // withdrawal is valid from now for as long as the withdrawn advisory was
 // meant to be (at least a day).
 func (p *Publisher) Withdraw(ctx context.Context, by vigil.Principal, id vigil.ID, texts []Text) (Published, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	list, err := p.Dir.List(p.Vault.AdvisoryVerifier())
 	if err != nil {
 		return Published{}, err
@@ -112,6 +119,10 @@ func (p *Publisher) Withdraw(ctx context.Context, by vigil.Principal, id vigil.I
 	return p.publish(ctx, by, a)
 }
 
+// List returns every published advisory, newest first (see [Dir.List]).
+func (p *Publisher) List() ([]Published, error) { return p.Dir.List(p.Vault.AdvisoryVerifier()) }
+
+// publish signs, logs and publishes a; the caller holds p.mu.
 func (p *Publisher) publish(ctx context.Context, by vigil.Principal, a Advisory) (Published, error) {
 	if err := a.Validate(); err != nil {
 		return Published{}, err

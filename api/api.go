@@ -103,6 +103,9 @@ type Server struct {
 	// Cases keeps the case records (see cases.go). If nil, the case
 	// endpoints answer 404.
 	Cases Cases
+	// Advisories publishes signed advisories (admin tokens only); nil: the
+	// advisory endpoints answer 404.
+	Advisories Advisories
 	// MaxBody caps the body of a POST that carries text (a reply), in bytes.
 	// Zero means 4 MiB: room for intake's default 1 MiB text cap even when
 	// every character is JSON-escaped.
@@ -164,6 +167,7 @@ func Routes() []Route {
 		{Method: "GET", Path: "/api/v1/tokens", handler: h(func(s *Server) http.HandlerFunc { return s.authed(adminOnly(s.listTokens)) })},
 		{Method: "DELETE", Path: "/api/v1/tokens/{id}", handler: h(func(s *Server) http.HandlerFunc { return s.authed(adminOnly(s.revokeToken)) })},
 	}
+	rs = append(rs, advisoryRoutes()...)
 	return append(rs, caseRoutes()...)
 }
 

@@ -89,8 +89,9 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		return fmt.Errorf("staff listener: %w", err)
 	}
 	apiSrv := &api.Server{
-		Hosts: cfg.StaffHosts,
-		Vault: d.Vault,
+		Hosts:      cfg.StaffHosts,
+		Vault:      d.Vault,
+		Advisories: d.Advisories,
 		// At unseal, decrypt the case records into memory at once, so the
 		// first investigator's read does not wait for it. It signs nothing.
 		OnUnseal: func() {
