@@ -31,12 +31,12 @@ func newWorld(t testing.TB, victims [][3]int) world {
 	w := world{places: map[vigil.ID]Place{}, region: map[vigil.ID]string{}}
 	leaf := int64(100)
 	next := func() int64 { leaf++; return leaf }
-	var regions, districts []vigil.ID
+	var districts []vigil.ID
 	for i := range 2 {
 		r, d := vigil.NewID(), vigil.NewID()
 		w.places[r] = Place{Place: vigil.Place{Names: map[string]string{"en": "Region " + string(rune('A'+i))}}, Leaf: next()}
 		w.places[d] = Place{Place: vigil.Place{Names: map[string]string{"en": "District"}, Parent: r}, Leaf: next()}
-		regions, districts = append(regions, r), append(districts, d)
+		districts = append(districts, d)
 		w.region[r] = "Region " + string(rune('A'+i))
 	}
 	types := []string{"arbitrary_detention", "torture", "enforced_disappearance"}

@@ -40,9 +40,9 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(pos) >= 1 {
-		if kind, err := sniff(pos[0]); err != nil {
-			return err
-		} else if kind != "bundle" {
+		// A file that cannot be read is left to the bundle path, which
+		// reports usage first, then the file.
+		if kind, err := sniff(pos[0]); err == nil && kind != "bundle" {
 			return verifyPublication(e, kind, pos, publicationFlags{key: *pubKey, logKey: *key, index: *index, at: *at, bundles: *bundles})
 		}
 	}
