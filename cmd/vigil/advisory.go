@@ -64,7 +64,12 @@ func runAdvisory(ctx context.Context, e *env, args []string) error {
 		return flag.ErrHelp
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlags(e, "advisory "+sub, advisoryHelp)
+	usageLine := map[string]string{
+		"create":   "--data DIR --text LANG=TEXT... (--for DURATION | --until TIME) [--from TIME]",
+		"list":     "--data DIR [--json]",
+		"withdraw": "--data DIR [--text LANG=TEXT...] ID",
+	}[sub]
+	fs := newFlags(e, "advisory "+sub, usageLine)
 	data := dataFlag(fs, e)
 	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`")
 	texts := &textFlags{}
