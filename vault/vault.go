@@ -4,8 +4,8 @@
 // configuration. A freshly opened vault is sealed: it holds only the age
 // recipient, which is enough to encrypt ([Vault.Encrypt], [Vault.SealField]),
 // so intake and ingest keep working. [Vault.Unseal] decrypts the key file with
-// the admin passphrase and keeps the age identity and the Ed25519 log-signing
-// key in memory; only then do [Vault.Decrypt], [Vault.OpenField] and the
+// the admin passphrase and keeps the age identity, the Ed25519 log-signing
+// key and the publication (advisory) key in memory; only then do [Vault.Decrypt], [Vault.OpenField] and the
 // [Vault.LogSigner] work. [Vault.Seal] drops the keys at once. Every read path
 // returns [vigil.ErrSealed] while sealed.
 //
@@ -31,11 +31,15 @@
 // pages then read as zeroes). TestMemoryAfterSeal in cmd/vigil scans a real
 // server's memory after seal for the keys in every encoding.
 //
+// The key file's payload is decrypted by this package into its own buffer
+// (decryptKeyFile), not through age's stream reader, whose chunk buffer
+// would keep a plaintext copy nobody wipes (TestMemoryAfterSeal found the
+// publication key there once the file grew).
+//
 // What Go cannot guarantee: the runtime may copy a stack (when it grows)
-// and leave the old one unwiped in free memory; the age library's stream
-// reader keeps the key file's decrypted chunk in its own buffer until that
-// memory is reused or released; the scrypt passphrase is passed to age as a
-// string; hash and HMAC states inside the standard library may keep
+// and leave the old one unwiped in free memory; the ChaCha20-Poly1305 state
+// that opens the key file keeps its (derived) key until its memory is
+// reused; the scrypt passphrase is passed to age as a string; hash and HMAC states inside the standard library may keep
 // secret-derived (not secret) bytes. Wiping narrows the window; only
 // keeping the machine's memory from an attacker closes it.
 package vault
@@ -43,6 +47,7 @@ package vault
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -58,6 +63,7 @@ import (
 	"sync"
 
 	"filippo.io/age"
+	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/vigil-hr/vigil"
@@ -239,17 +245,37 @@ func readSecrets(path string, passphrase []byte) (*secrets, error) {
 
 // decryptKeyFile returns the key file's plaintext in one buffer of its own,
 // which the caller must clear (to its capacity).
+//
+// It decrypts the payload itself rather than through age's stream reader,
+// whose chunk buffer would keep a copy of the plaintext that nobody wipes:
+// age unwraps the file key from the header (scrypt), then the single
+// payload chunk (the key file is far smaller than age's 64 KiB chunk) is
+// opened with ChaCha20-Poly1305 straight into our buffer, as age's STREAM
+// construction does (c2sp.org/age: payload key HKDF-SHA-256(file key,
+// nonce, "payload"), chunk nonce 11 zero bytes then the last-chunk flag).
 func decryptKeyFile(path string, passphrase []byte) ([]byte, error) {
-	f, err := os.Open(path)
+	ct, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open key file: %w", err)
 	}
-	defer f.Close()
+	if len(ct) > 64<<10 {
+		return nil, fmt.Errorf("%w: key file: too large", vigil.ErrCorrupt)
+	}
 	id, err := age.NewScryptIdentity(string(passphrase))
 	if err != nil {
 		return nil, fmt.Errorf("passphrase: %w", err)
 	}
-	r, err := age.Decrypt(f, id)
+	// The header ends with its MAC line, "--- " and the MAC, then "\n".
+	mac := bytes.Index(ct, []byte("\n--- "))
+	if mac < 0 {
+		return nil, fmt.Errorf("%w: key file: not an age file", vigil.ErrCorrupt)
+	}
+	end := bytes.IndexByte(ct[mac+1:], '\n')
+	if end < 0 {
+		return nil, fmt.Errorf("%w: key file: not an age file", vigil.ErrCorrupt)
+	}
+	hdrLen := mac + 1 + end + 1
+	fileKey, err := age.DecryptHeader(ct[:hdrLen], id)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
 		if errors.As(err, &noMatch) {
@@ -257,23 +283,32 @@ func decryptKeyFile(path string, passphrase []byte) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("decrypt key file: %w", err)
 	}
-	// Read into one buffer of our own (io.ReadAll's growing copies could
-	// not all be wiped) and parse it in place, making no strings of it.
-	plain := make([]byte, 0, 4<<10)
-	for len(plain) < cap(plain) {
-		n, err := r.Read(plain[len(plain):cap(plain)])
-		plain = plain[:len(plain)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			clear(plain[:cap(plain)])
-			return nil, fmt.Errorf("decrypt key file: %w", err)
-		}
+	defer clear(fileKey)
+	payload := ct[hdrLen:]
+	const nonceSize = 16
+	if len(payload) < nonceSize+chacha20poly1305.Overhead {
+		return nil, fmt.Errorf("%w: key file: truncated", vigil.ErrCorrupt)
 	}
-	if len(plain) == cap(plain) {
-		clear(plain[:cap(plain)])
+	streamKey, err := hkdf.Key(sha256.New, fileKey, payload[:nonceSize], "payload", chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(streamKey)
+	aead, err := chacha20poly1305.New(streamKey)
+	if err != nil {
+		return nil, err
+	}
+	var nonce [chacha20poly1305.NonceSize]byte
+	nonce[len(nonce)-1] = 1 // the last (and only) chunk
+	plain := make([]byte, 0, 4<<10)
+	chunk := payload[nonceSize:]
+	if len(chunk)-chacha20poly1305.Overhead > cap(plain) {
 		return nil, fmt.Errorf("%w: key file: too large", vigil.ErrCorrupt)
+	}
+	plain, err = aead.Open(plain, nonce[:], chunk, nil)
+	if err != nil {
+		clear(plain[:cap(plain)])
+		return nil, fmt.Errorf("%w: key file: %v", vigil.ErrCorrupt, err)
 	}
 	return plain, nil
 }
