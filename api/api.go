@@ -129,6 +129,9 @@ type Server struct {
 	// Cases keeps the case records (see cases.go). If nil, the case
 	// endpoints answer 404.
 	Cases Cases
+	// Advisories publishes signed advisories (admin tokens only); nil: the
+	// advisory endpoints answer 404.
+	Advisories Advisories
 	// MaxBody caps the body of a POST that carries text (a reply), in bytes.
 	// Zero means 4 MiB: room for intake's default 1 MiB text cap even when
 	// every character is JSON-escaped.
@@ -198,6 +201,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/backup", handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.backupSnapshot))) })},
 		{Method: "POST", Path: "/api/v1/fsck", Response: reflect.TypeFor[datadir.FsckReport](), Status: http.StatusOK, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.fsck))) })},
 	}
+	rs = append(rs, advisoryRoutes()...)
 	return append(rs, caseRoutes()...)
 }
 

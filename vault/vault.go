@@ -4,8 +4,8 @@
 // configuration. A freshly opened vault is sealed: it holds only the age
 // recipient, which is enough to encrypt ([Vault.Encrypt], [Vault.SealField]),
 // so intake and ingest keep working. [Vault.Unseal] decrypts the key file with
-// the admin passphrase and keeps the age identity and the Ed25519 log-signing
-// key in memory; only then do [Vault.Decrypt], [Vault.OpenField] and the
+// the admin passphrase and keeps the age identity, the Ed25519 log-signing
+// key and the publication (advisory) key in memory; only then do [Vault.Decrypt], [Vault.OpenField] and the
 // [Vault.LogSigner] work. [Vault.Seal] drops the keys at once. Every read path
 // returns [vigil.ErrSealed] while sealed.
 //
@@ -31,11 +31,15 @@
 // pages then read as zeroes). TestMemoryAfterSeal in cmd/vigil scans a real
 // server's memory after seal for the keys in every encoding.
 //
+// The key file's payload is decrypted by this package into its own buffer
+// (decryptKeyFile), not through age's stream reader, whose chunk buffer
+// would keep a plaintext copy nobody wipes (TestMemoryAfterSeal found the
+// publication key there once the file grew).
+//
 // What Go cannot guarantee: the runtime may copy a stack (when it grows)
-// and leave the old one unwiped in free memory; the age library's stream
-// reader keeps the key file's decrypted chunk in its own buffer until that
-// memory is reused or released; the scrypt passphrase is passed to age as a
-// string; hash and HMAC states inside the standard library may keep
+// and leave the old one unwiped in free memory; the ChaCha20-Poly1305 state
+// that opens the key file keeps its (derived) key until its memory is
+// reused; the scrypt passphrase is passed to age as a string; hash and HMAC states inside the standard library may keep
 // secret-derived (not secret) bytes. Wiping narrows the window; only
 // keeping the machine's memory from an attacker closes it.
 package vault
@@ -43,6 +47,7 @@ package vault
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -58,6 +63,7 @@ import (
 	"sync"
 
 	"filippo.io/age"
+	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/vigil-hr/vigil"
@@ -80,6 +86,20 @@ type Public struct {
 	// LogVKey is the log's Ed25519 verifier key in signed-note form
 	// (c2sp.org/signed-note), named after the log's origin.
 	LogVKey string `json:"log_vkey"`
+	// AdvisoryVKey is the publication key's verifier key in signed-note
+	// form: it signs advisories and public statistics (never checkpoints),
+	// named [AdvisoryKeyName] of the origin. Empty for a data directory made
+	// before it existed; [AddAdvisoryKey] adds one.
+	AdvisoryVKey string `json:"advisory_vkey,omitempty"`
+}
+
+// AdvisoryKeyName returns the name of the publication key of a log origin:
+// the origin's host followed by "/advisories", e.g. "example.org/advisories"
+// for "example.org/log". The name differs from the log key's, so a
+// verifier never mistakes one key for the other.
+func AdvisoryKeyName(origin string) string {
+	host, _, _ := strings.Cut(origin, "/")
+	return host + "/advisories"
 }
 
 // Create generates a new age identity and an Ed25519 log-signing key named
@@ -107,25 +127,84 @@ func Create(path string, passphrase []byte, origin string, workFactor int) (Publ
 	plain := append(make([]byte, 0, 512), keysHeader+"\nage-identity "...)
 	plain = id.AppendEncode(plain)
 	plain = append(append(append(plain, "\nlog-skey "...), skey...), '\n')
+	askey, avkey, err := note.GenerateKey(rand.Reader, AdvisoryKeyName(origin))
+	if err != nil {
+		return Public{}, fmt.Errorf("generate advisory key: %w", err)
+	}
+	plain = append(append(append(plain, "advisory-skey "...), askey...), '\n')
 	defer clear(plain)
+	ct, err := encryptKeys(plain, passphrase, workFactor)
+	if err != nil {
+		return Public{}, err
+	}
+	if err := atomicfile.WriteNew(path, ct, 0o600); err != nil {
+		return Public{}, fmt.Errorf("write key file: %w", err)
+	}
+	return Public{Recipient: id.RecipientString(), LogVKey: vkey, AdvisoryVKey: avkey}, nil
+}
+
+// encryptKeys encrypts the key file's plaintext to the passphrase.
+func encryptKeys(plain, passphrase []byte, workFactor int) ([]byte, error) {
 	r, err := age.NewScryptRecipient(string(passphrase))
 	if err != nil {
-		return Public{}, fmt.Errorf("passphrase recipient: %w", err)
+		return nil, fmt.Errorf("passphrase recipient: %w", err)
 	}
 	r.SetWorkFactor(workFactor)
 	var buf bytes.Buffer
 	w, err := age.Encrypt(&buf, r)
 	if err != nil {
-		return Public{}, fmt.Errorf("encrypt key file: %w", err)
+		return nil, fmt.Errorf("encrypt key file: %w", err)
 	}
 	w.Write(plain)
 	if err := w.Close(); err != nil {
-		return Public{}, fmt.Errorf("encrypt key file: %w", err)
+		return nil, fmt.Errorf("encrypt key file: %w", err)
 	}
-	if err := atomicfile.WriteNew(path, buf.Bytes(), 0o600); err != nil {
-		return Public{}, fmt.Errorf("write key file: %w", err)
+	return buf.Bytes(), nil
+}
+
+// AddAdvisoryKey adds a new publication key named [AdvisoryKeyName] of
+// origin to the key file at path, which must open with passphrase and hold
+// no publication key yet, re-encrypting it under the same passphrase with
+// the given work factor (0 means [DefaultWorkFactor]). It returns the new
+// verifier key, to be stored as [Public.AdvisoryVKey]. The file is replaced
+// atomically and is durable on return; the log key and age identity are
+// kept byte for byte.
+func AddAdvisoryKey(path string, passphrase []byte, origin string, workFactor int) (string, error) {
+	if workFactor == 0 {
+		workFactor = DefaultWorkFactor
 	}
-	return Public{Recipient: id.RecipientString(), LogVKey: vkey}, nil
+	plain, err := decryptKeyFile(path, passphrase)
+	if err != nil {
+		return "", err
+	}
+	defer func() { clear(plain[:cap(plain)]) }()
+	s, err := parseSecrets(plain)
+	if err != nil {
+		return "", fmt.Errorf("%w: key file: %v", vigil.ErrCorrupt, err)
+	}
+	has := s.advKey != nil
+	s.wipe()
+	if has {
+		return "", fmt.Errorf("%w: the key file already holds a publication (advisory) key", vigil.ErrConflict)
+	}
+	askey, avkey, err := note.GenerateKey(rand.Reader, AdvisoryKeyName(origin))
+	if err != nil {
+		return "", fmt.Errorf("generate advisory key: %w", err)
+	}
+	if len(plain) > 0 && plain[len(plain)-1] != '\n' {
+		plain = append(plain, '\n')
+	}
+	grown := append(append(append(make([]byte, 0, len(plain)+len(askey)+32), plain...), "advisory-skey "...), askey...)
+	grown = append(grown, '\n')
+	defer clear(grown)
+	ct, err := encryptKeys(grown, passphrase, workFactor)
+	if err != nil {
+		return "", err
+	}
+	if err := atomicfile.Write(path, ct, 0o600); err != nil {
+		return "", fmt.Errorf("write key file: %w", err)
+	}
+	return avkey, nil
 }
 
 const keysHeader = "vigil-keys/v1"
@@ -136,6 +215,8 @@ type secrets struct {
 	identity *X25519Identity
 	logKey   ed25519.PrivateKey
 	logName  string
+	advKey   ed25519.PrivateKey // nil if the file has no publication key
+	advName  string
 }
 
 func (s *secrets) wipe() {
@@ -143,21 +224,58 @@ func (s *secrets) wipe() {
 		s.identity.Wipe()
 	}
 	clear(s.logKey)
+	clear(s.advKey)
 	s.identity = nil
 }
 
 // readSecrets decrypts and parses the key file.
 func readSecrets(path string, passphrase []byte) (*secrets, error) {
-	f, err := os.Open(path)
+	plain, err := decryptKeyFile(path, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { clear(plain[:cap(plain)]) }()
+	s, err := parseSecrets(plain)
+	scrubStack()
+	if err != nil {
+		return nil, fmt.Errorf("%w: key file: %v", vigil.ErrCorrupt, err)
+	}
+	return s, nil
+}
+
+// decryptKeyFile returns the key file's plaintext in one buffer of its own,
+// which the caller must clear (to its capacity).
+//
+// It decrypts the payload itself rather than through age's stream reader,
+// whose chunk buffer would keep a copy of the plaintext that nobody wipes:
+// age unwraps the file key from the header (scrypt), then the single
+// payload chunk (the key file is far smaller than age's 64 KiB chunk) is
+// opened with ChaCha20-Poly1305 straight into our buffer, as age's STREAM
+// construction does (c2sp.org/age: payload key HKDF-SHA-256(file key,
+// nonce, "payload"), chunk nonce 11 zero bytes then the last-chunk flag).
+func decryptKeyFile(path string, passphrase []byte) ([]byte, error) {
+	ct, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("open key file: %w", err)
 	}
-	defer f.Close()
+	if len(ct) > 64<<10 {
+		return nil, fmt.Errorf("%w: key file: too large", vigil.ErrCorrupt)
+	}
 	id, err := age.NewScryptIdentity(string(passphrase))
 	if err != nil {
 		return nil, fmt.Errorf("passphrase: %w", err)
 	}
-	r, err := age.Decrypt(f, id)
+	// The header ends with its MAC line, "--- " and the MAC, then "\n".
+	mac := bytes.Index(ct, []byte("\n--- "))
+	if mac < 0 {
+		return nil, fmt.Errorf("%w: key file: not an age file", vigil.ErrCorrupt)
+	}
+	end := bytes.IndexByte(ct[mac+1:], '\n')
+	if end < 0 {
+		return nil, fmt.Errorf("%w: key file: not an age file", vigil.ErrCorrupt)
+	}
+	hdrLen := mac + 1 + end + 1
+	fileKey, err := age.DecryptHeader(ct[:hdrLen], id)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
 		if errors.As(err, &noMatch) {
@@ -165,29 +283,34 @@ func readSecrets(path string, passphrase []byte) (*secrets, error) {
 		}
 		return nil, fmt.Errorf("decrypt key file: %w", err)
 	}
-	// Read into one buffer of our own (io.ReadAll's growing copies could
-	// not all be wiped) and parse it in place, making no strings of it.
-	plain := make([]byte, 0, 4<<10)
-	defer func() { clear(plain[:cap(plain)]) }()
-	for len(plain) < cap(plain) {
-		n, err := r.Read(plain[len(plain):cap(plain)])
-		plain = plain[:len(plain)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("decrypt key file: %w", err)
-		}
+	defer clear(fileKey)
+	payload := ct[hdrLen:]
+	const nonceSize = 16
+	if len(payload) < nonceSize+chacha20poly1305.Overhead {
+		return nil, fmt.Errorf("%w: key file: truncated", vigil.ErrCorrupt)
 	}
-	if len(plain) == cap(plain) {
+	streamKey, err := hkdf.Key(sha256.New, fileKey, payload[:nonceSize], "payload", chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(streamKey)
+	aead, err := chacha20poly1305.New(streamKey)
+	if err != nil {
+		return nil, err
+	}
+	var nonce [chacha20poly1305.NonceSize]byte
+	nonce[len(nonce)-1] = 1 // the last (and only) chunk
+	plain := make([]byte, 0, 4<<10)
+	chunk := payload[nonceSize:]
+	if len(chunk)-chacha20poly1305.Overhead > cap(plain) {
 		return nil, fmt.Errorf("%w: key file: too large", vigil.ErrCorrupt)
 	}
-	s, err := parseSecrets(plain)
-	scrubStack()
+	plain, err = aead.Open(plain, nonce[:], chunk, nil)
 	if err != nil {
+		clear(plain[:cap(plain)])
 		return nil, fmt.Errorf("%w: key file: %v", vigil.ErrCorrupt, err)
 	}
-	return s, nil
+	return plain, nil
 }
 
 // parseSecrets parses the key file's plaintext without copying any of the
@@ -219,6 +342,13 @@ func parseSecrets(plain []byte) (*secrets, error) {
 			if err != nil {
 				s.wipe()
 				return nil, fmt.Errorf("log key: %v", err)
+			}
+		case "advisory-skey":
+			clear(s.advKey)
+			s.advName, s.advKey, err = parseSKey(v)
+			if err != nil {
+				s.wipe()
+				return nil, fmt.Errorf("advisory key: %v", err)
 			}
 		}
 	}
@@ -256,6 +386,7 @@ type Vault struct {
 	pub       Public
 	recipient *age.X25519Recipient
 	verifier  note.Verifier
+	advisory  note.Verifier // nil without a publication key
 
 	mu     sync.RWMutex
 	sec    *secrets // nil while sealed
@@ -273,7 +404,13 @@ func Open(path string, pub Public) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log verifier key: %w", err)
 	}
-	return &Vault{path: path, pub: pub, recipient: r, verifier: v}, nil
+	vault := &Vault{path: path, pub: pub, recipient: r, verifier: v}
+	if pub.AdvisoryVKey != "" {
+		if vault.advisory, err = note.NewVerifier(pub.AdvisoryVKey); err != nil {
+			return nil, fmt.Errorf("advisory verifier key: %w", err)
+		}
+	}
+	return vault, nil
 }
 
 // Public returns the vault's public keys.
@@ -301,6 +438,10 @@ func (v *Vault) Unseal(passphrase []byte) error {
 	if s.logName != v.verifier.Name() || !bytes.Equal(s.logKey.Public().(ed25519.PublicKey), vkeyBytes(v.pub.LogVKey)) {
 		s.wipe()
 		return fmt.Errorf("%w: key file does not match the configured log key", vigil.ErrCorrupt)
+	}
+	if v.advisory != nil && (s.advKey == nil || s.advName != v.advisory.Name() || !bytes.Equal(s.advKey.Public().(ed25519.PublicKey), vkeyBytes(v.pub.AdvisoryVKey))) {
+		s.wipe()
+		return fmt.Errorf("%w: key file does not match the configured advisory key", vigil.ErrCorrupt)
 	}
 	v.mu.Lock()
 	old := v.sec
@@ -524,6 +665,42 @@ func (s logSigner) Sign(msg []byte) ([]byte, error) {
 	}
 	defer scrubStack()
 	return ed25519Sign(s.v.sec.logKey, msg), nil
+}
+
+// ErrNoAdvisoryKey is returned when signing with the publication key of a
+// vault that has none configured.
+var ErrNoAdvisoryKey = errors.New("this data directory has no advisory (publication) key (hint: add one with vigil key create-advisory)")
+
+// AdvisoryVerifier returns the verifier of the publication key, or nil if
+// the vault has none.
+func (v *Vault) AdvisoryVerifier() note.Verifier { return v.advisory }
+
+// AdvisorySigner returns a signed-note signer with the publication key,
+// which signs advisories and statistics. It returns [ErrNoAdvisoryKey] if
+// the vault has none configured; its Sign method returns
+// [vigil.ErrSealed] while the vault is sealed.
+func (v *Vault) AdvisorySigner() (note.Signer, error) {
+	if v.advisory == nil {
+		return nil, ErrNoAdvisoryKey
+	}
+	return advisorySigner{v}, nil
+}
+
+type advisorySigner struct{ v *Vault }
+
+func (s advisorySigner) Name() string    { return s.v.advisory.Name() }
+func (s advisorySigner) KeyHash() uint32 { return s.v.advisory.KeyHash() }
+func (s advisorySigner) Sign(msg []byte) ([]byte, error) {
+	s.v.mu.RLock()
+	defer s.v.mu.RUnlock()
+	if s.v.sec == nil {
+		return nil, vigil.ErrSealed
+	}
+	if s.v.sec.advKey == nil {
+		return nil, ErrNoAdvisoryKey
+	}
+	defer scrubStack()
+	return ed25519Sign(s.v.sec.advKey, msg), nil
 }
 
 // WriteIdentity writes the age identity in the stock age key-file format, so

@@ -92,6 +92,9 @@ type Keys struct {
 	LogVKey      string `json:"log_vkey"`
 	AgeRecipient string `json:"age_recipient"`
 	LogURL       string `json:"log_prefix"` // path of the tlog-tiles prefix, "/log/"
+	// AdvisoryVKey is the publication key's verifier key, which signs
+	// advisories and statistics; empty if the data directory has none.
+	AdvisoryVKey string `json:"advisory_vkey,omitempty"`
 }
 
 // Instance says who runs this vigil, per UI language tag ("en", "ru", ...).
@@ -139,6 +142,9 @@ type Options struct {
 	SessionIdle time.Duration
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
+	// Publication is where the signed advisories and statistics are
+	// (publication.go); served only with Keys.AdvisoryVKey.
+	Publication Publication
 }
 
 //go:embed templates/*.html static/*
@@ -155,6 +161,8 @@ type public struct {
 	sessions *sessions
 	checks   chan struct{} // bounds concurrent receipt checks
 	keys     Keys          // for the verifiers' page
+
+	advisoryVKey string
 }
 
 // NewPublic returns the public listener's handler. in may be nil for a
@@ -197,7 +205,7 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 	p := &public{in: in, cat: cat, opt: opt, pages: parsePages(), keys: keys,
 		perHost: ratelimit.New(rl), global: ratelimit.New(gl),
 		sessions: newSessions(opt.SessionIdle, opt.Now),
-		checks:   make(chan struct{}, 2*runtime.NumCPU())}
+		checks:   make(chan struct{}, 2*runtime.NumCPU()), advisoryVKey: keys.AdvisoryVKey}
 	if in != nil && in.Vault != nil {
 		in.Vault.OnSeal(p.sessions.forgetAll) // sealing forgets every source's key
 	}
@@ -215,6 +223,7 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 	mux.Handle("GET /static/", http.StripPrefix("/static", staticHandler(static)))
 	mux.HandleFunc("GET /{$}", p.index)
 	mux.HandleFunc("GET /verify", p.verify)
+	p.publicationRoutes(mux, keys.AdvisoryVKey)
 	mux.HandleFunc("/", p.notFound)
 	if in != nil {
 		mux.HandleFunc("GET /submit", p.submitForm)
@@ -343,7 +352,7 @@ func secure(h http.Handler) http.Handler {
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		p := r.URL.Path
 		switch {
-		case strings.HasPrefix(p, "/log/") || p == "/.well-known/vigil.json":
+		case strings.HasPrefix(p, "/log/") || p == "/.well-known/vigil.json" || publicData(p):
 			// The log and keys are public data meant to be fetched by verifiers.
 			hd.Set("Access-Control-Allow-Origin", "*")
 		case strings.HasPrefix(p, "/static/"):
@@ -353,6 +362,13 @@ func secure(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// publicData reports whether p is a signed publication meant to be
+// fetched by verifiers and feed readers.
+func publicData(p string) bool {
+	return p == "/advisories.atom" || p == "/advisories.json" || p == "/stats.txt" || p == "/stats.json" || p == "/stats.csv" ||
+		(strings.HasPrefix(p, "/advisories/") && strings.HasSuffix(p, ".txt"))
 }
 
 // statusWriter remembers the status for the request log.

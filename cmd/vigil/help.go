@@ -67,6 +67,13 @@ var examples = map[string][]example{
 	"restore": {
 		{"rebuild a data directory from the latest snapshot, refusing one older than a checkpoint you kept", `vigil restore --from /mnt/backup/vigil --data /var/lib/vigil-new --known-checkpoint last-checkpoint.txt`},
 	},
+	"advisory": {
+		{"a signed warning in two languages, valid for three days", `vigil advisory create --data d --text en="Leave the city tonight." --text ru="Уезжайте из города сегодня." --for 72h`},
+		{"withdraw one (the withdrawal is itself a signed advisory)", `vigil advisory list --data d && vigil advisory withdraw --data d ADVISORY-ID`},
+	},
+	"stats": {
+		{"publish signed statistics with counts below 5 hidden", `vigil stats publish --data d --k 5`},
+	},
 	"inbox": {
 		{"list submissions, newest first", `vigil inbox --data d`},
 		{"read one, answer the source, move it on", `vigil inbox --data d 01J9ZQ4Y5M2B7K8N3P6R1S0T4V && vigil inbox --data d reply 01J9ZQ4Y5M2B7K8N3P6R1S0T4V "Thank you. Can you say which day?" && vigil inbox --data d state 01J9ZQ4Y5M2B7K8N3P6R1S0T4V in_review`},

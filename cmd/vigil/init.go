@@ -57,7 +57,7 @@ checkpoint and bundle and cannot be changed later).`)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Created %s.\nage recipient: %s\nlog key:       %s\n", *data, cfg.Recipient, cfg.LogVKey)
+	fmt.Fprintf(e.stdout, "Created %s.\nage recipient: %s\nlog key:       %s\nadvisory key:  %s\n", *data, cfg.Recipient, cfg.LogVKey, cfg.AdvisoryVKey)
 	fmt.Fprintf(e.stdout, "Keep the passphrase safe: without it the vault cannot be unsealed and nothing can be read.\n")
 	for _, w := range who.warnings {
 		fmt.Fprintf(e.stderr, "vigil init: %s\n", w)

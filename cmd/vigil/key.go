@@ -23,8 +23,11 @@ import (
 // avoids.
 func runKey(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		fmt.Fprintf(e.stdout, "Usage: vigil key export-identity --data DIR [--passphrase-file FILE] [--out FILE]\n\nSubcommands:\n  export-identity  write the age identity to FILE (mode 0600) or stdout (run vigil key export-identity --help for its flags)\n")
+		fmt.Fprintf(e.stdout, "Usage: vigil key export-identity --data DIR [--passphrase-file FILE] [--out FILE]\n       vigil key create-advisory --data DIR [--passphrase-file FILE]\n\nSubcommands:\n  export-identity  write the age identity to FILE (mode 0600) or stdout (run vigil key export-identity --help for its flags)\n  create-advisory  add the publication key that signs advisories and statistics to a data directory made without one\n")
 		return flag.ErrHelp
+	}
+	if len(args) > 0 && args[0] == "create-advisory" {
+		return runKeyCreateAdvisory(ctx, e, args[1:])
 	}
 	if len(args) == 0 || args[0] != "export-identity" {
 		return usageError{"usage: vigil key export-identity --data DIR [--out FILE]"}
@@ -110,5 +113,29 @@ func privateStdout(e *env) error {
 		return fmt.Errorf("standard output is a file others may read (mode %04o) and cannot be made private: %v (hint: use --out FILE; nothing was written)", st.Mode().Perm(), err)
 	}
 	fmt.Fprintf(e.stderr, "vigil key: warning: standard output was a file others could read (mode %04o); made it 0600. Use --out FILE to create it private from the start.\n", st.Mode().Perm())
+	return nil
+}
+
+func runKeyCreateAdvisory(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "key create-advisory", "--data DIR")
+	data := dataFlag(fs, e)
+	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{"key create-advisory takes no arguments"}
+	}
+	pass, err := passphrase(e, *pfile, false)
+	if err != nil {
+		return err
+	}
+	defer clear(pass)
+	vkey, err := datadir.AddAdvisoryKey(*data, pass)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Added the publication key. advisory key: %s\nIt is served as advisory_vkey in /.well-known/vigil.json once vigil serve restarts.\n", vkey)
 	return nil
 }

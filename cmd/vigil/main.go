@@ -11,6 +11,9 @@
 //	vigil seal    [--staff ADDR]                     seal a running server
 //	vigil bundle  --data DIR --out FILE [--no-content] ITEM...
 //	vigil verify  FILE --log-key VKEY                check a bundle offline
+//	vigil verify  FILE --key VKEY                    check an advisory or statistics file offline
+//	vigil advisory create|list|withdraw --data DIR  signed public advisories
+//	vigil stats publish --data DIR                   signed public statistics
 //	vigil fsck    --data DIR                         check the log, the checkpoint and the blobs
 //	vigil backup  --data DIR --to PATH               encrypted, incremental backup
 //	vigil restore --from PATH --data NEWDIR [--known-checkpoint FILE]
@@ -86,7 +89,7 @@ func init() {
 		{"unseal", "unseal a running server's vault", runUnseal},
 		{"seal", "seal a running server's vault", runSeal},
 		{"bundle", "export items with proofs as an evidence bundle", runBundle},
-		{"verify", "verify an evidence bundle offline", runVerify},
+		{"verify", "verify an evidence bundle, an advisory or a statistics file offline", runVerify},
 		{"fsck", "check the log, the checkpoint anchor and the blobs", runFsck},
 		{"backup", "write an encrypted, incremental backup (while serve runs too)", runBackup},
 		{"restore", "rebuild a data directory from a backup, refusing a rollback", runRestore},
@@ -100,6 +103,8 @@ func init() {
 		{"search", "full-text search of the case records and submissions, names across scripts", runSearch},
 		{"figures", "confirmed-at-least and reported-up-to figures by type, month, place or incident", runFigures},
 		{"report", "an incident's report as a PDF (English or Russian) with leaves and checkpoint", runReport},
+		{"advisory", "signed public advisories: create, list, withdraw", runAdvisory},
+		{"stats", "publish signed statistics with small counts hidden", runStats},
 		{"witness", "cosign other logs' checkpoints (C2SP tlog-witness)", runWitness},
 		{"config", "check vigil.json: every unknown key and bad value (config check)", runConfig},
 		{"demo", "run a throwaway instance with sample files and a worked case", runDemo},

@@ -118,7 +118,7 @@ func memKeySecrets(t *testing.T, sec *privSecrets, keyFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ident, skey string
+	var ident, skey, askey string
 	for line := range strings.Lines(string(plain)) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "age-identity "); ok {
 			ident = v
@@ -126,8 +126,11 @@ func memKeySecrets(t *testing.T, sec *privSecrets, keyFile string) {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "log-skey "); ok {
 			skey = v
 		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "advisory-skey "); ok {
+			askey = v
+		}
 	}
-	if ident == "" || skey == "" {
+	if ident == "" || skey == "" || askey == "" {
 		t.Fatalf("key file without an identity or a signing key")
 	}
 	scalar, err := memBech32(ident)
@@ -149,6 +152,19 @@ func memKeySecrets(t *testing.T, sec *privSecrets, keyFile string) {
 	sec.add("log signing key (base64)", parts[len(parts)-1])
 	sec.addNeedle("log signing key (raw seed)", "raw", seed[1:], false)
 	sec.addNeedle("log signing key (raw seed)", "hex", []byte(hex.EncodeToString(seed[1:])), false)
+	// The publication (advisory) key is held and wiped like the log key.
+	aparts := strings.SplitN(askey, "+", 5)
+	if len(aparts) != 5 {
+		t.Fatalf("advisory key with %d parts", len(aparts))
+	}
+	aseed, err := base64.StdEncoding.DecodeString(aparts[len(aparts)-1])
+	if err != nil || len(aseed) != 33 {
+		t.Fatalf("advisory key: %v", err)
+	}
+	sec.add("advisory signing key", askey)
+	sec.add("advisory signing key (base64)", aparts[len(aparts)-1])
+	sec.addNeedle("advisory signing key (raw seed)", "raw", aseed[1:], false)
+	sec.addNeedle("advisory signing key (raw seed)", "hex", []byte(hex.EncodeToString(aseed[1:])), false)
 }
 
 // memBech32 decodes a Bech32 string's data part (no checksum check: the key

@@ -131,9 +131,10 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	})
 	metrics := &serveMetrics{d: d, cs: cs, precision: precision}
 	apiSrv := &api.Server{
-		Metrics: &api.Metrics{Collect: metrics.collect},
-		Hosts:   cfg.StaffHosts,
-		Vault:   d.Vault,
+		Metrics:    &api.Metrics{Collect: metrics.collect},
+		Hosts:      cfg.StaffHosts,
+		Vault:      d.Vault,
+		Advisories: d.Advisories,
 		// At unseal, decrypt the case records into memory at once, so the
 		// first investigator's read does not wait for it. It signs nothing.
 		OnUnseal: func() {
@@ -191,7 +192,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		logSrc = cosignedLog{d, cs} // only checkpoints meeting the witness quorum are public
 	}
 	public := &http.Server{
-		Handler:           web.NewPublic(logSrc, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient}, d.Intake, pubOpt),
+		Handler:           web.NewPublic(logSrc, web.Keys{Origin: d.Config.Origin, LogVKey: d.Config.LogVKey, AgeRecipient: d.Config.Recipient, AdvisoryVKey: d.Config.AdvisoryVKey}, d.Intake, pubOpt),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
@@ -501,7 +502,8 @@ func staffPost(ctx context.Context, addr, path string, body []byte) ([]byte, err
 // publicOptions configures the public listener: the instance's texts and,
 // only if asked, a request log without addresses or queries.
 func publicOptions(d *datadir.Dir, w io.Writer, requestLog, jsonLog bool) web.Options {
-	opt := web.Options{Instance: web.Instance(d.Config.Instance)}
+	opt := web.Options{Instance: web.Instance(d.Config.Instance),
+		Publication: web.Publication{Advisories: d.AdvisoryDir, Stats: d.StatsDir}}
 	opt.ReceiptLimit.Burst = d.Config.Intake.ReceiptAttempts
 	if w, err := time.ParseDuration(d.Config.Intake.ReceiptWait); err == nil && w > 0 {
 		opt.ReceiptLimit.Every = w

@@ -50,6 +50,17 @@ type Config struct {
 	// directory itself ("store": a PostgreSQL URL, "blobs": an S3 URL;
 	// docs/scale.md). vigil serve's --store and --blobs take precedence.
 	Backends
+	// Stats tunes vigil stats publish; optional.
+	Stats StatsConfig `json:"stats,omitzero"`
+}
+
+// StatsConfig is the stats section of vigil.json (docs/publication.md).
+type StatsConfig struct {
+	// K is the smallest count published (default 5); smaller ones are hidden.
+	K int `json:"k,omitempty"`
+	// RegionLevel is the place level published as a region: 1 (default)
+	// is a top-level place, 2 its children, and so on.
+	RegionLevel int `json:"region_level,omitempty"`
 }
 
 // InstanceConfig is the instance section of vigil.json: texts per UI
@@ -367,6 +378,17 @@ func (c *configCheck) values(cfg Config) {
 	}
 	if len(cfg.ReceiptSalt) != 32 {
 		c.addf("receipt_salt", "must be 32 bytes (base64), not %d", len(cfg.ReceiptSalt))
+	}
+	if k := cfg.AdvisoryVKey; k != "" {
+		if _, err := note.NewVerifier(k); err != nil {
+			c.addf("advisory_vkey", "not a signed-note verifier key")
+		}
+	}
+	if k := cfg.Stats.K; k != 0 && (k < 2 || k > 1000) {
+		c.addf("stats.k", "%d is out of range 2..1000 (0 or absent: 5)", k)
+	}
+	if l := cfg.Stats.RegionLevel; l != 0 && (l < 1 || l > 10) {
+		c.addf("stats.region_level", "%d is out of range 1..10 (0 or absent: 1)", l)
 	}
 
 	in := cfg.Intake

@@ -6,6 +6,7 @@
 //	DIR/vigil.db      SQLite database (+ -wal, -shm)
 //	DIR/blobs/        age-encrypted blobs under random names
 //	DIR/checkpoint    the last signed checkpoint (the anti-fork anchor)
+//	DIR/public/       signed advisories and statistics, as published (nothing secret)
 //	DIR/lock          held by the process using the directory
 //	DIR/staff.sock    vigil serve's local staff socket (internal/staffsock), while it runs
 package datadir
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/advisory"
 	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/blob/localdisk"
 	"github.com/vigil-hr/vigil/cases"
@@ -32,6 +34,7 @@ import (
 	"github.com/vigil-hr/vigil/internal/dirlock"
 	"github.com/vigil-hr/vigil/internal/groupcommit"
 	"github.com/vigil-hr/vigil/record"
+	"github.com/vigil-hr/vigil/stats"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/store/sqlite"
 	"github.com/vigil-hr/vigil/vault"
@@ -112,6 +115,10 @@ type Dir struct {
 	Intake   *intake.Service
 	Cases    *cases.Service
 	Commit   *groupcommit.Committer // batches intake writes
+	// Advisories publishes signed advisories into AdvisoryDir.
+	Advisories  *advisory.Publisher
+	AdvisoryDir advisory.Dir // DIR/public/advisories
+	StatsDir    stats.Dir    // DIR/public/stats
 	// Kinds lists every kind of record the directory holds, for checks
 	// and exports that work on all of them (fsck).
 	Kinds record.Registry
@@ -183,6 +190,10 @@ func (d *Dir) open(ctx context.Context, be Backends, from backendSource) error {
 	d.Intake.Changed = d.Cases.SubmissionChanged // search keeps submissions current
 	// intake.Kinds includes audit.Kind, which cases shares: list it once.
 	d.Kinds = append(append(record.Registry{evidence.ItemKind}, intake.Kinds()...), cases.Kinds()...)
+	d.Kinds = append(d.Kinds, advisory.Kind, stats.Kind)
+	d.AdvisoryDir = advisory.Dir(filepath.Join(d.Path, "public", "advisories"))
+	d.StatsDir = stats.Dir(filepath.Join(d.Path, "public", "stats"))
+	d.Advisories = &advisory.Publisher{Dir: d.AdvisoryDir, Store: db, Vault: v, Precision: precision}
 	d.Log = &evlog.Checkpointer{Signer: v.LogSigner(), Verifier: v.LogVerifier(), AnchorPath: filepath.Join(d.Path, "checkpoint")}
 	return nil
 }

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/cases"
+	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/stats"
+)
+
+const statsHelp = `publish --data DIR [--k N] [--region-level N]
+
+Publishes signed statistics of the case records (see docs/publication.md):
+acts, "confirmed at least" and "reported up to" victims by act type × region
+and act type × month, with their totals. Counts below k (vigil.json
+"stats": {"k": 5}) are hidden, and so are as many others as it takes that no
+total gives a hidden one away. Places are counted at region level
+("region_level": 1, the top-level place). The table is signed with the
+publication (advisory) key, logged, and served at /stats (HTML, CSV, JSON,
+and /stats.txt, the signed note that vigil verify checks).
+
+Needs the admin passphrase; run it while vigil serve is stopped.`
+
+func runStats(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] != "publish" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			fmt.Fprintf(e.stdout, "Usage: vigil stats %s\n", statsHelp)
+			return flag.ErrHelp
+		}
+		return usageError{"usage: vigil stats publish --data DIR (see vigil stats --help)"}
+	}
+	fs := newFlags(e, "stats publish", statsHelp)
+	data := dataFlag(fs, e)
+	pfile := fs.String("passphrase-file", "", "read the admin passphrase from `FILE`")
+	k := fs.Int("k", 0, "hide counts below `N` (default vigil.json stats.k, else 5)")
+	level := fs.Int("region-level", 0, "place level counted as a region, `N`: 1 the top-level place (default vigil.json stats.region_level, else 1)")
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{"stats publish takes no arguments"}
+	}
+	if *k < 0 || *level < 0 {
+		return usageError{"--k and --region-level must be positive"}
+	}
+	d, err := openData(ctx, e, *data, *pfile, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	params := stats.Params{K: d.Config.Stats.K, RegionLevel: d.Config.Stats.RegionLevel}
+	if *k > 0 {
+		params.K = *k
+	}
+	if *level > 0 {
+		params.RegionLevel = *level
+	}
+	t, err := computeStats(ctx, d, params)
+	if err != nil {
+		return err
+	}
+	t, _, err = stats.Publish(ctx, d.StatsDir, d.Store, d.Vault, cliPrincipal, t, time.Now(), d.Cases.TimePrecision)
+	if err != nil {
+		return err
+	}
+	shown, hidden := 0, 0
+	for _, f := range t.Figures {
+		if f.Suppressed {
+			hidden++
+		} else {
+			shown++
+		}
+	}
+	fmt.Fprintf(e.stdout, "Published statistics %s: %d figures shown, %d hidden (k = %d, region level %d); public at /stats.\n", t.ID, shown, hidden, t.K, t.RegionLevel)
+	return nil
+}
+
+// computeStats reads every act, its affirming claims and places with their
+// log leaves, and computes the protected table.
+func computeStats(ctx context.Context, d *datadir.Dir, params stats.Params) (stats.Table, error) {
+	acts, err := d.Cases.Acts(ctx, cliPrincipal)
+	if err != nil {
+		return stats.Table{}, err
+	}
+	leafOf := func(id vigil.ID) (cases.Record, error) {
+		r, err := d.Cases.Get(ctx, cliPrincipal, id)
+		if err != nil {
+			return r, err
+		}
+		if r.Leaf < 0 {
+			return r, fmt.Errorf("%w: record %s has no log leaf", vigil.ErrCorrupt, id)
+		}
+		return r, nil
+	}
+	places := map[vigil.ID]stats.Place{}
+	var in []stats.Act
+	for _, a := range acts {
+		r, err := leafOf(a.ID)
+		if err != nil {
+			return stats.Table{}, err
+		}
+		sa := stats.Act{Leaf: r.Leaf, ClaimLeaves: map[vigil.ID]int64{}}
+		sa.ID, sa.Act.Act, sa.Result = a.ID, a.Act, a.Result
+		for _, c := range a.Result.Affirming {
+			cr, err := leafOf(c)
+			if err != nil {
+				return stats.Table{}, err
+			}
+			sa.ClaimLeaves[c] = cr.Leaf
+		}
+		for id := a.Act.Place; !id.IsZero(); {
+			if _, ok := places[id]; ok {
+				break
+			}
+			pr, err := leafOf(id)
+			if err != nil {
+				return stats.Table{}, err
+			}
+			pl, ok := pr.Doc.(vigil.Place)
+			if !ok {
+				return stats.Table{}, fmt.Errorf("%w: %s is not a place", vigil.ErrCorrupt, id)
+			}
+			places[id] = stats.Place{Place: pl, Leaf: pr.Leaf}
+			id = pl.Parent
+		}
+		in = append(in, sa)
+	}
+	return stats.Compute(in, places, params, func(id vigil.ID) string { return placeName(places[id].Place, "en") })
+}
