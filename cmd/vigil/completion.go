@@ -107,11 +107,18 @@ func completionTable() []compCommand {
 func commandFlags(c command) []*flag.Flag {
 	var sets []*flag.FlagSet
 	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, flagSets: &sets}
-	args := []string{"--help"}
-	if c.name == "key" {
-		args = []string{"export-identity", "--help"}
+	// Commands with subcommands define their flags per subcommand.
+	calls := map[string][][]string{
+		"key":      {{"export-identity", "--help"}, {"create-advisory", "--help"}},
+		"advisory": {{"create", "--help"}, {"list", "--help"}, {"withdraw", "--help"}},
+		"stats":    {{"publish", "--help"}},
+	}[c.name]
+	if calls == nil {
+		calls = [][]string{{"--help"}}
 	}
-	c.run(context.Background(), e, args)
+	for _, args := range calls {
+		c.run(context.Background(), e, args)
+	}
 	var flags []*flag.Flag
 	for _, fs := range sets {
 		fs.VisitAll(func(f *flag.Flag) {
