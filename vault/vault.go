@@ -47,7 +47,6 @@ package vault
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -63,7 +62,6 @@ import (
 	"sync"
 
 	"filippo.io/age"
-	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/vigil-hr/vigil"
@@ -249,10 +247,10 @@ func readSecrets(path string, passphrase []byte) (*secrets, error) {
 // It decrypts the payload itself rather than through age's stream reader,
 // whose chunk buffer would keep a copy of the plaintext that nobody wipes:
 // age unwraps the file key from the header (scrypt), then the single
-// payload chunk (the key file is far smaller than age's 64 KiB chunk) is
-// opened with ChaCha20-Poly1305 straight into our buffer, as age's STREAM
-// construction does (c2sp.org/age: payload key HKDF-SHA-256(file key,
-// nonce, "payload"), chunk nonce 11 zero bytes then the last-chunk flag).
+// payload is opened with ChaCha20-Poly1305 straight into our buffer by
+// decryptAll, as age's STREAM construction does (c2sp.org/age: payload key
+// HKDF-SHA-256(file key, nonce, "payload"), chunk nonce an 11-byte counter
+// then the last-chunk flag).
 func decryptKeyFile(path string, passphrase []byte) ([]byte, error) {
 	ct, err := os.ReadFile(path)
 	if err != nil {
@@ -265,49 +263,12 @@ func decryptKeyFile(path string, passphrase []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("passphrase: %w", err)
 	}
-	// The header ends with its MAC line, "--- " and the MAC, then "\n".
-	mac := bytes.Index(ct, []byte("\n--- "))
-	if mac < 0 {
-		return nil, fmt.Errorf("%w: key file: not an age file", vigil.ErrCorrupt)
-	}
-	end := bytes.IndexByte(ct[mac+1:], '\n')
-	if end < 0 {
-		return nil, fmt.Errorf("%w: key file: not an age file", vigil.ErrCorrupt)
-	}
-	hdrLen := mac + 1 + end + 1
-	fileKey, err := age.DecryptHeader(ct[:hdrLen], id)
+	plain, err := decryptAll(ct, id)
 	if err != nil {
 		var noMatch *age.NoIdentityMatchError
 		if errors.As(err, &noMatch) {
 			return nil, ErrWrongPassphrase
 		}
-		return nil, fmt.Errorf("decrypt key file: %w", err)
-	}
-	defer clear(fileKey)
-	payload := ct[hdrLen:]
-	const nonceSize = 16
-	if len(payload) < nonceSize+chacha20poly1305.Overhead {
-		return nil, fmt.Errorf("%w: key file: truncated", vigil.ErrCorrupt)
-	}
-	streamKey, err := hkdf.Key(sha256.New, fileKey, payload[:nonceSize], "payload", chacha20poly1305.KeySize)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(streamKey)
-	aead, err := chacha20poly1305.New(streamKey)
-	if err != nil {
-		return nil, err
-	}
-	var nonce [chacha20poly1305.NonceSize]byte
-	nonce[len(nonce)-1] = 1 // the last (and only) chunk
-	plain := make([]byte, 0, 4<<10)
-	chunk := payload[nonceSize:]
-	if len(chunk)-chacha20poly1305.Overhead > cap(plain) {
-		return nil, fmt.Errorf("%w: key file: too large", vigil.ErrCorrupt)
-	}
-	plain, err = aead.Open(plain, nonce[:], chunk, nil)
-	if err != nil {
-		clear(plain[:cap(plain)])
 		return nil, fmt.Errorf("%w: key file: %v", vigil.ErrCorrupt, err)
 	}
 	return plain, nil
@@ -620,18 +581,28 @@ func (v *Vault) SealFieldTo(l Label, plaintext []byte, extra ...age.Recipient) (
 // was sealed for l, so a ciphertext moved to another record or field is
 // refused with an error wrapping [vigil.ErrCorrupt].
 func (v *Vault) OpenField(l Label, ciphertext []byte) ([]byte, error) {
-	r, err := v.Decrypt(bytes.NewReader(ciphertext))
-	if err != nil {
-		return nil, err
+	var id *X25519Identity
+	v.mu.RLock()
+	if v.sec != nil {
+		id = v.sec.identity
 	}
-	return checkLabel(l, r)
-}
-
-func checkLabel(l Label, r io.Reader) ([]byte, error) {
-	plain, err := io.ReadAll(r)
+	v.mu.RUnlock()
+	if id == nil {
+		return nil, vigil.ErrSealed
+	}
+	plain, err := decryptAll(ciphertext, id)
+	if errors.Is(err, ErrWiped) { // sealed since we took id
+		return nil, vigil.ErrSealed
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: decrypt %s: %v", vigil.ErrCorrupt, l.Field, err)
 	}
+	return labelled(l, plain)
+}
+
+// labelled checks that plain starts with l's label line and returns the
+// rest.
+func labelled(l Label, plain []byte) ([]byte, error) {
 	want := l.line()
 	if !bytes.HasPrefix(plain, []byte(want)) {
 		return nil, fmt.Errorf("%w: field %s of %s %s: label mismatch", vigil.ErrCorrupt, l.Field, l.Kind, l.ID)
@@ -642,11 +613,11 @@ func checkLabel(l Label, r io.Reader) ([]byte, error) {
 // OpenFieldWith decrypts a field sealed by [Vault.SealFieldTo] with one of
 // its extra recipients' identity, checking the label like [Vault.OpenField].
 func OpenFieldWith(id age.Identity, l Label, ciphertext []byte) ([]byte, error) {
-	r, err := age.Decrypt(bytes.NewReader(ciphertext), id)
+	plain, err := decryptAll(ciphertext, id)
 	if err != nil {
 		return nil, fmt.Errorf("%w: decrypt %s: %v", vigil.ErrCorrupt, l.Field, err)
 	}
-	return checkLabel(l, r)
+	return labelled(l, plain)
 }
 
 // LogSigner returns a signed-note signer for checkpoints. Its Sign method
