@@ -12,6 +12,7 @@
 //	vigil bundle  --data DIR --out FILE [--no-content] ITEM...
 //	vigil verify  FILE --log-key VKEY                check a bundle offline
 //	vigil fsck    --data DIR                         check the log, the checkpoint and the blobs
+//	vigil migrate --from DIR --to postgres://… --blobs s3://…|NEWDIR   copy to new backends and verify
 //	vigil key export-identity --data DIR             write the age identity to stdout
 //	vigil token create --data DIR --name NAME        make a staff API token (also: list, revoke ID)
 //	vigil account create --data DIR --name NAME --role admin   make a staff web account (also: list, role, disable, enable)
@@ -86,6 +87,7 @@ func init() {
 		{"bundle", "export items with proofs as an evidence bundle", runBundle},
 		{"verify", "verify an evidence bundle offline", runVerify},
 		{"fsck", "check the log, the checkpoint anchor and the blobs", runFsck},
+		{"migrate", "copy records, log and blobs to PostgreSQL + S3 or a new directory, and verify", runMigrate},
 		{"key", "key operations: export-identity", runKey},
 		{"token", "staff API tokens: create, list, revoke", runToken},
 		{"account", "staff web accounts: create, list, role, disable, enable", runAccount},
