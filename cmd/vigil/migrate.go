@@ -140,10 +140,9 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 		}
 		dst.Blobs = b
 	}
-	if dstStore != nil && dst.Blobs != nil {
-		if err := migrate.CheckEmpty(ctx, migrate.Target{Store: dstStore, Blobs: dst.Blobs}, src.Kinds); err != nil {
-			return err
-		}
+	// Refuse a non-empty database or bucket prefix before writing NEWDIR.
+	if err := migrate.CheckEmpty(ctx, migrate.Target{Store: dstStore, Blobs: dst.Blobs}, src.Kinds); err != nil {
+		return err
 	}
 	if dir != "" {
 		if err := writeMigratedDir(src.Path, dir, storeURL, *blobsURL); err != nil {

@@ -46,6 +46,11 @@ func TestMigrateSQLite(t *testing.T) {
 		t.Errorf("log root %s after the second copy, %s after the first", again, root)
 	}
 	cliFail(t, to, env, []string{"not empty"}, "migrate", "--from", data, "--to", to)
+	r := cliFail(t, data, env, []string{"--to", "postgres://"}, "migrate", "--from", data, "--to", "mysql://u:secret@h/db")
+	if strings.Contains(r.stderr, "secret") {
+		t.Errorf("the error repeats the URL's password: %s", r.stderr)
+	}
+	cliFail(t, data, env, []string{"--blobs"}, "migrate", "--from", data, "--to", "postgres://u@h/db")
 }
 
 // TestMigratePostgresS3 migrates SQLite → PostgreSQL + S3 → a new SQLite
@@ -75,4 +80,10 @@ func TestMigratePostgresS3(t *testing.T) {
 	cliOK(t, env, "fsck", "--data", back)
 	cliFail(t, data, env, []string{"not empty", "log entries"}, "migrate", "--from", data, "--to", pg, "--blobs", s3test.URL(t))
 	cliFail(t, data, env, []string{"not empty", "blobs"}, "migrate", "--from", data, "--to", pgtest.URL(t), "--blobs", s3)
+	// A non-empty bucket prefix is refused before the new directory is written.
+	nd := filepath.Join(t.TempDir(), "new")
+	cliFail(t, data, env, []string{"not empty", "2 blobs"}, "migrate", "--from", data, "--to", nd, "--blobs", s3)
+	if _, err := os.Stat(nd); err == nil {
+		t.Errorf("%s was written by a refused migrate", nd)
+	}
 }

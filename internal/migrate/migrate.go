@@ -65,41 +65,47 @@ type Counts struct {
 const batch = 256
 
 // CheckEmpty returns an error wrapping vigil.ErrConflict unless the target
-// holds no log entry, no checkpoint, no record of kinds and no blob.
+// holds no log entry, no checkpoint, no record of kinds and no blob. A nil
+// Store or Blobs is not checked.
 func CheckEmpty(ctx context.Context, t Target, kinds record.Registry) error {
 	var what []string
-	err := t.Store.View(ctx, func(tx store.ReadTx) error {
-		n, err := tx.TreeSize()
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			what = append(what, fmt.Sprintf("%d log entries", n))
-		}
-		cp, err := tx.LatestCheckpoint()
-		if err != nil {
-			return err
-		}
-		if cp != nil {
-			what = append(what, "a checkpoint")
-		}
-		for _, k := range kinds {
-			c, err := tx.CountRecords(k.Name)
+	var err error
+	if t.Store != nil {
+		err = t.Store.View(ctx, func(tx store.ReadTx) error {
+			n, err := tx.TreeSize()
 			if err != nil {
 				return err
 			}
-			if c > 0 {
-				what = append(what, fmt.Sprintf("%d %s records", c, k.Name))
+			if n > 0 {
+				what = append(what, fmt.Sprintf("%d log entries", n))
 			}
-		}
-		return nil
-	})
+			cp, err := tx.LatestCheckpoint()
+			if err != nil {
+				return err
+			}
+			if cp != nil {
+				what = append(what, "a checkpoint")
+			}
+			for _, k := range kinds {
+				c, err := tx.CountRecords(k.Name)
+				if err != nil {
+					return err
+				}
+				if c > 0 {
+					what = append(what, fmt.Sprintf("%d %s records", c, k.Name))
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("target store: %w", err)
 	}
 	blobs := 0
-	if err := t.Blobs.List(ctx, func(string) error { blobs++; return nil }); err != nil {
-		return fmt.Errorf("target blobs: %w", err)
+	if t.Blobs != nil {
+		if err := t.Blobs.List(ctx, func(string) error { blobs++; return nil }); err != nil {
+			return fmt.Errorf("target blobs: %w", err)
+		}
 	}
 	if blobs > 0 {
 		what = append(what, fmt.Sprintf("%d blobs", blobs))
