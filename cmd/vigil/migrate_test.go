@@ -17,7 +17,17 @@ var rootRE = regexp.MustCompile(`verified: log root (\S+) \((\d+) entries\), lat
 // item decrypts, and returns the log root it verified.
 func migrateRoot(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	out := cliOK(t, env, append([]string{"migrate", "--verify-items"}, args...)...)
+	r := cliRun(t, env, append([]string{"migrate", "--verify-items"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("vigil migrate %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	out := r.stdout
+	// Progress, as lines when stderr is not a terminal.
+	for _, w := range []string{"blobs 2/2\n", "log 2/2\n", "records 2/2\n", "checkpoints 2/2\n", "verify target blobs 2/2\n"} {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("progress on stderr lacks %q:\n%s", w, r.stderr)
+		}
+	}
 	m := rootRE.FindStringSubmatch(out)
 	if m == nil || m[2] == "0" || m[3] == "0" {
 		t.Fatalf("no log root, or an empty log, in:\n%s", out)
