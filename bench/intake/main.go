@@ -421,7 +421,7 @@ func (b *bench) httpPhase() (result, error) {
 	r := b.load("http", func(w, seq int) error { return b.post(client, base, w, seq) })
 	stop()
 	<-signDone
-	r.note = fmt.Sprintf("%d checkpoints signed meanwhile", signed)
+	r.note = fmt.Sprintf("%d checkpoints signed meanwhile", signed) + blobNote(d)
 	return r, nil
 }
 
@@ -484,6 +484,7 @@ func (b *bench) servicePhase(group bool) (result, error) {
 		}
 		return err
 	})
+	r.note = strings.TrimPrefix(blobNote(d), ", ")
 	return r, nil
 }
 
@@ -520,4 +521,14 @@ func (b *bench) baselinePhase() (result, error) {
 		return tx.Commit()
 	})
 	return r, nil
+}
+
+// blobNote says how many blobs the phase's blob store holds, so a run with
+// -file shows the files went where the backend says.
+func blobNote(d *datadir.Dir) string {
+	n := 0
+	if err := d.Blobs.List(context.Background(), func(string) error { n++; return nil }); err != nil {
+		return fmt.Sprintf(", blobs: %v", err)
+	}
+	return fmt.Sprintf(", %d blobs in %T", n, d.Blobs)
 }
