@@ -2,8 +2,9 @@
 // submissions from concurrent clients, each acknowledged with a receipt only
 // once it is durable.
 //
-//	go run ./bench/intake [-n 5000] [-c 32] [-duration 30s] [-size 5000] [-dir DIR]
+//	go run ./bench/intake [-n 5000] [-c 32] [-duration 30s] [-size 5000] [-file 0] [-dir DIR]
 //	        [-phases http,service,single,baseline] [-cpuprofile FILE]
+//	        [-backends sqlite,postgres,postgres+s3] [-postgres URL] [-s3 URL]
 //
 // It creates a fresh data directory under DIR (default: the system temporary
 // directory; datadir.Init with a low scrypt work factor), opens it and
@@ -28,6 +29,19 @@
 // Each prints submissions per second, latency p50/p90/p99/max and errors;
 // the last lines give the ratios to the baseline and whether the targets
 // (HTTP: >= 500/s, p99 < 100 ms) are met. Everything it wrote is removed.
+//
+// -backends runs the http, service and single phases once per backend, in
+// one run: sqlite (DIR/vigil.db and DIR/blobs, the default), postgres
+// (PostgreSQL, local blobs) and postgres+s3 (PostgreSQL and S3). Their
+// names get "@postgres" or "@postgres+s3", and the last lines give each
+// one's submissions/s and p99 against the same phase on sqlite. PostgreSQL
+// is the server at -postgres (a URL whose role may create databases: each
+// phase gets a new one, dropped at the end) or else a throwaway cluster
+// started from /usr/lib/postgresql/*/bin with fsync on (internal/pgtest);
+// S3 is -s3 (an endpoint URL with credentials, http[s]://KEY:SECRET@host:port)
+// or else `weed server -s3` from PATH on loopback (internal/s3test). -file
+// attaches a file of that many random bytes to every submission, so that
+// each one writes a blob.
 package main
 
 import (
@@ -56,6 +70,7 @@ import (
 
 	_ "modernc.org/sqlite" // the baseline's bare database
 
+	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/web"
@@ -75,13 +90,30 @@ func main() {
 	dir := flag.String("dir", "", "directory for the data directories (default: the system temporary directory)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to `FILE` (use with -phases)")
 	phases := flag.String("phases", "http,service,single,baseline", "phases to run, comma-separated")
+	backends := flag.String("backends", "sqlite", "backends to run the http, service and single phases on, comma-separated: sqlite, postgres, postgres+s3")
+	pgURL := flag.String("postgres", "", "PostgreSQL server `URL` (its role may create databases); default: a throwaway cluster, fsync on")
+	s3URL := flag.String("s3", "", "S3 endpoint `URL` with credentials (http[s]://KEY:SECRET@host:port); default: weed server -s3 from PATH")
+	file := flag.Int("file", 0, "attach a file of this many random bytes to every submission (0: none)")
 	flag.Parse()
-	if *n < 1 || *c < 1 || *size < 1 || *dur <= 0 {
-		fmt.Fprintln(os.Stderr, "intake bench: -n, -c, -size and -duration must be positive")
+	if *n < 1 || *c < 1 || *size < 1 || *dur <= 0 || *file < 0 {
+		fmt.Fprintln(os.Stderr, "intake bench: -n, -c, -size and -duration must be positive, -file not negative")
 		os.Exit(2)
 	}
-	b := &bench{n: *n, c: *c, dur: *dur, size: *size, cpuprofile: *cpuprofile}
-	if err := b.run(*dir, strings.Split(*phases, ",")); err != nil {
+	b := &bench{n: *n, c: *c, dur: *dur, size: *size, file: *file, cpuprofile: *cpuprofile}
+	for _, be := range strings.Split(*backends, ",") {
+		be = strings.TrimSpace(be)
+		if be != "sqlite" && be != "postgres" && be != "postgres+s3" {
+			fmt.Fprintf(os.Stderr, "intake bench: -backends: unknown backend %q (want sqlite, postgres, postgres+s3)\n", be)
+			os.Exit(2)
+		}
+		b.backends = append(b.backends, be)
+	}
+	stop, err := b.servers(*pgURL, *s3URL)
+	if err == nil {
+		err = b.run(*dir, strings.Split(*phases, ","))
+	}
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "intake bench:", err)
 		os.Exit(1)
 	}
@@ -89,6 +121,13 @@ func main() {
 
 type bench struct {
 	n, c, size int
+	file       int // bytes of the file attached to each submission
+	backends   []string
+	pgAdmin    string // PostgreSQL URL whose role may create databases
+	s3Endpoint *url.URL
+	s3Bucket   string
+	dbs        []string // databases made, dropped at the end
+	backend    string   // the backend of the phase running
 	dur        time.Duration
 	cpuprofile string
 	work       string
@@ -116,13 +155,13 @@ func (r result) pct(p float64) time.Duration {
 }
 
 func (r result) print() {
-	fmt.Printf("%-8s %6d ok in %6.2fs = %7.1f submissions/s   latency p50 %6.1f ms  p90 %6.1f ms  p99 %6.1f ms  max %6.1f ms   errors %d\n",
+	fmt.Printf("%-17s %6d ok in %6.2fs = %7.1f submissions/s   latency p50 %6.1f ms  p90 %6.1f ms  p99 %6.1f ms  max %6.1f ms   errors %d\n",
 		r.name, r.ok, r.elapsed.Seconds(), r.rate(), ms(r.pct(0.50)), ms(r.pct(0.90)), ms(r.pct(0.99)), ms(r.pct(1)), r.errs)
 	if r.firstErr != nil {
-		fmt.Printf("         first error: %v\n", r.firstErr)
+		fmt.Printf("                  first error: %v\n", r.firstErr)
 	}
 	if r.note != "" {
-		fmt.Printf("         %s\n", r.note)
+		fmt.Printf("                  %s\n", r.note)
 	}
 }
 
@@ -157,24 +196,49 @@ func (b *bench) run(dir string, phases []string) error {
 	}
 	res := map[string]result{}
 	for _, p := range phases {
-		var r result
-		switch strings.TrimSpace(p) {
-		case "http":
-			r, err = b.httpPhase()
-		case "service":
-			r, err = b.servicePhase(true)
-		case "single":
-			r, err = b.servicePhase(false)
-		case "baseline":
-			r, err = b.baselinePhase()
-		default:
+		p = strings.TrimSpace(p)
+		if p != "http" && p != "service" && p != "single" && p != "baseline" {
 			return fmt.Errorf("unknown phase %q", p)
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+	}
+	for i, be := range b.backends {
+		b.backend = be
+		for _, p := range phases {
+			var r result
+			switch strings.TrimSpace(p) {
+			case "http":
+				r, err = b.httpPhase()
+			case "service":
+				r, err = b.servicePhase(true)
+			case "single":
+				r, err = b.servicePhase(false)
+			case "baseline":
+				if i > 0 {
+					continue // one baseline: bare SQLite
+				}
+				r, err = b.baselinePhase()
+			}
+			if err != nil {
+				return fmt.Errorf("%s on %s: %w", p, be, err)
+			}
+			if be != "sqlite" && r.name != "baseline" {
+				r.name += "@" + be
+			}
+			r.print()
+			res[r.name] = r
 		}
-		r.print()
-		res[r.name] = r
+	}
+	for _, be := range b.backends {
+		if be == "sqlite" {
+			continue
+		}
+		for _, name := range []string{"http", "service", "single"} {
+			r, ok := res[name+"@"+be]
+			base, okBase := res[name]
+			if ok && okBase && base.rate() > 0 && base.pct(0.99) > 0 {
+				fmt.Printf("%s@%s/sqlite = %.2f (submissions/s), p99 %.2f×\n", name, be, r.rate()/base.rate(), float64(r.pct(0.99))/float64(base.pct(0.99)))
+			}
+		}
 	}
 	if g, ok := res["service"]; ok {
 		if one, ok := res["single"]; ok && one.rate() > 0 {
@@ -199,11 +263,15 @@ func (b *bench) run(dir string, phases []string) error {
 
 // openData creates and opens a fresh data directory, unsealed.
 func (b *bench) openData(name string) (*datadir.Dir, error) {
-	path := filepath.Join(b.work, name)
+	path := filepath.Join(b.work, name+"-"+strings.ReplaceAll(b.backend, "+", "-"))
 	if _, err := datadir.Init(path, []byte(passphrase), datadir.Options{WorkFactor: 10}); err != nil {
 		return nil, err
 	}
-	d, err := datadir.Open(context.Background(), path)
+	be, err := b.backendURLs(name)
+	if err != nil {
+		return nil, err
+	}
+	d, err := datadir.OpenWith(context.Background(), path, be)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +342,7 @@ func text(size, seq int) string {
 
 // form builds a multipart body as a browser sends the submission form with
 // no file chosen.
-func form(t string) (body []byte, contentType string) {
+func form(t string, file int) (body []byte, contentType string) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	mw.WriteField("lang", "ru")
@@ -282,9 +350,16 @@ func form(t string) (body []byte, contentType string) {
 	mw.WriteField("language", "ru")
 	mw.WriteField("contact", "")
 	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", `form-data; name="files"; filename=""`)
-	h.Set("Content-Type", "application/octet-stream")
-	mw.CreatePart(h)
+	if file > 0 {
+		h.Set("Content-Disposition", `form-data; name="files"; filename="evidence.bin"`)
+		h.Set("Content-Type", "application/octet-stream")
+		pw, _ := mw.CreatePart(h)
+		pw.Write(fileBody(file))
+	} else {
+		h.Set("Content-Disposition", `form-data; name="files"; filename=""`)
+		h.Set("Content-Type", "application/octet-stream")
+		mw.CreatePart(h)
+	}
 	mw.Close()
 	return buf.Bytes(), mw.FormDataContentType()
 }
@@ -346,12 +421,12 @@ func (b *bench) httpPhase() (result, error) {
 	r := b.load("http", func(w, seq int) error { return b.post(client, base, w, seq) })
 	stop()
 	<-signDone
-	r.note = fmt.Sprintf("%d checkpoints signed meanwhile", signed)
+	r.note = fmt.Sprintf("%d checkpoints signed meanwhile", signed) + blobNote(d)
 	return r, nil
 }
 
 func (b *bench) post(client *http.Client, base string, w, seq int) error {
-	body, ct := form(text(b.size, seq))
+	body, ct := form(text(b.size, seq), b.file)
 	req, err := http.NewRequest(http.MethodPost, base+"/submit", bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -395,12 +470,21 @@ func (b *bench) servicePhase(group bool) (result, error) {
 	}
 	ctx := context.Background()
 	r := b.load(name, func(w, seq int) error {
-		rc, _, err := in.Submit(ctx, intake.Draft{Text: text(b.size, seq), Language: "ru"}, nil)
+		var files []*evidence.Pending
+		if b.file > 0 {
+			p, err := d.Evidence.Stage(ctx, bytes.NewReader(fileBody(b.file)), "evidence.bin", "application/octet-stream")
+			if err != nil {
+				return err
+			}
+			files = append(files, p)
+		}
+		rc, _, err := in.Submit(ctx, intake.Draft{Text: text(b.size, seq), Language: "ru"}, files)
 		if err == nil && len(rc) == 0 {
 			err = errors.New("empty receipt")
 		}
 		return err
 	})
+	r.note = strings.TrimPrefix(blobNote(d), ", ")
 	return r, nil
 }
 
@@ -437,4 +521,14 @@ func (b *bench) baselinePhase() (result, error) {
 		return tx.Commit()
 	})
 	return r, nil
+}
+
+// blobNote says how many blobs the phase's blob store holds, so a run with
+// -file shows the files went where the backend says.
+func blobNote(d *datadir.Dir) string {
+	n := 0
+	if err := d.Blobs.List(context.Background(), func(string) error { n++; return nil }); err != nil {
+		return fmt.Sprintf(", blobs: %v", err)
+	}
+	return fmt.Sprintf(", %d blobs in %T", n, d.Blobs)
 }

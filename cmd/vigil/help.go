@@ -44,6 +44,10 @@ var examples = map[string][]example{
 		{"check the log and checkpoints (no passphrase: ciphertext is not opened)", `vigil fsck --data d`},
 		{"also decrypt and hash everything, and remove blobs of interrupted ingests", `vigil fsck --data d --passphrase-file pass.txt --sweep`},
 	},
+	"migrate": {
+		{"move a data directory's records to PostgreSQL and its blobs to S3, writing a new directory that names them", `vigil migrate --from d --to postgres://vigil@db.internal/vigil --blobs s3://s3.example.org/ngo-vigil/main --dir d-pg`},
+		{"back to SQLite and local blobs, decrypting every item on the far side", `vigil migrate --from d-pg --to d-sqlite --verify-items --passphrase-file pass.txt`},
+	},
 	"key": {
 		{"write the age identity to a new file only you can read", `vigil key export-identity --data d --out identity.txt`},
 	},

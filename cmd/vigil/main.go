@@ -17,6 +17,7 @@
 //	vigil fsck    --data DIR                         check the log, the checkpoint and the blobs
 //	vigil backup  --data DIR --to PATH               encrypted, incremental backup
 //	vigil restore --from PATH --data NEWDIR [--known-checkpoint FILE]
+//	vigil migrate --from DIR --to postgres://… --blobs s3://…|NEWDIR   copy to new backends and verify
 //	vigil key export-identity --data DIR             write the age identity to stdout
 //	vigil token create --data DIR --name NAME        make a staff API token (also: list, revoke ID)
 //	vigil account create --data DIR --name NAME --role admin   make a staff web account (also: list, role, disable, enable)
@@ -93,6 +94,7 @@ func init() {
 		{"fsck", "check the log, the checkpoint anchor and the blobs", runFsck},
 		{"backup", "write an encrypted, incremental backup (while serve runs too)", runBackup},
 		{"restore", "rebuild a data directory from a backup, refusing a rollback", runRestore},
+		{"migrate", "copy records, log and blobs to PostgreSQL + S3 or a new directory, and verify", runMigrate},
 		{"key", "key operations: export-identity", runKey},
 		{"token", "staff API tokens: create, list, revoke", runToken},
 		{"account", "staff web accounts: create, list, role, disable, enable", runAccount},
