@@ -265,13 +265,34 @@ func (c *Cluster) run() error {
 // cut or the OOM killer would (but the operating system's caches survive:
 // with fsync off, this tests PostgreSQL's recovery, not the disk's).
 func (c *Cluster) Crash() {
-	syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+	pgid := c.cmd.Process.Pid
+	syscall.Kill(-pgid, syscall.SIGKILL)
 	<-c.done
+	// The backends die with the postmaster's group but are reaped by init
+	// a little later; until then they hold the old shared memory, and a new
+	// postmaster refuses to start ("pre-existing shared memory block is
+	// still in use").
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Restart starts the server again on the same data after [Cluster.Crash],
-// which runs crash recovery.
-func (c *Cluster) Restart() error { return c.run() }
+// which runs crash recovery. A start refused while the killed processes
+// are still going away is tried again.
+func (c *Cluster) Restart() error {
+	var err error
+	for range 5 {
+		if err = c.run(); err == nil {
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return err
+}
 
 // Own starts a cluster for tb alone (one it may crash, or a durable one for
 // a benchmark), stopped when tb ends. It skips tb if the PostgreSQL

@@ -336,7 +336,9 @@ func TestServerCrash(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	before := count()
 	if err := c.Restart(); err != nil {
-		t.Fatal(err)
+		close(stop) // the writers use db, which the cleanup closes
+		wg.Wait()
+		t.Fatalf("restart the server: %v", err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for count() < before+50 && time.Now().Before(deadline) {
