@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vigil-hr/vigil/internal/pgtest"
+	"github.com/vigil-hr/vigil/internal/s3test"
 )
 
 var (
@@ -20,6 +23,8 @@ var (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	pgtest.Stop()
+	s3test.Stop()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
