@@ -54,7 +54,6 @@ type Node struct {
 	h      Handlers
 	cancel context.CancelFunc
 	done   chan struct{}
-
 }
 
 // Join connects to the database at url (a store URL, see
@@ -160,4 +159,3 @@ func (n *Node) Close() error {
 	<-n.done
 	return nil
 }
-
