@@ -193,7 +193,7 @@ func TestTwoServers(t *testing.T) {
 		t.Fatal("vigil token create printed no token")
 	}
 
-	const interval = "2s"
+	const interval = "1s"
 	a := clusterStart(t, bin, env, dataA, "--checkpoint-interval", interval)
 	bn := clusterStart(t, bin, env, dataB, "--checkpoint-interval", interval)
 	if clusterSealed(t, a, token) || clusterSealed(t, bn, token) {
@@ -245,6 +245,25 @@ func TestTwoServers(t *testing.T) {
 			t.Fatal("B never listed the incident written on A")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+
+	// More submissions, on either server, each published by the next
+	// checkpoint: both servers wake at every boundary, one signs.
+	for round := range 6 {
+		n := []*clusterNode{a, bn}[round%2]
+		if _, err := icrashSubmit(http.DefaultClient, n.pub, icrashSub{text: fmt.Sprintf("cluster round %d", round)}); err != nil {
+			t.Fatal(err)
+		}
+		want := clusterTreeSize(t, n, token)
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			if cp := publishedCheckpoint(t, []*clusterNode{bn, a}[round%2].pub+"/"); strings.Contains(cp, "\n"+want+"\n") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: no checkpoint of size %s in time", round, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 
 	// The log, read from B by torchwood, verifies and holds every leaf.
