@@ -555,3 +555,53 @@ func (m *model) apply(ws []*write) {
 
 // sorted returns the IDs of kind in order (m.ids is kept sorted).
 func (m *model) sorted(kind string) []vigil.ID { return m.ids[kind] }
+
+// Refresh brings the model up to date with record id, which another server
+// sharing the store wrote (internal/cluster tells vigil serve): if the model
+// is loaded and holds an older version of id, or none while the store has
+// one of a case kind, the model is dropped and reloaded from the store, so
+// that its references and search index stay whole. It does nothing when the
+// model is not loaded, or already has that version (this server wrote it).
+func (s *Service) Refresh(ctx context.Context, id vigil.ID) error {
+	s.mu.RLock()
+	m := s.m
+	var have int64
+	if m != nil {
+		if mt := m.meta[id]; mt != nil {
+			have = mt.version
+		}
+	}
+	s.mu.RUnlock()
+	if m == nil {
+		return nil
+	}
+	var latest int64
+	var kind string
+	err := s.Store.View(ctx, func(tx store.ReadTx) error {
+		r, err := tx.Record(id, 0)
+		if err != nil {
+			return err
+		}
+		latest, kind = r.Version, r.Kind
+		return nil
+	})
+	if errors.Is(err, vigil.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if latest <= have || !slices.ContainsFunc(specs, func(sp *spec) bool { return sp.kind.Name == kind }) {
+		return nil
+	}
+	s.mu.Lock()
+	if s.m == m {
+		s.drop()
+	}
+	s.mu.Unlock()
+	return s.load(ctx)
+}
+
+// Drop forgets the loaded model; the next read reloads it from the store.
+// vigil serve calls it when it may have missed another server's writes.
+func (s *Service) Drop() { s.dropLocked() }

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/backup"
 	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/internal/cluster"
 	"github.com/vigil-hr/vigil/internal/connlimit"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/staffsock"
@@ -124,9 +125,26 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	var unsealed atomic.Bool
 	unsealed.Store(!d.Vault.Sealed())
 	var stopping atomic.Bool
+	node, err := joinCluster(ctx, d, logger)
+	if err != nil {
+		pl.Close()
+		sl.Close()
+		return err
+	}
+	if node != nil {
+		defer node.Close()
+	}
 	d.Vault.OnSeal(func() {
 		if unsealed.Swap(false) && !stopping.Load() {
 			logger.Info("vault sealed")
+			if node != nil {
+				// Sealing one server seals them all.
+				go func() {
+					if err := node.Seal(context.WithoutCancel(ctx)); err != nil {
+						logger.Error("the other servers were not told to seal", "err", err.Error())
+					}
+				}()
+			}
 		}
 	})
 	metrics := &serveMetrics{d: d, cs: cs, precision: precision}
@@ -356,6 +374,38 @@ func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Add
 	return mux, nil
 }
 
+// joinCluster joins the other vigil serve processes sharing d's PostgreSQL
+// store (internal/cluster; docs/scale.md, "Several servers"): case records
+// they write are loaded into d's model, and a seal on any of them seals d.
+// It returns nil without a PostgreSQL store.
+func joinCluster(ctx context.Context, d *datadir.Dir, logger *slog.Logger) (*cluster.Node, error) {
+	if d.Backends.Store == "" {
+		return nil, nil
+	}
+	return cluster.Join(ctx, d.Backends.Store, cluster.Handlers{
+		Record: func(kind string, id vigil.ID) {
+			if err := d.Cases.Refresh(ctx, id); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
+				logger.Error("case record of another server not loaded", "kind", kind, "err", err.Error())
+			}
+		},
+		Seal: func() {
+			if !d.Vault.Sealed() {
+				logger.Info("sealing: another server was sealed")
+				d.Vault.Seal()
+			}
+		},
+		Resync: func() {
+			logger.Warn("cluster: reconnected to PostgreSQL; reloading the case records")
+			d.Cases.Drop()
+		},
+		Error: func(err error) {
+			if ctx.Err() == nil {
+				logger.Error("cluster: lost the notification connection to PostgreSQL; retrying", "err", err.Error())
+			}
+		},
+	})
+}
+
 // signOnGrid calls sign at each boundary of the clock-aligned slots of
 // interval (the top of each hour for an hour) until ctx is done, and at no
 // other time. Not at start, and not at unseal (serve's OnUnseal only loads
@@ -417,8 +467,10 @@ func maybeSign(ctx context.Context, d *datadir.Dir) (int64, error) {
 	if err != nil || !grew {
 		return -1, err
 	}
-	cp, err := d.SignCheckpoint(ctx)
-	if err != nil {
+	// Another server sharing the store may have signed this boundary's
+	// checkpoint already: SignIfNew then signs nothing.
+	cp, signed, err := d.SignIfNew(ctx)
+	if err != nil || !signed {
 		return -1, err
 	}
 	if c, err := evlog.OpenCheckpoint(cp, d.Vault.LogVerifier()); err == nil {

@@ -119,6 +119,9 @@ type Dir struct {
 	Advisories  *advisory.Publisher
 	AdvisoryDir advisory.Dir // DIR/public/advisories
 	StatsDir    stats.Dir    // DIR/public/stats
+	// Backends are the URLs the store and blobs were opened from (empty:
+	// in the directory).
+	Backends Backends
 	// Kinds lists every kind of record the directory holds, for checks
 	// and exports that work on all of them (fsck).
 	Kinds record.Registry
@@ -149,7 +152,7 @@ func OpenWith(ctx context.Context, dir string, over Backends) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dir{Path: dir, Config: cfg, lock: lock}
+	d := &Dir{Path: dir, Config: cfg, lock: lock, Backends: be}
 	if err := d.open(ctx, be, from); err != nil {
 		d.Close()
 		return nil, err
@@ -224,6 +227,42 @@ func (d *Dir) SignCheckpoint(ctx context.Context) ([]byte, error) {
 		return err
 	})
 	return cp, err
+}
+
+// SignIfNew is SignCheckpoint for a server that may share its store with
+// others (docs/scale.md): in the same write transaction, which holds the
+// store's write lock, it first looks at the latest stored checkpoint, and if
+// that already covers the whole tree (another server signed it) it returns
+// it with signed false, signing nothing. Two servers waking at the same
+// boundary therefore sign one checkpoint between them.
+func (d *Dir) SignIfNew(ctx context.Context) (cp []byte, signed bool, err error) {
+	if _, err := os.Stat(filepath.Join(d.Path, AlarmFile)); err == nil {
+		return nil, false, ErrWitnessAlarm
+	}
+	err = d.Store.Update(ctx, func(tx store.Tx) error {
+		n, err := tx.TreeSize()
+		if err != nil {
+			return err
+		}
+		latest, err := tx.LatestCheckpoint()
+		if err != nil {
+			return err
+		}
+		if latest != nil {
+			c, err := evlog.OpenCheckpoint(latest, d.Vault.LogVerifier())
+			if err != nil {
+				return err
+			}
+			if c.N >= n {
+				cp = latest
+				return nil
+			}
+		}
+		cp, err = d.Log.Sign(tx)
+		signed = err == nil
+		return err
+	})
+	return cp, signed, err
 }
 
 // ViewLog implements evlog.Source.
