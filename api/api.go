@@ -123,6 +123,9 @@ type Server struct {
 	// Import stores a case file (vigil import); nil: POST /api/v1/import
 	// answers 404.
 	Import Importer
+	// Accounts makes and changes staff accounts (vigil account, admin
+	// only); nil: the /api/v1/accounts routes answer 404.
+	Accounts AccountAdmin
 	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
 	// 404.
 	Inbox Inbox
@@ -202,6 +205,7 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/fsck", Response: reflect.TypeFor[datadir.FsckReport](), Status: http.StatusOK, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.fsck))) })},
 	}
 	rs = append(rs, advisoryRoutes()...)
+	rs = append(rs, accountRoutes()...)
 	return append(rs, caseRoutes()...)
 }
 
