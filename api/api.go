@@ -126,6 +126,9 @@ type Server struct {
 	// Accounts makes and changes staff accounts (vigil account, admin
 	// only); nil: the /api/v1/accounts routes answer 404.
 	Accounts AccountAdmin
+	// Items ingests files into the evidence log (vigil add); nil: POST
+	// /api/v1/items answers 404.
+	Items ItemAdder
 	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
 	// 404.
 	Inbox Inbox
@@ -206,6 +209,7 @@ func Routes() []Route {
 	}
 	rs = append(rs, advisoryRoutes()...)
 	rs = append(rs, accountRoutes()...)
+	rs = append(rs, itemRoutes()...)
 	return append(rs, caseRoutes()...)
 }
 
