@@ -129,6 +129,9 @@ type Server struct {
 	// Items ingests files into the evidence log (vigil add); nil: POST
 	// /api/v1/items answers 404.
 	Items ItemAdder
+	// Stats publishes statistics (vigil stats publish); nil: POST
+	// /api/v1/stats answers 404.
+	Stats StatsPublisher
 	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
 	// 404.
 	Inbox Inbox
@@ -210,6 +213,7 @@ func Routes() []Route {
 	rs = append(rs, advisoryRoutes()...)
 	rs = append(rs, accountRoutes()...)
 	rs = append(rs, itemRoutes()...)
+	rs = append(rs, statsRoutes()...)
 	return append(rs, caseRoutes()...)
 }
 

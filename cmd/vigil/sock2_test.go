@@ -253,3 +253,37 @@ func TestAddWhileServing(t *testing.T) {
 		t.Errorf("verify of the item added while serving:\n%s", v)
 	}
 }
+
+// vigil stats publish works the same while vigil serve holds the worked
+// case's data directory (over its staff socket) as offline, and a sealed
+// server says so: the publication key is in the vault.
+func TestStatsWhileServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	data := filepath.Join(t.TempDir(), "case")
+	env := vigilEnv(cliPassphrase)
+	sealedEnv := vigilEnv("")
+	cliOK(t, env, "demo", "--case", data)
+	id := regexp.MustCompile(`^Published statistics [0-9a-z]{26}: `)
+	publish := func(env []string) string {
+		t.Helper()
+		out := cliOK(t, env, "stats", "publish", "--data", data, "--k", "2")
+		if !id.MatchString(out) {
+			t.Fatalf("stats publish printed %q", out)
+		}
+		return id.ReplaceAllString(out, "")
+	}
+	offline := publish(env)
+	s := serveStart(t, bin, env, data)
+	if online := publish(sealedEnv); online != offline {
+		t.Errorf("stats publish while serving: %q, offline %q", online, offline)
+	}
+	cliOK(t, env, "seal", "--staff", s.staff)
+	servingFail(t, sealedEnv, []string{"sealed", "vigil unseal"}, "stats", "publish", "--data", data)
+	s.stop(t)
+	if out := cliOK(t, env, "fsck", "--data", data); strings.Contains(out, "PROBLEM") {
+		t.Errorf("fsck after publishing while serving:\n%s", out)
+	}
+}
