@@ -132,6 +132,9 @@ type Server struct {
 	// Stats publishes statistics (vigil stats publish); nil: POST
 	// /api/v1/stats answers 404.
 	Stats StatsPublisher
+	// Report writes an incident's report as a PDF (vigil report); nil:
+	// POST /api/v1/report answers 404.
+	Report Reporter
 	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
 	// 404.
 	Inbox Inbox
@@ -214,6 +217,7 @@ func Routes() []Route {
 	rs = append(rs, accountRoutes()...)
 	rs = append(rs, itemRoutes()...)
 	rs = append(rs, statsRoutes()...)
+	rs = append(rs, reportRoutes()...)
 	return append(rs, caseRoutes()...)
 }
 

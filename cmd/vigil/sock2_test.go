@@ -287,3 +287,40 @@ func TestStatsWhileServing(t *testing.T) {
 		t.Errorf("fsck after publishing while serving:\n%s", out)
 	}
 }
+
+// vigil report works while vigil serve holds the worked case's data
+// directory: the server renders the PDF, proved against its latest
+// published checkpoint, and it reads as the offline one; a sealed server
+// says so, and no file is written.
+func TestReportWhileServing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the vigil binary")
+	}
+	bin := vigilBin(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "case")
+	env := vigilEnv(cliPassphrase)
+	sealedEnv := vigilEnv("")
+	cliOK(t, env, "demo", "--case", data)
+	offPDF, onPDF := filepath.Join(dir, "off.pdf"), filepath.Join(dir, "on.pdf")
+	cliOK(t, env, "report", "--data", data, "--incident", "spring-2017", "--out", offPDF, "--lang", "ru")
+	s := serveStart(t, bin, env, data)
+	if out := cliOK(t, sealedEnv, "report", "--data", data, "--incident", "spring-2017", "--out", onPDF, "--lang", "ru"); out != "" {
+		t.Errorf("report printed %q on stdout", out)
+	}
+	off, on := pdfText(t, offPDF), pdfText(t, onPDF)
+	if on != off {
+		t.Errorf("report while serving reads\n%s\noffline\n%s", on, off)
+	}
+	if !strings.Contains(on, "Отчёт об инциденте") {
+		t.Errorf("report while serving:\n%s", on)
+	}
+	failPDF := filepath.Join(dir, "fail.pdf")
+	servingFail(t, sealedEnv, []string{"not found"}, "report", "--data", data, "--incident", "nope", "--out", failPDF)
+	cliOK(t, env, "seal", "--staff", s.staff)
+	servingFail(t, sealedEnv, []string{"sealed", "vigil unseal"}, "report", "--data", data, "--incident", "spring-2017", "--out", failPDF)
+	s.stop(t)
+	if _, err := os.Stat(failPDF); err == nil {
+		t.Errorf("a failed report wrote %s", failPDF)
+	}
+}
