@@ -123,6 +123,18 @@ type Server struct {
 	// Import stores a case file (vigil import); nil: POST /api/v1/import
 	// answers 404.
 	Import Importer
+	// Accounts makes and changes staff accounts (vigil account, admin
+	// only); nil: the /api/v1/accounts routes answer 404.
+	Accounts AccountAdmin
+	// Items ingests files into the evidence log (vigil add); nil: POST
+	// /api/v1/items answers 404.
+	Items ItemAdder
+	// Stats publishes statistics (vigil stats publish); nil: POST
+	// /api/v1/stats answers 404.
+	Stats StatsPublisher
+	// Report writes an incident's report as a PDF (vigil report); nil:
+	// POST /api/v1/report answers 404.
+	Report Reporter
 	// Inbox is the staff side of intake. If nil, the inbox endpoints answer
 	// 404.
 	Inbox Inbox
@@ -202,6 +214,10 @@ func Routes() []Route {
 		{Method: "POST", Path: "/api/v1/fsck", Response: reflect.TypeFor[datadir.FsckReport](), Status: http.StatusOK, handler: h(func(s *Server) http.HandlerFunc { return jsonBody(s.authed(adminOnly(s.fsck))) })},
 	}
 	rs = append(rs, advisoryRoutes()...)
+	rs = append(rs, accountRoutes()...)
+	rs = append(rs, itemRoutes()...)
+	rs = append(rs, statsRoutes()...)
+	rs = append(rs, reportRoutes()...)
 	return append(rs, caseRoutes()...)
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
+	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/internal/datadir"
 )
 
@@ -36,8 +37,9 @@ first admin with it right after vigil init. list, role, disable and enable
 need the admin passphrase (they read the sealed account details). A disabled
 account can no longer sign in, sealed or not.
 
-These commands open the data directory, so run them while vigil serve is
-stopped (serve holds the directory's lock).`
+While vigil serve runs, these commands go through its staff socket
+(DIR/staff.sock, docs/cli.md): no admin passphrase is read; list, role,
+disable and enable need the server unsealed.`
 
 func runAccount(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "account", accountHelp)
@@ -76,12 +78,18 @@ func runAccount(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		d, err := datadir.Open(ctx, *data)
+		d, srv, err := open(ctx, e, *data, "", passNever) // making an account needs no passphrase
 		if err != nil {
+			clear(pass)
 			return err
 		}
-		defer d.Close()
-		a, err := newAccounts(d).Create(ctx, cliActor, *name, vigil.Role(*role), *lang, pass)
+		var a account.Account
+		if srv != nil {
+			err = srv.do(ctx, "POST", "/api/v1/accounts", api.AccountRequest{Name: *name, Role: vigil.Role(*role), Language: *lang, Passphrase: string(pass)}, &a)
+		} else {
+			defer d.Close()
+			a, err = newAccounts(d).Create(ctx, cliActor, *name, vigil.Role(*role), *lang, pass)
+		}
 		clear(pass)
 		if err != nil {
 			return err
@@ -93,12 +101,19 @@ func runAccount(ctx context.Context, e *env, args []string) error {
 		if len(rest) != 0 {
 			return usageError{"list takes no arguments"}
 		}
-		d, err := openData(ctx, e, *data, *pfile, true)
+		d, srv, err := open(ctx, e, *data, *pfile, passNeeded)
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		as, err := newAccounts(d).List(ctx)
+		var as []account.Account
+		if srv != nil {
+			var out api.AccountList
+			err = srv.do(ctx, "GET", "/api/v1/accounts", nil, &out)
+			as = out.Accounts
+		} else {
+			defer d.Close()
+			as, err = newAccounts(d).List(ctx)
+		}
 		if err != nil {
 			return err
 		}
@@ -123,23 +138,33 @@ func runAccount(ctx context.Context, e *env, args []string) error {
 		if sub == "role" && !vigil.Role(rest[1]).Valid() {
 			return usageError{fmt.Sprintf("role %q: want admin, investigator, analyst or intake", rest[1])}
 		}
-		d, err := openData(ctx, e, *data, *pfile, true)
+		d, srv, err := open(ctx, e, *data, *pfile, passNeeded)
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		accts := newAccounts(d)
-		id, err := findAccount(ctx, accts, rest[0])
-		if err != nil {
-			return err
-		}
-		switch sub {
-		case "role":
-			err = accts.SetRole(ctx, cliActor, id, vigil.Role(rest[1]))
-		case "disable":
-			err = accts.Disable(ctx, cliActor, id)
-		case "enable":
-			err = accts.Enable(ctx, cliActor, id)
+		var id vigil.ID
+		if srv != nil {
+			req := api.AccountChange{Account: rest[0], Action: sub}
+			if sub == "role" {
+				req.Role = vigil.Role(rest[1])
+			}
+			var out api.AccountChanged
+			err = srv.do(ctx, "POST", "/api/v1/accounts/change", req, &out)
+			id = out.ID
+		} else {
+			defer d.Close()
+			accts := newAccounts(d)
+			if id, err = api.FindAccount(ctx, accts, rest[0]); err != nil {
+				return err
+			}
+			switch sub {
+			case "role":
+				err = accts.SetRole(ctx, cliActor, id, vigil.Role(rest[1]))
+			case "disable":
+				err = accts.Disable(ctx, cliActor, id)
+			case "enable":
+				err = accts.Enable(ctx, cliActor, id)
+			}
 		}
 		if err != nil {
 			return err
@@ -149,16 +174,6 @@ func runAccount(ctx context.Context, e *env, args []string) error {
 	default:
 		return usageError{fmt.Sprintf("unknown subcommand %q: want create, list, role, disable or enable", sub)}
 	}
-}
-
-// findAccount resolves an account ID, or else an enabled account's name.
-func findAccount(ctx context.Context, accts *account.Accounts, arg string) (vigil.ID, error) {
-	if id, err := vigil.ParseID(arg); err == nil {
-		if _, err := accts.Get(ctx, id); err == nil {
-			return id, nil
-		}
-	}
-	return accts.Lookup(ctx, arg)
 }
 
 // accountPassphrase reads a new account's passphrase from the file, else

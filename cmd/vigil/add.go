@@ -2,17 +2,22 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/internal/staffsock"
 )
 
 func runAdd(ctx context.Context, e *env, args []string) error {
@@ -50,18 +55,25 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("cannot read %s: %w (nothing was added)", f, unwrapPath(err))
 		}
 	}
-	d, err := openData(ctx, e, *data, *pfile, false)
+	d, srv, err := open(ctx, e, *data, *pfile, passGiven)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	sign := !d.Vault.Sealed()
+	// Offline the item goes straight into the evidence service; while
+	// vigil serve runs, the file is streamed to it over the staff socket.
+	ingest := srv.addItem
+	sign := false // a running server signs on its own checkpoint grid
+	if srv == nil {
+		defer d.Close()
+		sign = !d.Vault.Sealed()
+		ingest = localIngest(d)
+	}
 	var progress time.Duration // how often to redraw the progress line; 0: none
 	if !*quiet && isTerminal(e.stderr) {
 		progress = 200 * time.Millisecond
 	}
 	for i, f := range files {
-		it, err := addFile(ctx, e, d, f, progress, i, len(files))
+		it, err := addFileVia(ctx, e, ingest, f, progress, i, len(files))
 		if err != nil {
 			return fmt.Errorf("add %s: %w (%d of %d files were added before it)", f, err, i, len(files))
 		}
@@ -70,6 +82,10 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 	if sign {
 		if _, err := d.SignCheckpoint(ctx); err != nil {
 			return fmt.Errorf("sign checkpoint: %w", err)
+		}
+	} else if srv != nil {
+		if !*quiet {
+			fmt.Fprintln(e.stderr, "vigil add: added through the running vigil serve; it signs the checkpoint at the next boundary of its checkpoint interval")
 		}
 	} else if !*quiet {
 		fmt.Fprintln(e.stderr, "vigil add: the vault is sealed, so no checkpoint was signed; `vigil serve` signs one when unsealed")
@@ -85,6 +101,20 @@ type addedItem struct {
 // addFile adds the file at path, redrawing a progress line on e.stderr
 // every progress (0: none).
 func addFile(ctx context.Context, e *env, d *datadir.Dir, path string, progress time.Duration, i, n int) (addedItem, error) {
+	return addFileVia(ctx, e, localIngest(d), path, progress, i, n)
+}
+
+// localIngest adds files to an open data directory's evidence service.
+func localIngest(d *datadir.Dir) func(context.Context, io.Reader, string) (addedItem, error) {
+	return func(ctx context.Context, r io.Reader, name string) (addedItem, error) {
+		it, err := d.Evidence.Add(ctx, r, name, "")
+		return addedItem{it.ID, it.LeafIndex}, err
+	}
+}
+
+// addFileVia is addFile with ingest adding the file (offline or through a
+// running server).
+func addFileVia(ctx context.Context, e *env, ingest func(context.Context, io.Reader, string) (addedItem, error), path string, progress time.Duration, i, n int) (addedItem, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return addedItem{}, unwrapPath(err)
@@ -114,11 +144,33 @@ func addFile(ctx context.Context, e *env, d *datadir.Dir, path string, progress 
 		}()
 		r = pr
 	}
-	it, err := d.Evidence.Add(ctx, r, filepath.Base(path), "")
+	return ingest(ctx, r, filepath.Base(path))
+}
+
+// addItem streams a file to the running server's POST /api/v1/items; the
+// body is read as it is sent (constant memory).
+func (s *server) addItem(ctx context.Context, r io.Reader, name string) (addedItem, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", staffsock.BaseURL+"/api/v1/items", r)
 	if err != nil {
 		return addedItem{}, err
 	}
-	return addedItem{it.ID, it.LeafIndex}, nil
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set(api.ItemNameHeader, url.PathEscape(name))
+	resp, err := s.c.Do(req)
+	if err != nil {
+		return addedItem{}, fmt.Errorf("the running server (staff socket %s): %w", staffsock.Path(s.dir), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		var eb api.ErrorBody
+		json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&eb)
+		return addedItem{}, s.apiError(resp.StatusCode, eb)
+	}
+	var out api.AddedItem
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return addedItem{}, fmt.Errorf("read the server's answer: %w", err)
+	}
+	return addedItem{out.ID, out.LeafIndex}, nil
 }
 
 type progressReader struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/advisory"
+	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/internal/datadir"
 )
 
@@ -28,8 +29,9 @@ Signed public warnings (see docs/publication.md).
   vigil advisory withdraw --data DIR [--text en="..."] ID
       signs and publishes a withdrawal of advisory ID (itself an advisory).
 
-create and withdraw need the admin passphrase; run them while vigil serve
-is stopped (serve holds the data directory's lock).`
+create and withdraw need the admin passphrase. While vigil serve runs, all
+three go through its staff socket (DIR/staff.sock, docs/cli.md): no
+passphrase is read; create and withdraw need the server unsealed.`
 
 // textFlags collects --text LANG=TEXT and --text-file LANG=FILE.
 type textFlags struct {
@@ -101,24 +103,37 @@ func runAdvisory(ctx context.Context, e *env, args []string) error {
 		if len(pos) != 0 {
 			return usageError{"advisory list takes no arguments"}
 		}
-		d, err := openData(ctx, e, *data, *pfile, false)
+		d, srv, err := open(ctx, e, *data, *pfile, passGiven)
 		if err != nil {
 			return err
 		}
-		defer d.Close()
-		list, err := d.AdvisoryDir.List(d.Vault.AdvisoryVerifier())
-		if err != nil {
-			return err
+		var feed advisory.FeedJSON
+		if srv != nil {
+			var out api.AdvisoryList
+			if err := srv.do(ctx, "GET", "/api/v1/advisories", nil, &out); err != nil {
+				return err
+			}
+			feed.Advisories = out.Advisories
+		} else {
+			defer d.Close()
+			list, err := d.AdvisoryDir.List(d.Vault.AdvisoryVerifier())
+			if err != nil {
+				return err
+			}
+			feed = advisory.Feed(list, nil, time.Now())
 		}
 		if *asJSON {
-			return writeJSON(e.stdout, advisory.Feed(list, nil, time.Now()))
+			return writeJSON(e.stdout, feed)
 		}
-		if len(list) == 0 {
+		if len(feed.Advisories) == 0 {
 			fmt.Fprintln(e.stdout, "no advisories")
 		}
-		now := time.Now()
-		for _, a := range list {
-			fmt.Fprintf(e.stdout, "%s  %-10s  %s .. %s  %s\n", a.ID, advisory.StatusAt(a, now), a.ValidFrom.Format(time.RFC3339), a.ValidUntil.Format(time.RFC3339), safeLine(firstLine(a.Texts[0].Body)))
+		for _, a := range feed.Advisories {
+			first := ""
+			if len(a.Texts) > 0 {
+				first = a.Texts[0].Body
+			}
+			fmt.Fprintf(e.stdout, "%s  %-10s  %s .. %s  %s\n", a.ID, a.Status, a.ValidFrom.Format(time.RFC3339), a.ValidUntil.Format(time.RFC3339), safeLine(firstLine(first)))
 		}
 		return nil
 	case "create":
@@ -150,7 +165,8 @@ func runAdvisory(ctx context.Context, e *env, args []string) error {
 		default:
 			return usageError{"advisory create needs a validity: --for DURATION or --until TIME"}
 		}
-		return publishAdvisory(ctx, e, *data, *pfile, func(d *datadir.Dir) (advisory.Published, error) {
+		req := api.AdvisoryRequest{Texts: all, ValidFrom: f, ValidUntil: u}
+		return publishAdvisory(ctx, e, *data, *pfile, "/api/v1/advisories", req, func(d *datadir.Dir) (advisory.Published, error) {
 			return d.Advisories.Create(ctx, cliPrincipal, all, f, u)
 		})
 	default: // withdraw
@@ -161,23 +177,36 @@ func runAdvisory(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usageError{fmt.Sprintf("%q is not an advisory ID", pos[0])}
 		}
-		return publishAdvisory(ctx, e, *data, *pfile, func(d *datadir.Dir) (advisory.Published, error) {
+		req := api.WithdrawRequest{Texts: all}
+		return publishAdvisory(ctx, e, *data, *pfile, "/api/v1/advisories/"+id.String()+"/withdraw", req, func(d *datadir.Dir) (advisory.Published, error) {
 			return d.Advisories.Withdraw(ctx, cliPrincipal, id, all)
 		})
 	}
 }
 
-func publishAdvisory(ctx context.Context, e *env, data, pfile string, do func(*datadir.Dir) (advisory.Published, error)) error {
-	d, err := openData(ctx, e, data, pfile, true)
+// publishAdvisory signs and publishes an advisory: offline with do, or,
+// while vigil serve runs, by sending req to the server's route path.
+func publishAdvisory(ctx context.Context, e *env, data, pfile, path string, req any, do func(*datadir.Dir) (advisory.Published, error)) error {
+	d, srv, err := open(ctx, e, data, pfile, passNeeded)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	p, err := do(d)
-	if err != nil {
-		return err
+	var id, note string
+	if srv != nil {
+		var out advisory.FeedItem
+		if err := srv.do(ctx, "POST", path, req, &out); err != nil {
+			return err
+		}
+		id, note = out.ID, out.Note
+	} else {
+		defer d.Close()
+		p, err := do(d)
+		if err != nil {
+			return err
+		}
+		id, note = p.ID.String(), string(p.Note)
 	}
-	fmt.Fprintf(e.stdout, "Published advisory %s (public at /advisories/%s.txt):\n\n%s", p.ID, p.ID, p.Note)
+	fmt.Fprintf(e.stdout, "Published advisory %s (public at /advisories/%s.txt):\n\n%s", id, id, note)
 	return nil
 }
 

@@ -332,12 +332,13 @@ func TestCLISecondProcess(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "x.txt")
 	os.WriteFile(f, []byte("x"), 0o644)
 	want := []string{"in use by another vigil process", fmt.Sprintf("pid %d", cmd.Process.Pid)}
-	cliFail(t, data, env, want, "add", "--data", data, f)
-	// fsck and bundle go through serve's staff socket (socket_test.go);
-	// a holder without one (another command, an older vigil) is named.
+	// add, fsck and bundle go through serve's staff socket (socket_test.go,
+	// sock2_test.go); a holder without one (another command, an older
+	// vigil) is named.
 	if err := os.Remove(filepath.Join(data, "staff.sock")); err != nil {
 		t.Fatal(err)
 	}
+	cliFail(t, data, env, want, "add", "--data", data, f)
 	cliFail(t, data, env, want, "fsck", "--data", data)
 	cliFail(t, data, env, want, "bundle", "--data", data, "--out", filepath.Join(t.TempDir(), "b.zip"), "0000000000000000000000000g")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/internal/staffsock"
 	"github.com/vigil-hr/vigil/vault"
 )
 
@@ -133,6 +134,15 @@ func runKeyCreateAdvisory(ctx context.Context, e *env, args []string) error {
 	}
 	defer clear(pass)
 	vkey, err := datadir.AddAdvisoryKey(*data, pass)
+	if errors.Is(err, vigil.ErrLocked) {
+		// A running server holds keys.age's vault in memory and loads the
+		// publication key only at start: adding it under a running server
+		// would leave the server without it. Say what to do instead.
+		if c, cerr := staffsock.NewClient(ctx, *data); cerr == nil {
+			c.CloseIdleConnections()
+			return fmt.Errorf("%w: vigil serve holds %s; stop it, run vigil key create-advisory, then start it again (the server loads the publication key at start)", vigil.ErrConflict, *data)
+		}
+	}
 	if err != nil {
 		return err
 	}

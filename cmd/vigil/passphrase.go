@@ -69,14 +69,11 @@ func isTerminal(w any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// openData reads the passphrase (always if need is set, else only when one is
-// given without a prompt), opens the data directory and unseals it with that
-// passphrase. The caller closes the directory.
-func openData(ctx context.Context, e *env, data, pfile string, need bool) (*datadir.Dir, error) {
-	return openDataWith(ctx, e, data, pfile, need, datadir.Backends{})
-}
-
-// openDataWith is openData with backends in place of vigil.json's, where set.
+// openDataWith reads the passphrase (always if need is set, else only when
+// one is given without a prompt), opens the data directory with backends in
+// place of vigil.json's, where set, and unseals it with that passphrase. The
+// caller closes the directory. (The other commands use open, which goes
+// through a running server's staff socket instead.)
 func openDataWith(ctx context.Context, e *env, data, pfile string, need bool, be datadir.Backends) (*datadir.Dir, error) {
 	var pass []byte
 	if need || havePassphrase(e, pfile) {

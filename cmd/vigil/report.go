@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/datadir"
@@ -53,13 +54,26 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if err := checkLang(*lang); err != nil {
 		return err
 	}
-	d, err := openData(ctx, e, *data, *pfile, true)
+	d, srv, err := open(ctx, e, *data, *pfile, passNeeded)
 	if err != nil {
 		return err
 	}
+	if srv != nil {
+		// The server renders the whole PDF before it answers; the file is
+		// written only if it did.
+		resp, err := srv.send(ctx, "POST", "/api/v1/report", api.ReportRequest{Incident: *incFlag, Lang: *lang})
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return writeFileAtomic(*out, func(w io.Writer) error {
+			_, err := io.Copy(w, resp.Body)
+			return err
+		})
+	}
 	defer d.Close()
 	done := loadingNote(e)
-	r, err := collectReport(ctx, d, *incFlag)
+	r, err := collectReport(ctx, d, cliPrincipal, *incFlag, false)
 	done()
 	if err != nil {
 		return err
@@ -67,15 +81,28 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	return writeFileAtomic(*out, func(w io.Writer) error { return r.WritePDF(w, *lang) })
 }
 
+// reporter is a running server's api.Server.Report: it never signs a
+// checkpoint off the server's grid (see datadir.Dir.BundlePublished).
+func reporter(d *datadir.Dir) api.Reporter {
+	return func(ctx context.Context, p vigil.Principal, incident, lang string, w io.Writer) error {
+		r, err := collectReport(ctx, d, p, incident, true)
+		if err != nil {
+			return err
+		}
+		return r.WritePDF(w, lang)
+	}
+}
+
 // collectReport gathers the report of the incident named by its ID or key,
-// as the command line's admin.
-func collectReport(ctx context.Context, d *datadir.Dir, incident string) (*report.Report, error) {
+// as p. published: prove against published checkpoints only (a running
+// server), never signing one.
+func collectReport(ctx context.Context, d *datadir.Dir, p vigil.Principal, incident string, published bool) (*report.Report, error) {
 	id, err := vigil.ParseID(incident)
 	if err != nil {
-		rec, kerr := d.Cases.GetByKey(ctx, cliPrincipal, cases.KindIncident, incident)
+		rec, kerr := d.Cases.GetByKey(ctx, p, cases.KindIncident, incident)
 		if kerr != nil {
 			if errors.Is(kerr, vigil.ErrNotFound) {
-				return nil, fmt.Errorf("no incident with ID or key %q", incident)
+				return nil, fmt.Errorf("no incident with ID or key %q: %w", incident, vigil.ErrNotFound)
 			}
 			return nil, kerr
 		}
@@ -84,20 +111,23 @@ func collectReport(ctx context.Context, d *datadir.Dir, incident string) (*repor
 	src := report.Sources{
 		Cases: d.Cases, Evidence: d.Evidence, LogVerifier: d.Vault.LogVerifier(),
 		Organisation: d.Config.Instance.Name,
-		Checkpoint:   func(ctx context.Context, size int64) ([]byte, error) { return reportCheckpoint(ctx, d, size) },
+		Checkpoint: func(ctx context.Context, size int64) ([]byte, error) {
+			return reportCheckpoint(ctx, d, size, published)
+		},
 	}
-	r, err := report.Collect(ctx, src, cliPrincipal, id)
+	r, err := report.Collect(ctx, src, p, id)
 	if errors.Is(err, vigil.ErrNotFound) {
-		return nil, fmt.Errorf("no incident with ID or key %q", incident)
+		return nil, fmt.Errorf("no incident with ID or key %q: %w", incident, vigil.ErrNotFound)
 	}
 	return r, err
 }
 
 // reportCheckpoint returns the latest cosigned checkpoint if it has at
 // least size leaves, so the report names the checkpoint witnesses saw;
-// else the latest signed one, signing a new one if the log grew. Either
-// must be consistent with the stored tree.
-func reportCheckpoint(ctx context.Context, d *datadir.Dir, size int64) ([]byte, error) {
+// else the latest signed one, signing a new one if the log grew (unless
+// published: a running server answers a conflict then, as for bundles).
+// Either must be consistent with the stored tree.
+func reportCheckpoint(ctx context.Context, d *datadir.Dir, size int64, published bool) ([]byte, error) {
 	check := func(signed []byte) (evlog.Checkpoint, error) {
 		cp, err := evlog.OpenCheckpoint(signed, d.Vault.LogVerifier())
 		if err != nil {
@@ -111,7 +141,20 @@ func reportCheckpoint(ctx context.Context, d *datadir.Dir, size int64) ([]byte, 
 			return cos, nil
 		}
 	}
-	signed, err := d.SignCheckpoint(ctx)
+	var signed []byte
+	var err error
+	if published {
+		if signed, err = d.LatestCheckpoint(ctx); err != nil {
+			return nil, err
+		}
+		if cp, err := check(signed); err != nil {
+			return nil, err
+		} else if cp.N < size {
+			return nil, fmt.Errorf("%w: a record of the report is newer than the latest checkpoint: make the report once the next checkpoint is signed (at the next boundary of the checkpoint interval)", vigil.ErrConflict)
+		}
+		return signed, nil
+	}
+	signed, err = d.SignCheckpoint(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sign checkpoint: %w", err)
 	}

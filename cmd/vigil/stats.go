@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/api"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/stats"
@@ -23,7 +24,9 @@ total gives a hidden one away. Places are counted at region level
 publication (advisory) key, logged, and served at /stats (HTML, CSV, JSON,
 and /stats.txt, the signed note that vigil verify checks).
 
-Needs the admin passphrase; run it while vigil serve is stopped.`
+Needs the admin passphrase. While vigil serve runs, it asks the server over
+its staff socket (DIR/staff.sock, docs/cli.md) instead: no passphrase is
+read, and the server must be unsealed.`
 
 func runStats(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] != "publish" {
@@ -48,47 +51,65 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	if *k < 0 || *level < 0 {
 		return usageError{"--k and --region-level must be positive"}
 	}
-	d, err := openData(ctx, e, *data, *pfile, true)
+	d, srv, err := open(ctx, e, *data, *pfile, passNeeded)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	params := stats.Params{K: d.Config.Stats.K, RegionLevel: d.Config.Stats.RegionLevel}
-	if *k > 0 {
-		params.K = *k
+	var out api.StatsPublished
+	if srv != nil {
+		err = srv.do(ctx, "POST", "/api/v1/stats", api.StatsRequest{K: *k, RegionLevel: *level}, &out)
+	} else {
+		defer d.Close()
+		out, err = statsPublisher(d)(ctx, cliPrincipal, *k, *level)
 	}
-	if *level > 0 {
-		params.RegionLevel = *level
-	}
-	t, err := computeStats(ctx, d, params)
 	if err != nil {
 		return err
 	}
-	t, _, err = stats.Publish(ctx, d.StatsDir, d.Store, d.Vault, cliPrincipal, t, time.Now(), d.Cases.TimePrecision)
-	if err != nil {
-		return err
-	}
-	shown, hidden := 0, 0
-	for _, f := range t.Figures {
-		if f.Suppressed {
-			hidden++
-		} else {
-			shown++
-		}
-	}
-	fmt.Fprintf(e.stdout, "Published statistics %s: %d figures shown, %d hidden (k = %d, region level %d); public at /stats.\n", t.ID, shown, hidden, t.K, t.RegionLevel)
+	fmt.Fprintf(e.stdout, "Published statistics %s: %d figures shown, %d hidden (k = %d, region level %d); public at /stats.\n", out.ID, out.Shown, out.Hidden, out.K, out.RegionLevel)
 	return nil
+}
+
+// statsPublisher computes, signs, logs and publishes the statistics of an
+// open data directory (a running server's api.Server.Stats); k and level
+// 0 take vigil.json's.
+func statsPublisher(d *datadir.Dir) api.StatsPublisher {
+	return func(ctx context.Context, p vigil.Principal, k, level int) (api.StatsPublished, error) {
+		params := stats.Params{K: d.Config.Stats.K, RegionLevel: d.Config.Stats.RegionLevel}
+		if k > 0 {
+			params.K = k
+		}
+		if level > 0 {
+			params.RegionLevel = level
+		}
+		t, err := computeStats(ctx, d, p, params)
+		if err != nil {
+			return api.StatsPublished{}, err
+		}
+		t, _, err = stats.Publish(ctx, d.StatsDir, d.Store, d.Vault, p, t, time.Now(), d.Cases.TimePrecision)
+		if err != nil {
+			return api.StatsPublished{}, err
+		}
+		out := api.StatsPublished{ID: t.ID, K: t.K, RegionLevel: t.RegionLevel}
+		for _, f := range t.Figures {
+			if f.Suppressed {
+				out.Hidden++
+			} else {
+				out.Shown++
+			}
+		}
+		return out, nil
+	}
 }
 
 // computeStats reads every act, its affirming claims and places with their
 // log leaves, and computes the protected table.
-func computeStats(ctx context.Context, d *datadir.Dir, params stats.Params) (stats.Table, error) {
-	acts, err := d.Cases.Acts(ctx, cliPrincipal)
+func computeStats(ctx context.Context, d *datadir.Dir, p vigil.Principal, params stats.Params) (stats.Table, error) {
+	acts, err := d.Cases.Acts(ctx, p)
 	if err != nil {
 		return stats.Table{}, err
 	}
 	leafOf := func(id vigil.ID) (cases.Record, error) {
-		r, err := d.Cases.Get(ctx, cliPrincipal, id)
+		r, err := d.Cases.Get(ctx, p, id)
 		if err != nil {
 			return r, err
 		}
