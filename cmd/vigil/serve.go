@@ -153,6 +153,10 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Hosts:      cfg.StaffHosts,
 		Vault:      d.Vault,
 		Advisories: d.Advisories,
+		Accounts:   newAccounts(d),
+		Items:      d.Evidence,
+		Stats:      statsPublisher(d),
+		Report:     reporter(d),
 		// At unseal, decrypt the case records into memory at once, so the
 		// first investigator's read does not wait for it. It signs nothing.
 		OnUnseal: func() {
