@@ -157,6 +157,9 @@ func TestBrowserPasskey(t *testing.T) {
 		t.Error("script in the submission ran")
 	}
 	// The image preview decoded from the vault.
+	// The image is lazy and may still be loading: wait for it (a broken
+	// image is complete with width 0, so the check still fails on one).
+	browsertest.Run(t, ctx, chromedp.Poll[bool](`document.querySelector('.files img').complete`, chromedp.WithPollingTimeout(10*time.Second)))
 	if w := browsertest.Run(t, ctx, chromedp.Evaluate[int](`document.querySelector('.files img').naturalWidth`)); w != 4 {
 		t.Errorf("image preview width %d, want 4", w)
 	}
