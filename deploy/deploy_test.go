@@ -3,6 +3,7 @@ package deploy_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,16 +11,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigil-hr/vigil/internal/testneed"
 )
 
 func need(t *testing.T, tool, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(tool)
 	if err != nil {
-		if os.Getenv("VIGIL_REQUIRE_DEPLOY") == "1" {
-			t.Fatalf("%s not found and VIGIL_REQUIRE_DEPLOY=1 (apt-get install %s)", tool, pkg)
-		}
-		t.Skipf("%s not found: apt-get install %s, or set VIGIL_REQUIRE_DEPLOY=1 to make this a failure", tool, pkg)
+		testneed.Skip(t, "VIGIL_REQUIRE_DEPLOY", fmt.Sprintf("%s not found (apt-get install %s)", tool, pkg))
 	}
 	return p
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vigil-hr/vigil/internal/testneed"
 )
 
 // needShell returns the path of a shell, or skips the test (fails it under
@@ -16,10 +19,7 @@ func needShell(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("VIGIL_REQUIRE_DEPLOY") == "1" {
-			t.Fatalf("%s not found and VIGIL_REQUIRE_DEPLOY=1", name)
-		}
-		t.Skipf("%s not found (apt-get install %s)", name, name)
+		testneed.Skip(t, "VIGIL_REQUIRE_DEPLOY", fmt.Sprintf("%s not found (apt-get install %s)", name, name))
 	}
 	return p
 }

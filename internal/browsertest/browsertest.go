@@ -47,6 +47,8 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/vigil-hr/vigil/internal/testneed"
 )
 
 // DefaultChromium is where Debian's chromium package puts the browser.
@@ -94,11 +96,7 @@ func StartWith(t testing.TB, opt Options) (ctx context.Context, cancel context.C
 	t.Helper()
 	exe, ok := ChromiumPath()
 	if !ok {
-		msg := fmt.Sprintf("no Chromium at %s (install Debian's chromium package, or set VIGIL_CHROMIUM)", exe)
-		if os.Getenv("VIGIL_REQUIRE_BROWSER") == "1" {
-			t.Fatal(msg + "; VIGIL_REQUIRE_BROWSER=1 makes this a failure")
-		}
-		t.Skip(msg)
+		testneed.Skip(t, "VIGIL_REQUIRE_BROWSER", fmt.Sprintf("no Chromium at %s (install Debian's chromium package, or set VIGIL_CHROMIUM)", exe))
 	}
 	if opt.Width == 0 {
 		opt.Width = 1024

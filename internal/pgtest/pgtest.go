@@ -37,6 +37,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vigil-hr/vigil/internal/testneed"
 )
 
 // EnvURL names the variable holding a server's connection URL.
@@ -73,10 +75,7 @@ func Stop() {
 // Skip skips (or, with VIGIL_REQUIRE_SCALE=1, fails) tb with why.
 func Skip(tb testing.TB, why string) {
 	tb.Helper()
-	if os.Getenv(EnvRequire) == "1" {
-		tb.Fatalf("%s (%s=1 requires it)", why, EnvRequire)
-	}
-	tb.Skip(why)
+	testneed.Skip(tb, EnvRequire, why)
 }
 
 // URL returns the connection URL of a new, empty database on the test

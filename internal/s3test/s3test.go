@@ -35,6 +35,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/vigil-hr/vigil/internal/testneed"
 )
 
 // EnvURL names the variable holding an S3 endpoint URL with credentials.
@@ -72,10 +74,7 @@ func Stop() {
 // Skip skips (or, with VIGIL_REQUIRE_SCALE=1, fails) tb with why.
 func Skip(tb testing.TB, why string) {
 	tb.Helper()
-	if os.Getenv(EnvRequire) == "1" {
-		tb.Fatalf("%s (%s=1 requires it)", why, EnvRequire)
-	}
-	tb.Skip(why)
+	testneed.Skip(tb, EnvRequire, why)
 }
 
 // URL returns a blob store URL (s3+http://KEY:SECRET@host:port/bucket/prefix)

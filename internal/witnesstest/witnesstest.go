@@ -26,6 +26,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-hr/vigil/internal/testneed"
 )
 
 // Version is the torchwood version whose litewitness is used.
@@ -148,11 +150,7 @@ func findBins(t *testing.T) map[string]string {
 	t.Helper()
 	skip := func(format string, args ...any) {
 		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("VIGIL_REQUIRE_WITNESS") == "1" {
-			t.Fatalf("%s (VIGIL_REQUIRE_WITNESS=1)", msg)
-		}
-		t.Skipf("%s; set VIGIL_REQUIRE_WITNESS=1 to make this a failure", msg)
+		testneed.Skip(t, "VIGIL_REQUIRE_WITNESS", fmt.Sprintf(format, args...))
 	}
 	bins := map[string]string{}
 	for _, name := range []string{"ssh-agent", "ssh-add", "ssh-keygen"} {
