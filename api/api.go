@@ -238,10 +238,22 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc(rt.Method+" "+rt.Path, rt.handler(s))
 	}
 	if s.Metrics == nil {
-		return s.checkHost(mux)
+		return s.checkHost(private(mux))
 	}
 	mux.HandleFunc("GET /metrics", s.authed(s.metrics))
-	return s.checkHost(s.Metrics.instrument(mux))
+	return s.checkHost(private(s.Metrics.instrument(mux)))
+}
+
+// private marks every answer of h as one no cache may keep and no browser
+// may take for another type than it says: bodies echo what clients stored
+// (a quote may hold a <script>), files are what strangers sent, and
+// everything here is the staff's.
+func private(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		h.ServeHTTP(w, r)
+	})
 }
 
 // maxBody returns the cap on a JSON body that carries text.
@@ -443,10 +455,6 @@ func writeErrorBody(w http.ResponseWriter, err error, more func(*ErrorBody)) {
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	// Bodies echo what clients stored (a quote may hold a <script>): no
-	// browser may take them for anything but JSON.
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
 }

@@ -40,10 +40,7 @@ func (s *Server) backupSnapshot(w http.ResponseWriter, r *http.Request, tok auth
 		writeError(w, err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write(append(meta, '\n')); err != nil {
 		return

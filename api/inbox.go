@@ -215,10 +215,8 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, tok auth.Token
 	// Never let a browser render what a stranger sent: a download, of no
 	// type it may guess, in a sandbox if it is opened anyway.
 	h.Set("Content-Type", "application/octet-stream")
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Disposition", Attachment(it.Name, it.ID))
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.FormatInt(it.Size, 10))
 	w.WriteHeader(http.StatusOK)
 	// The content is decrypted and checked against its hash as it streams;

@@ -119,7 +119,6 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ auth.Token) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
 	bw := bufio.NewWriter(w)
 	s.Metrics.write(r.Context(), bw)
 	bw.Flush()

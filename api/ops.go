@@ -63,8 +63,6 @@ func (z *lazyWriter) start() {
 	h := z.w.Header()
 	h.Set("Content-Type", "application/zip")
 	h.Set("Content-Disposition", `attachment; filename="bundle.zip"`)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
 	z.w.WriteHeader(http.StatusOK)
 }
 

@@ -59,7 +59,6 @@ func (s *Server) incidentReport(w http.ResponseWriter, r *http.Request, tok auth
 	}
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 }
