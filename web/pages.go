@@ -14,7 +14,7 @@ import (
 
 // pageNames are the templates in templates/, each with a "content" block
 // rendered inside layout.html.
-var pageNames = []string{"index", "submit", "receipt", "followup", "thread", "error", "verify"}
+var pageNames = []string{"index", "submit", "receipt", "followup", "thread", "error", "verify", "advisories", "stats", "check"}
 
 var funcs = template.FuncMap{
 	"int64": func(n int) int64 { return int64(n) },
@@ -234,14 +234,20 @@ func (p *public) lang(r *http.Request, explicit string) string {
 
 // render writes a page with status.
 func (p *public) render(w http.ResponseWriter, status int, name string, pg *page) {
+	p.renderData(w, status, name, pg.Lang, pg)
+}
+
+// renderData writes template name, in language lang, with data: a *page
+// or a type embedding one.
+func (p *public) renderData(w http.ResponseWriter, status int, name, lang string, data any) {
 	var buf bytes.Buffer
-	if err := p.pages[name].Execute(&buf, pg); err != nil {
+	if err := p.pages[name].Execute(&buf, data); err != nil {
 		// A template defect; the error may quote page data, so it is not shown.
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Language", pg.Lang)
+	w.Header().Set("Content-Language", lang)
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

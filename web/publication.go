@@ -31,13 +31,10 @@ type Publication struct {
 
 // publication serves /advisories, /stats and the how-to-check page.
 type publication struct {
-	p     *public
-	dirs  Publication
-	v     note.Verifier
-	pages map[string]*template.Template
+	p    *public
+	dirs Publication
+	v    note.Verifier
 }
-
-var publicationPages = []string{"advisories", "stats", "check"}
 
 // publicationRoutes adds the publication routes to mux; without a
 // publication key (keys.AdvisoryVKey) they answer 404.
@@ -49,10 +46,7 @@ func (p *public) publicationRoutes(mux *http.ServeMux, vkey string) {
 	if err != nil {
 		return // vault.Open refused it before we got here
 	}
-	pub := &publication{p: p, dirs: p.opt.Publication, v: v, pages: map[string]*template.Template{}}
-	for _, name := range publicationPages {
-		pub.pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(assetFS, "templates/layout.html", "templates/"+name+".html"))
-	}
+	pub := &publication{p: p, dirs: p.opt.Publication, v: v}
 	mux.HandleFunc("GET /advisories", pub.advisories)
 	mux.HandleFunc("GET /advisories/check", pub.check)
 	mux.HandleFunc("GET /advisories.atom", pub.atom)
@@ -79,14 +73,7 @@ type advView struct {
 }
 
 func (pub *publication) render(w http.ResponseWriter, name string, pg *pubPage) {
-	var buf bytes.Buffer
-	if err := pub.pages[name].Execute(&buf, pg); err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Language", pg.Lang)
-	w.Write(buf.Bytes())
+	pub.p.renderData(w, http.StatusOK, name, pg.Lang, pg)
 }
 
 func (pub *publication) list(w http.ResponseWriter) ([]advisory.Published, bool) {
