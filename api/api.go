@@ -55,10 +55,8 @@ import (
 	"errors"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +66,7 @@ import (
 	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/ratelimit"
+	"github.com/vigil-hr/vigil/internal/staffhost"
 	"github.com/vigil-hr/vigil/vault"
 )
 
@@ -268,13 +267,7 @@ func (s *Server) maxBody() int64 {
 // localhost or one of s.Hosts.
 func (s *Server) checkHost(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if hp, _, err := net.SplitHostPort(host); err == nil {
-			host = hp
-		}
-		host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-		ok := net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") || slices.ContainsFunc(s.Hosts, func(a string) bool { return strings.EqualFold(a, host) })
-		if !ok {
+		if !staffhost.Known(r, s.Hosts) {
 			writeJSON(w, http.StatusMisdirectedRequest, map[string]string{"error": "unknown host name (see vigil serve --staff-host)"})
 			return
 		}

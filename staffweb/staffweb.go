@@ -13,7 +13,6 @@ import (
 	"errors"
 	"html/template"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,6 +26,7 @@ import (
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/ratelimit"
+	"github.com/vigil-hr/vigil/internal/staffhost"
 )
 
 // A Vault is what the UI needs of the vault. *vault.Vault implements it.
@@ -295,12 +295,7 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 // headers sets the security headers and refuses unknown host names.
 func (s *Server) headers(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if hp, _, err := net.SplitHostPort(host); err == nil {
-			host = hp
-		}
-		host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-		if net.ParseIP(host) == nil && !strings.EqualFold(host, "localhost") && !slices.ContainsFunc(s.Hosts, func(a string) bool { return strings.EqualFold(a, host) }) {
+		if !staffhost.Known(r, s.Hosts) {
 			http.Error(w, "unknown host name (see vigil serve --staff-host)", http.StatusMisdirectedRequest)
 			return
 		}
