@@ -622,20 +622,33 @@ func OpenFieldWith(id age.Identity, l Label, ciphertext []byte) ([]byte, error) 
 
 // LogSigner returns a signed-note signer for checkpoints. Its Sign method
 // returns [vigil.ErrSealed] while the vault is sealed.
-func (v *Vault) LogSigner() note.Signer { return logSigner{v} }
+func (v *Vault) LogSigner() note.Signer {
+	return keySigner{v, v.verifier, func(s *secrets) ed25519.PrivateKey { return s.logKey }}
+}
 
-type logSigner struct{ v *Vault }
+// A keySigner signs with one of the vault's Ed25519 keys, taken from its
+// secrets under the lock at each signature, so that Seal's wipe is never
+// raced and a sealed vault signs nothing.
+type keySigner struct {
+	v        *Vault
+	verifier note.Verifier
+	key      func(*secrets) ed25519.PrivateKey
+}
 
-func (s logSigner) Name() string    { return s.v.verifier.Name() }
-func (s logSigner) KeyHash() uint32 { return s.v.verifier.KeyHash() }
-func (s logSigner) Sign(msg []byte) ([]byte, error) {
+func (s keySigner) Name() string    { return s.verifier.Name() }
+func (s keySigner) KeyHash() uint32 { return s.verifier.KeyHash() }
+func (s keySigner) Sign(msg []byte) ([]byte, error) {
 	s.v.mu.RLock()
 	defer s.v.mu.RUnlock()
 	if s.v.sec == nil {
 		return nil, vigil.ErrSealed
 	}
+	k := s.key(s.v.sec)
+	if k == nil {
+		return nil, ErrNoAdvisoryKey // only the publication key is optional
+	}
 	defer scrubStack()
-	return ed25519Sign(s.v.sec.logKey, msg), nil
+	return ed25519Sign(k, msg), nil
 }
 
 // ErrNoAdvisoryKey is returned when signing with the publication key of a
@@ -654,24 +667,7 @@ func (v *Vault) AdvisorySigner() (note.Signer, error) {
 	if v.advisory == nil {
 		return nil, ErrNoAdvisoryKey
 	}
-	return advisorySigner{v}, nil
-}
-
-type advisorySigner struct{ v *Vault }
-
-func (s advisorySigner) Name() string    { return s.v.advisory.Name() }
-func (s advisorySigner) KeyHash() uint32 { return s.v.advisory.KeyHash() }
-func (s advisorySigner) Sign(msg []byte) ([]byte, error) {
-	s.v.mu.RLock()
-	defer s.v.mu.RUnlock()
-	if s.v.sec == nil {
-		return nil, vigil.ErrSealed
-	}
-	if s.v.sec.advKey == nil {
-		return nil, ErrNoAdvisoryKey
-	}
-	defer scrubStack()
-	return ed25519Sign(s.v.sec.advKey, msg), nil
+	return keySigner{v, v.advisory, func(s *secrets) ed25519.PrivateKey { return s.advKey }}, nil
 }
 
 // WriteIdentity writes the age identity in the stock age key-file format, so
