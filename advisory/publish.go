@@ -161,13 +161,7 @@ func (p *Publisher) publish(ctx context.Context, by vigil.Principal, a Advisory)
 	if err := atomicfile.WriteNew(p.Dir.path(a.ID), msg, 0o644); err != nil {
 		return Published{}, fmt.Errorf("write advisory: %w", err)
 	}
-	err = p.Store.Update(ctx, func(tx store.Tx) error {
-		if _, err := pre.Put(tx); err != nil {
-			return err
-		}
-		_, err := ev.Put(tx)
-		return err
-	})
+	err = p.Store.Update(ctx, func(tx store.Tx) error { return record.PutAll(tx, pre, ev) })
 	if err != nil {
 		os.Remove(p.Dir.path(a.ID))
 		return Published{}, err

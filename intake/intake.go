@@ -397,11 +397,7 @@ func (s *Service) Submit(ctx context.Context, d Draft, files []*evidence.Pending
 		if err := putFiles(tx, items); err != nil {
 			return err
 		}
-		if _, err := pre.Put(tx); err != nil {
-			return err
-		}
-		_, err := tri.Put(tx)
-		return err
+		return record.PutAll(tx, pre, tri)
 	})
 	if err != nil {
 		return fail(fmt.Errorf("record submission: %w", err))
@@ -804,13 +800,7 @@ func (s *Service) SetState(ctx context.Context, p vigil.Principal, sub vigil.ID,
 	if err != nil {
 		return err
 	}
-	err = s.Store.Update(ctx, func(tx store.Tx) error {
-		if _, err := pre.Put(tx); err != nil {
-			return err
-		}
-		_, err := ev.Put(tx)
-		return err
-	})
+	err = s.Store.Update(ctx, func(tx store.Tx) error { return record.PutAll(tx, pre, ev) })
 	if err == nil {
 		s.changed(ctx, sub)
 	}

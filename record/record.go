@@ -265,6 +265,17 @@ func (p *Prepared) Put(tx store.Tx) (int64, error) {
 	return leaf, tx.PutRecord(p.Record)
 }
 
+// PutAll writes every prepared version in ps in tx, in order (a change
+// and its audit event, say), and stops at the first error.
+func PutAll(tx store.Tx, ps ...*Prepared) error {
+	for _, p := range ps {
+		if _, err := p.Put(tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // An Opener decrypts a record body sealed under a label: the vault's
 // OpenField, or vault.OpenFieldWith a source's identity.
 type Opener func(l vault.Label, ciphertext []byte) ([]byte, error)

@@ -67,13 +67,7 @@ func Publish(ctx context.Context, d Dir, st store.Store, v *vault.Vault, by vigi
 	if err := atomicfile.WriteNew(path, msg, 0o644); err != nil {
 		return Table{}, nil, err
 	}
-	err = st.Update(ctx, func(tx store.Tx) error {
-		if _, err := pre.Put(tx); err != nil {
-			return err
-		}
-		_, err := ev.Put(tx)
-		return err
-	})
+	err = st.Update(ctx, func(tx store.Tx) error { return record.PutAll(tx, pre, ev) })
 	if err != nil {
 		os.Remove(path)
 		return Table{}, nil, err
