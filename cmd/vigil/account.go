@@ -8,8 +8,6 @@ import (
 	"os"
 	"text/tabwriter"
 
-	"golang.org/x/term"
-
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/api"
@@ -195,22 +193,9 @@ func accountPassphrase(e *env, file, name string) ([]byte, error) {
 			return nil, errors.New("no account passphrase: use --account-passphrase-file, VIGIL_ACCOUNT_PASSPHRASE or a terminal")
 		}
 		defer tty.Close()
-		fmt.Fprintf(tty, "Passphrase for account %s (at least %d characters): ", name, account.MinPassphrase)
-		p, err = term.ReadPassword(int(tty.Fd()))
-		fmt.Fprintln(tty)
-		if err != nil {
-			return nil, fmt.Errorf("read passphrase: %w", err)
+		if p, err = readPassphrase(tty, fmt.Sprintf("Passphrase for account %s (at least %d characters): ", name, account.MinPassphrase), true); err != nil {
+			return nil, err
 		}
-		fmt.Fprint(tty, "Repeat passphrase: ")
-		q, err := term.ReadPassword(int(tty.Fd()))
-		fmt.Fprintln(tty)
-		if err != nil {
-			return nil, fmt.Errorf("read passphrase: %w", err)
-		}
-		if !bytes.Equal(p, q) {
-			return nil, errors.New("passphrases do not match")
-		}
-		clear(q)
 	}
 	return p, account.CheckPassphrase(p, name)
 }

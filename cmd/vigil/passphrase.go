@@ -43,22 +43,33 @@ func promptPassphrase(e *env, confirm bool) ([]byte, error) {
 		return nil, errors.New("no passphrase: use --passphrase-file, VIGIL_PASSPHRASE or a terminal")
 	}
 	defer tty.Close()
-	fmt.Fprint(tty, "Admin passphrase: ")
+	return readPassphrase(tty, "Admin passphrase: ", confirm)
+}
+
+// readPassphrase asks for a passphrase on the terminal tty with prompt,
+// without echo, and with confirm asks again and refuses a mismatch. The
+// copies it does not return are wiped.
+func readPassphrase(tty *os.File, prompt string, confirm bool) ([]byte, error) {
+	fmt.Fprint(tty, prompt)
 	p, err := term.ReadPassword(int(tty.Fd()))
 	fmt.Fprintln(tty)
 	if err != nil {
 		return nil, fmt.Errorf("read passphrase: %w", err)
 	}
-	if confirm {
-		fmt.Fprint(tty, "Repeat passphrase: ")
-		q, err := term.ReadPassword(int(tty.Fd()))
-		fmt.Fprintln(tty)
-		if err != nil {
-			return nil, fmt.Errorf("read passphrase: %w", err)
-		}
-		if !bytes.Equal(p, q) {
-			return nil, errors.New("passphrases do not match")
-		}
+	if !confirm {
+		return p, nil
+	}
+	fmt.Fprint(tty, "Repeat passphrase: ")
+	q, err := term.ReadPassword(int(tty.Fd()))
+	fmt.Fprintln(tty)
+	defer clear(q)
+	if err != nil {
+		clear(p)
+		return nil, fmt.Errorf("read passphrase: %w", err)
+	}
+	if !bytes.Equal(p, q) {
+		clear(p)
+		return nil, errors.New("passphrases do not match")
 	}
 	return p, nil
 }
