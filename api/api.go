@@ -67,6 +67,7 @@ import (
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/ratelimit"
 	"github.com/vigil-hr/vigil/internal/staffhost"
+	"github.com/vigil-hr/vigil/internal/unsealguard"
 	"github.com/vigil-hr/vigil/vault"
 )
 
@@ -155,13 +156,13 @@ type Server struct {
 	// Metrics, if set, counts the listener's requests and is served at
 	// GET /metrics to any valid token (metrics.go); nil: 404.
 	Metrics *Metrics
-	// UnsealLimit bounds failed unseal attempts, for all callers together;
-	// zero fields take 5 attempts, then one a minute.
+	// Unsealer paces unseal attempts for all callers together; vigil serve
+	// shares one with the staff UI. Nil: one of the server's own over
+	// Vault, with UnsealLimit (zero fields: 5 attempts, then one a minute).
+	Unsealer    *unsealguard.Guard
 	UnsealLimit ratelimit.Config
 
-	unsealMu    sync.Mutex // one passphrase attempt at a time: scrypt paces guessing
-	limitOnce   sync.Once
-	unsealLimit *ratelimit.Limiter
+	limitOnce sync.Once
 }
 
 // An Authenticator checks bearer tokens. auth.Tokens implements it.
@@ -223,14 +224,9 @@ func Routes() []Route {
 // Handler returns the /api/v1 handler, serving [Routes].
 func (s *Server) Handler() http.Handler {
 	s.limitOnce.Do(func() {
-		c := s.UnsealLimit
-		if c.Burst == 0 {
-			c.Burst = 5
+		if s.Unsealer == nil {
+			s.Unsealer = &unsealguard.Guard{Vault: s.Vault, Limit: s.UnsealLimit}
 		}
-		if c.Every == 0 {
-			c.Every = time.Minute
-		}
-		s.unsealLimit = ratelimit.New(c)
 	})
 	mux := http.NewServeMux()
 	for _, rt := range Routes() {
@@ -343,29 +339,21 @@ func (s *Server) unseal(w http.ResponseWriter, r *http.Request) {
 		writeError(w, vigil.ErrInvalid)
 		return
 	}
-	if !s.unsealMu.TryLock() {
-		// Another attempt is running its scrypt: this one would only queue
-		// behind it, holding its passphrase and soon 256 MiB more.
+	wasSealed, err := s.Unsealer.Unseal([]byte(req.Passphrase))
+	var tooMany *unsealguard.TooManyError
+	switch {
+	case errors.Is(err, unsealguard.ErrBusy):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, errBusy)
 		return
-	}
-	defer s.unsealMu.Unlock()
-	const bucket = "unseal" // one bucket: the limit is on guesses, not on callers
-	if ok, wait := s.unsealLimit.Take(bucket); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	case errors.As(err, &tooMany):
+		w.Header().Set("Retry-After", strconv.Itoa(int((tooMany.Wait+time.Second-1)/time.Second)))
 		writeError(w, errTooManyAttempts)
 		return
-	}
-	wasSealed := s.Vault.Sealed()
-	if err := s.Vault.Unseal([]byte(req.Passphrase)); err != nil {
-		if !errors.Is(err, vault.ErrWrongPassphrase) {
-			s.unsealLimit.Give(bucket) // not a guess
-		}
+	case err != nil:
 		writeError(w, err)
 		return
 	}
-	s.unsealLimit.Give(bucket)
 	if s.OnUnseal != nil {
 		s.OnUnseal()
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/intake"
-	"github.com/vigil-hr/vigil/vault"
+	"github.com/vigil-hr/vigil/internal/unsealguard"
 )
 
 func (s *Server) unsealPage(w http.ResponseWriter, r *http.Request) {
@@ -26,24 +26,18 @@ func (s *Server) unseal(w http.ResponseWriter, r *http.Request) {
 	pass := []byte(r.PostFormValue("passphrase"))
 	defer clear(pass)
 	v := s.newView(r, "title.unseal", nil)
-	if !s.unsealMu.TryLock() {
-		// Another attempt is running its scrypt.
+	_, err := s.Unsealer.Unseal(pass)
+	var tooMany *unsealguard.TooManyError
+	switch {
+	case errors.Is(err, unsealguard.ErrBusy):
 		v.Error = v.T("err.unsealbusy")
 		s.render(w, http.StatusServiceUnavailable, "unseal", v)
 		return
-	}
-	const bucket = "unseal" // one bucket: the limit is on guesses, not on callers
-	if ok, wait := s.unsealLimit.Take(bucket); !ok {
-		s.unsealMu.Unlock()
-		v.Error = v.T("err.unsealwait", int((wait+time.Second-1)/time.Second))
+	case errors.As(err, &tooMany):
+		v.Error = v.T("err.unsealwait", int((tooMany.Wait+time.Second-1)/time.Second))
 		s.render(w, http.StatusTooManyRequests, "unseal", v)
 		return
 	}
-	err := s.Vault.Unseal(pass)
-	if err != nil && !errors.Is(err, vault.ErrWrongPassphrase) {
-		s.unsealLimit.Give(bucket) // not a guess
-	}
-	s.unsealMu.Unlock()
 	if err != nil {
 		v.Error = v.T("err.unseal")
 		s.render(w, http.StatusUnauthorized, "unseal", v)

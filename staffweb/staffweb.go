@@ -18,7 +18,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
@@ -27,6 +26,7 @@ import (
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/ratelimit"
 	"github.com/vigil-hr/vigil/internal/staffhost"
+	"github.com/vigil-hr/vigil/internal/unsealguard"
 )
 
 // A Vault is what the UI needs of the vault. *vault.Vault implements it.
@@ -83,16 +83,15 @@ type Server struct {
 	// Hosts are extra host names the UI answers to besides IP addresses
 	// and localhost (against DNS rebinding), as api.Server.Hosts.
 	Hosts []string
-	// UnsealLimit bounds wrong vault passphrases from the unseal page, for
-	// all sessions together; zero fields take 5 attempts, then one a
-	// minute (as the API's own limit).
+	// Unsealer paces unseal attempts for all sessions together; vigil
+	// serve shares the staff API's. Nil: one of the UI's own over Vault,
+	// with UnsealLimit (zero fields: 5 attempts, then one a minute).
+	Unsealer    *unsealguard.Guard
 	UnsealLimit ratelimit.Config
 
-	once        sync.Once
-	pages       map[string]*template.Template
-	cats        map[string]map[string]string
-	unsealMu    sync.Mutex
-	unsealLimit *ratelimit.Limiter
+	once  sync.Once
+	pages map[string]*template.Template
+	cats  map[string]map[string]string
 }
 
 // Access says who may use a route.
@@ -189,14 +188,9 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		s.pages = parsePages()
 		s.cats = loadCatalogs()
-		c := s.UnsealLimit
-		if c.Burst == 0 {
-			c.Burst = 5
+		if s.Unsealer == nil {
+			s.Unsealer = &unsealguard.Guard{Vault: s.Vault, Limit: s.UnsealLimit}
 		}
-		if c.Every == 0 {
-			c.Every = time.Minute
-		}
-		s.unsealLimit = ratelimit.New(c)
 	})
 }
 

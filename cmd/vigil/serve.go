@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-hr/vigil/internal/connlimit"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/staffsock"
+	"github.com/vigil-hr/vigil/internal/unsealguard"
 	"github.com/vigil-hr/vigil/staffweb"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/web"
@@ -152,6 +153,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Metrics:    &api.Metrics{Collect: metrics.collect},
 		Hosts:      cfg.StaffHosts,
 		Vault:      d.Vault,
+		Unsealer:   &unsealguard.Guard{Vault: d.Vault}, // shared with the staff UI
 		Advisories: d.Advisories,
 		Accounts:   newAccounts(d),
 		Items:      d.Evidence,
@@ -360,7 +362,7 @@ func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Add
 	if net.ParseIP(u.Hostname()) == nil {
 		hosts = append(slices.Clone(hosts), u.Hostname())
 	}
-	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), OnUnseal: apiSrv.OnUnseal, Hosts: hosts,
+	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), OnUnseal: apiSrv.OnUnseal, Unsealer: apiSrv.Unsealer, Hosts: hosts,
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 			h, err := apiSrv.Health(r)
