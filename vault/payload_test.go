@@ -2,10 +2,14 @@ package vault
 
 import (
 	"bytes"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
+	"io"
 	"testing"
 
 	"filippo.io/age"
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // TestDecryptAll: decryptAll opens what age encrypts, at every chunk
@@ -133,4 +137,57 @@ func FuzzDecryptAll(f *testing.F) {
 			t.Fatal("decryptAll and age disagree on the plaintext")
 		}
 	})
+}
+
+// TestDecryptAllEmptyLastChunk: a full chunk followed by an empty last
+// chunk, correctly encrypted, is not age's encoding (a full last chunk is
+// flagged last itself), and both age and decryptAll refuse it.
+func TestDecryptAllEmptyLastChunk(t *testing.T) {
+	id, err := GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, id.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, chunkSize)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ct := buf.Bytes()
+	hdr, err := splitHeader(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileKey, err := age.DecryptHeader(ct[:hdr], id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := ct[hdr : hdr+payloadNonceSize]
+	key, err := hkdf.Key(sha256.New, fileKey, nonce, "payload", chacha20poly1305.KeySize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := chacha20poly1305.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n0, n1 [chacha20poly1305.NonceSize]byte // chunk 0 not last; chunk 1 last
+	n1[10], n1[11] = 1, 1
+	forged := append(append([]byte{}, ct[:hdr+payloadNonceSize]...), aead.Seal(nil, n0[:], make([]byte, chunkSize), nil)...)
+	forged = aead.Seal(forged, n1[:], nil, nil)
+	r, err := age.Decrypt(bytes.NewReader(forged), id)
+	if err == nil {
+		_, err = io.ReadAll(r)
+	}
+	if err == nil {
+		t.Fatal("age accepts the forged encoding: the case is wrong")
+	}
+	if _, err := decryptAll(forged, id); err == nil {
+		t.Error("decryptAll accepts a full chunk followed by an empty last chunk")
+	}
 }
