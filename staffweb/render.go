@@ -63,18 +63,39 @@ func parsePages() map[string]*template.Template {
 	return out
 }
 
+// loadCatalogs reads the message catalogs: locales/LANG.json and
+// locales/AREA.LANG.json (one file per area of the UI), merged per
+// language. A key in two files of a language is a bug.
 func loadCatalogs() map[string]map[string]string {
+	ents, err := localeFS.ReadDir("locales")
+	if err != nil {
+		panic(err)
+	}
 	out := map[string]map[string]string{}
 	for _, l := range langs {
-		b, err := localeFS.ReadFile(path.Join("locales", l+".json"))
+		out[l] = map[string]string{}
+	}
+	for _, e := range ents {
+		name := strings.TrimSuffix(e.Name(), ".json")
+		l := name[strings.LastIndexByte(name, '.')+1:]
+		cat, ok := out[l]
+		if !ok {
+			panic(fmt.Sprintf("locale file %s: no language %q", e.Name(), l))
+		}
+		b, err := localeFS.ReadFile(path.Join("locales", e.Name()))
 		if err != nil {
 			panic(err)
 		}
 		m := map[string]string{}
 		if err := json.Unmarshal(b, &m); err != nil {
-			panic(fmt.Sprintf("locale %s: %v", l, err))
+			panic(fmt.Sprintf("locale %s: %v", e.Name(), err))
 		}
-		out[l] = m
+		for k, v := range m {
+			if _, dup := cat[k]; dup {
+				panic(fmt.Sprintf("locale %s: key %q is already in another %s file", e.Name(), k, l))
+			}
+			cat[k] = v
+		}
 	}
 	return out
 }
@@ -112,6 +133,19 @@ type view struct {
 	Data        any
 	msgs        map[string]string
 	en          map[string]string
+}
+
+// Section is the first segment of the page's path ("incidents" for
+// /incidents/ID), for the navigation's current item.
+func (v *view) Section() string {
+	s, _, _ := strings.Cut(strings.TrimPrefix(v.Path, "/"), "/")
+	return s
+}
+
+// Can reports whether the session's role allows action a (a
+// vigil.Action's name), for showing only what the role can use.
+func (v *view) Can(a string) bool {
+	return v.Session.Account.Role.Valid() && v.Session.Account.Principal().Can(vigil.Action(a))
 }
 
 // T returns message key translated, formatted with args.

@@ -22,11 +22,14 @@ import (
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/auth"
+	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/evidence"
+	"github.com/vigil-hr/vigil/figures"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/ratelimit"
 	"github.com/vigil-hr/vigil/internal/staffhost"
 	"github.com/vigil-hr/vigil/internal/unsealguard"
+	"github.com/vigil-hr/vigil/search"
 )
 
 // A Vault is what the UI needs of the vault. *vault.Vault implements it.
@@ -69,13 +72,33 @@ type Status struct {
 	Witnesses, Quorum int
 }
 
+// Cases is what the UI needs of the case records; *cases.Service
+// implements it. Every method checks the principal as package cases says:
+// vigil.ErrForbidden for a role that may not, vigil.ErrNotFound for a
+// record the principal may not see (a restricted incident of others),
+// vigil.ErrSealed while sealed, vigil.ErrInvalid joining *vigil.FieldError
+// for a bad write, vigil.ErrConflict for a stale version.
+type Cases interface {
+	Apply(ctx context.Context, p vigil.Principal, changes []cases.Change) ([]cases.Ref, error)
+	Get(ctx context.Context, p vigil.Principal, id vigil.ID) (cases.Record, error)
+	List(ctx context.Context, p vigil.Principal, kind string, after vigil.ID, limit int) ([]cases.Record, error)
+	Children(ctx context.Context, p vigil.Principal, id vigil.ID) ([]cases.Record, error)
+	Versions(ctx context.Context, p vigil.Principal, id vigil.ID) ([]cases.Record, error)
+	Acts(ctx context.Context, p vigil.Principal) ([]cases.ActResult, error)
+	Figures(ctx context.Context, p vigil.Principal, by figures.By) (map[string]figures.Figure, error)
+	Search(ctx context.Context, p vigil.Principal, text string, filter search.Filter, offset, limit int) (search.Result, error)
+}
+
+var _ Cases = (*cases.Service)(nil)
+
 // Server is the staff UI. Sessions, Vault and Inbox are required; a nil
-// Tokens hides the token pages.
+// Tokens hides the token pages, a nil Cases the case record pages.
 type Server struct {
 	Sessions *account.Sessions
 	Vault    Vault
 	Inbox    Inbox
 	Tokens   Tokens
+	Cases    Cases
 	// Status fills the vault page; nil shows only the seal.
 	Status func(ctx context.Context) (Status, error)
 	// OnUnseal, if set, runs after an unseal from the UI.
@@ -130,8 +153,16 @@ var (
 	readers  = []vigil.Role{vigil.RoleAdmin, vigil.RoleInvestigator, vigil.RoleAnalyst, vigil.RoleIntake}
 )
 
-// Routes returns every route of the UI.
+// Routes returns every route of the UI: the sign-in, vault, inbox and
+// admin routes, the case records', the evidence vault's, and search,
+// figures and the audit trail.
 func Routes() []Route {
+	return slices.Concat(coreRoutes(), recordRoutes(), evidenceRoutes(), insightRoutes())
+}
+
+// coreRoutes are sign-in, seal and unseal, the vault, the inbox and the
+// admin pages.
+func coreRoutes() []Route {
 	h := func(f func(*Server) http.HandlerFunc) func(*Server) http.HandlerFunc { return f }
 	return []Route{
 		{"GET", "/static/{file}", Public, nil, false, h(func(s *Server) http.HandlerFunc { return serveStatic })},
