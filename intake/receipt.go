@@ -220,3 +220,47 @@ func (s *Source) Forget() {
 	}
 	clear(s.thread)
 }
+
+// sourceExport is the version byte of [Source.AppendExport]'s encoding.
+const sourceExport = 1
+
+// AppendExport appends the source's key material (the submission's ID, the
+// thread key and the receipt-derived identity) to dst, so that a follow-up
+// session can be kept by several servers: the caller seals it (web keeps it
+// sealed under a key only the session's cookie holds) and wipes the result.
+// It fails once the source is forgotten.
+func (s *Source) AppendExport(dst []byte) ([]byte, error) {
+	if s == nil || s.identity == nil || len(s.thread) != threadKeySize {
+		return dst, fmt.Errorf("%w: source forgotten", vigil.ErrInvalid)
+	}
+	n := len(dst)
+	dst = append(dst, sourceExport)
+	dst = append(dst, s.Submission[:]...)
+	dst = append(dst, s.thread...)
+	m := len(dst)
+	dst = s.identity.AppendEncode(dst)
+	if len(dst) == m { // wiped meanwhile
+		clear(dst[n:])
+		return dst[:n], fmt.Errorf("%w: source forgotten", vigil.ErrInvalid)
+	}
+	return dst, nil
+}
+
+// ImportSource returns the source that [Source.AppendExport] wrote to b.
+// The caller may wipe b afterwards; the source holds copies, wiped by
+// [Source.Forget]. A malformed b is an error wrapping vigil.ErrInvalid.
+func ImportSource(b []byte) (*Source, error) {
+	var sub vigil.ID
+	head := 1 + len(sub) + threadKeySize
+	if len(b) <= head || b[0] != sourceExport {
+		return nil, fmt.Errorf("%w: exported source", vigil.ErrInvalid)
+	}
+	copy(sub[:], b[1:])
+	id, err := vault.ParseX25519Identity(b[head:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: exported source: %v", vigil.ErrInvalid, err)
+	}
+	thread := make([]byte, threadKeySize)
+	copy(thread, b[1+len(sub):head])
+	return &Source{Submission: sub, identity: id, thread: thread}, nil
+}
