@@ -11,9 +11,9 @@ import (
 // reader of the database can use: the caller seals the session under a key
 // only the source's cookie holds, and names the row by a hash of the cookie.
 type SessionStore interface {
-	// PutSession stores s, replacing the row that has s.Slot, if any (one
-	// session per submission).
-	PutSession(ctx context.Context, s Session) error
+	// PutSession stores s, replacing the rows whose slot is s.Slot or prev
+	// (nil for none), if any: one session per submission.
+	PutSession(ctx context.Context, s Session, prev []byte) error
 	// Session returns the row named id, or an error wrapping
 	// vigil.ErrNotFound. Expiry is the caller's to check.
 	Session(ctx context.Context, id []byte) (Session, error)

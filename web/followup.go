@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -19,8 +20,8 @@ import (
 
 const sessionCookie = "vigil_followup"
 
-// A session is a source who proved a receipt. It lives in memory only and
-// holds their derived identity; it is dropped, and the identity wiped
+// A session is a source who proved a receipt. It holds their derived
+// identity; it is dropped, and the identity wiped
 // ([intake.Source.Forget]), on leave, when idle, when evicted or replaced,
 // and when the vault is sealed.
 type session struct {
@@ -29,7 +30,28 @@ type session struct {
 	seen time.Time
 }
 
-// sessions are the live follow-up sessions, at most one per submission (a
+// sessionStore is where follow-up sessions live: this process's memory
+// (sessions), or a database several servers share (sharedSessions,
+// sharedsessions.go), which NewPublic picks when the intake store offers
+// one.
+type sessionStore interface {
+	// create starts a session for src, ending any other session of the
+	// same submission, and returns its cookie value. It owns src.
+	create(ctx context.Context, src *intake.Source) (string, error)
+	// get returns the live session of r's cookie and marks it used;
+	// expired reports that the cookie named a session that has since
+	// ended. Call release when done with ss.
+	get(r *http.Request) (id string, ss *session, expired bool, err error)
+	// release tells that a request is done with a session get returned.
+	release(ss *session)
+	// drop ends the session of cookie value id.
+	drop(ctx context.Context, id string) error
+	// forgetAll ends every session and wipes their keys: the vault was
+	// sealed.
+	forgetAll()
+}
+
+// sessions are the live follow-up sessions kept in this process's memory, at most one per submission (a
 // new login replaces the old), so one receipt cannot fill the table. When the
 // table is full the least recently used session goes. Safe for concurrent use.
 type sessions struct {
@@ -80,9 +102,14 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// create starts a session for src, ending any other session of the same
+func (s *sessions) create(_ context.Context, src *intake.Source) (string, error) {
+	id, _ := s.add(src)
+	return id, nil
+}
+
+// add starts a session for src, ending any other session of the same
 // submission, and returns its ID.
-func (s *sessions) create(src *intake.Source) (string, *session) {
+func (s *sessions) add(src *intake.Source) (string, *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -129,32 +156,33 @@ func (s *sessions) sweep(now time.Time) {
 	}
 }
 
-// get returns the live session of r's cookie and marks it used; expired
-// reports that the cookie named a session that has since ended.
-func (s *sessions) get(r *http.Request) (id string, ss *session, expired bool) {
+func (s *sessions) get(r *http.Request) (id string, ss *session, expired bool, err error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", nil, false
+		return "", nil, false, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	ss = s.m[c.Value]
 	if ss == nil {
-		return "", nil, true
+		return "", nil, true, nil
 	}
 	if now.Sub(ss.seen) > s.idle {
 		s.remove(c.Value)
-		return "", nil, true
+		return "", nil, true, nil
 	}
 	ss.seen = now
-	return c.Value, ss, false
+	return c.Value, ss, false, nil
 }
 
-func (s *sessions) drop(id string) {
+func (s *sessions) release(*session) {}
+
+func (s *sessions) drop(_ context.Context, id string) error {
 	s.mu.Lock()
 	s.remove(id)
 	s.mu.Unlock()
+	return nil
 }
 
 // setCookie sets (or, with maxAge < 0, clears) the session cookie. The
@@ -208,13 +236,14 @@ func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	lang = p.lang(r, string(form["lang"]))
 	// The limit comes before any receipt work (reading 4 KiB is not).
+	ctx := r.Context()
 	client := p.clientKey(r)
-	if ok, wait := p.perHost.Peek(client); !ok {
-		p.tooMany(w, lang, wait)
+	if ok, wait, err := p.perHost.Peek(ctx, client); err != nil || !ok {
+		p.refuse(w, lang, wait, err)
 		return
 	}
-	if ok, wait := p.global.Peek(""); !ok {
-		p.tooMany(w, lang, wait)
+	if ok, wait, err := p.global.Peek(ctx, ""); err != nil || !ok {
+		p.refuse(w, lang, wait, err)
 		return
 	}
 	select {
@@ -222,17 +251,17 @@ func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
-	src, err := p.in.OpenReceipt(r.Context(), form["receipt"])
+	src, err := p.in.OpenReceipt(ctx, form["receipt"])
 	<-p.checks
 	clear(buf)
 	if errors.Is(err, intake.ErrBadReceipt) {
-		if ok, wait := p.perHost.Take(client); !ok {
-			p.tooMany(w, lang, wait)
+		if ok, wait, err := p.perHost.Take(ctx, client); err != nil || !ok {
+			p.refuse(w, lang, wait, err)
 			return
 		}
-		if ok, wait := p.global.Take(""); !ok {
-			p.perHost.Give(client)
-			p.tooMany(w, lang, wait)
+		if ok, wait, err := p.global.Take(ctx, ""); err != nil || !ok {
+			p.perHost.Give(ctx, client)
+			p.refuse(w, lang, wait, err)
 			return
 		}
 		pg := p.newPage(lang, "/followup", "followup.title")
@@ -244,7 +273,11 @@ func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, http.StatusInternalServerError, lang, "/followup", "error.internal")
 		return
 	}
-	id, _ := p.sessions.create(src)
+	id, err := p.sessions.create(ctx, src)
+	if err != nil {
+		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.internal")
+		return
+	}
 	p.setCookie(w, r, id, 0)
 	http.Redirect(w, r, "/followup/thread?lang="+lang, http.StatusSeeOther)
 }
@@ -357,6 +390,16 @@ func crossSite(r *http.Request) bool {
 	return err != nil || origin[0] == "null" || u.Host == "" || !strings.EqualFold(u.Host, r.Host)
 }
 
+// refuse answers a limit's refusal: 429 with the wait, or 503 if the limit
+// could not be checked (a shared limiter's database is unreachable).
+func (p *public) refuse(w http.ResponseWriter, lang string, wait time.Duration, err error) {
+	if err != nil {
+		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.internal")
+		return
+	}
+	p.tooMany(w, lang, wait)
+}
+
 func (p *public) tooMany(w http.ResponseWriter, lang string, wait time.Duration) {
 	w.Header().Set("Retry-After", retryAfter(wait))
 	pg := p.newPage(lang, "/followup", "limit.title")
@@ -365,9 +408,14 @@ func (p *public) tooMany(w http.ResponseWriter, lang string, wait time.Duration)
 }
 
 // session returns the request's session, or answers with a redirect to the
-// receipt form.
+// receipt form (or 503 if the sessions cannot be read). The caller releases
+// a session it gets.
 func (p *public) session(w http.ResponseWriter, r *http.Request, lang string) (string, *session) {
-	id, ss, expired := p.sessions.get(r)
+	id, ss, expired, err := p.sessions.get(r)
+	if err != nil {
+		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.internal")
+		return "", nil
+	}
 	if ss == nil {
 		to := "/followup?lang=" + lang
 		if expired {
@@ -386,6 +434,7 @@ func (p *public) thread(w http.ResponseWriter, r *http.Request) {
 	if ss == nil {
 		return
 	}
+	defer p.sessions.release(ss)
 	v, err := p.in.SourceView(r.Context(), ss.src)
 	if err != nil {
 		p.fail(w, http.StatusInternalServerError, lang, "/followup", "error.internal")
@@ -407,6 +456,7 @@ func (p *public) reply(w http.ResponseWriter, r *http.Request) {
 	if ss == nil {
 		return
 	}
+	defer p.sessions.release(ss)
 	const back = "/followup/thread"
 	if !p.capBody(w, r, lang, back) {
 		return
@@ -437,13 +487,21 @@ func (p *public) reply(w http.ResponseWriter, r *http.Request) {
 func (p *public) logout(w http.ResponseWriter, r *http.Request) {
 	lang := p.lang(r, "")
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-	id, ss, _ := p.sessions.get(r)
+	id, ss, _, err := p.sessions.get(r)
+	if err != nil {
+		p.fail(w, http.StatusServiceUnavailable, lang, "/followup/thread", "error.internal")
+		return
+	}
 	if ss != nil {
+		defer p.sessions.release(ss)
 		if err := r.ParseForm(); err != nil || !tokenEqual(r.PostFormValue("csrf"), ss.csrf) {
 			p.fail(w, http.StatusForbidden, lang, "/followup/thread", "error.csrf")
 			return
 		}
-		p.sessions.drop(id)
+		if err := p.sessions.drop(r.Context(), id); err != nil {
+			p.fail(w, http.StatusServiceUnavailable, lang, "/followup/thread", "error.internal")
+			return
+		}
 	}
 	p.setCookie(w, r, "", -1)
 	http.Redirect(w, r, "/followup?lang="+lang+"&m=left", http.StatusSeeOther)

@@ -84,6 +84,7 @@ import (
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/ratelimit"
+	"github.com/vigil-hr/vigil/store"
 )
 
 // Keys is served at /.well-known/vigil.json.
@@ -140,6 +141,12 @@ type Options struct {
 	// SessionIdle is how long a follow-up session lives without activity;
 	// default 30 minutes.
 	SessionIdle time.Duration
+	// LimitSecret, if set and the intake store keeps token buckets
+	// ([store.BucketStore]: several servers on one PostgreSQL database),
+	// keys the receipt limits' buckets in that store, so that the limits
+	// hold across every server holding the same secret; see
+	// [ratelimit.Shared]. Unset: the buckets are this process's.
+	LimitSecret []byte
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
 	// Publication is where the signed advisories and statistics are
@@ -156,9 +163,9 @@ type public struct {
 	cat      *catalogs
 	pages    map[string]*template.Template
 	opt      Options
-	perHost  *ratelimit.Limiter
-	global   *ratelimit.Limiter
-	sessions *sessions
+	perHost  limiter
+	global   limiter
+	sessions sessionStore
 	checks   chan struct{} // bounds concurrent receipt checks
 	keys     Keys          // for the verifiers' page
 
@@ -203,9 +210,21 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 		gl.Now = opt.Now
 	}
 	p := &public{in: in, cat: cat, opt: opt, pages: parsePages(), keys: keys,
-		perHost: ratelimit.New(rl), global: ratelimit.New(gl),
+		perHost: memLimiter{ratelimit.New(rl)}, global: memLimiter{ratelimit.New(gl)},
 		sessions: newSessions(opt.SessionIdle, opt.Now),
 		checks:   make(chan struct{}, 2*runtime.NumCPU()), advisoryVKey: keys.AdvisoryVKey}
+	if in != nil {
+		// Several servers on one database share sessions and limits
+		// (docs/scale.md, "Several servers"); one process keeps them in
+		// memory.
+		if st, ok := in.Store.(store.SessionStore); ok {
+			p.sessions = newSharedSessions(st, opt.SessionIdle, in.Config.WithDefaults().TimePrecision, opt.Now)
+		}
+		if st, ok := in.Store.(store.BucketStore); ok && len(opt.LimitSecret) > 0 {
+			p.perHost = ratelimit.NewShared(rl, st, "receipt-client", opt.LimitSecret)
+			p.global = ratelimit.NewShared(gl, st, "receipt-global", opt.LimitSecret)
+		}
+	}
 	if in != nil && in.Vault != nil {
 		in.Vault.OnSeal(p.sessions.forgetAll) // sealing forgets every source's key
 	}

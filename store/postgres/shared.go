@@ -23,10 +23,13 @@ var (
 )
 
 // PutSession implements [store.SessionStore].
-func (db *DB) PutSession(ctx context.Context, s store.Session) error {
-	_, err := db.pool.Exec(ctx, `INSERT INTO followup_sessions (id, slot, sealed, expires) VALUES ($1, $2, $3, $4)
+func (db *DB) PutSession(ctx context.Context, s store.Session, prev []byte) error {
+	// One statement: the delete and the insert see one snapshot, and the
+	// insert replaces a row of the same slot in place.
+	_, err := db.pool.Exec(ctx, `WITH gone AS (DELETE FROM followup_sessions WHERE slot = $5 AND slot <> $2)
+		INSERT INTO followup_sessions (id, slot, sealed, expires) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (slot) DO UPDATE SET id = EXCLUDED.id, sealed = EXCLUDED.sealed, expires = EXCLUDED.expires`,
-		s.ID, s.Slot, s.Sealed, s.Expires)
+		s.ID, s.Slot, s.Sealed, s.Expires, prev)
 	return mapErr(err)
 }
 

@@ -21,7 +21,7 @@ func TestSessionRows(t *testing.T) {
 	a, b := mustOpen(t, url), mustOpen(t, url)
 	hour := time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
 	s1 := store.Session{ID: []byte("id-1"), Slot: []byte("slot-x"), Sealed: []byte("sealed-1"), Expires: hour}
-	if err := a.PutSession(ctx, s1); err != nil {
+	if err := a.PutSession(ctx, s1, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := b.Session(ctx, s1.ID)
@@ -30,7 +30,7 @@ func TestSessionRows(t *testing.T) {
 	}
 	// A second session of the same slot replaces the first.
 	s2 := store.Session{ID: []byte("id-2"), Slot: []byte("slot-x"), Sealed: []byte("sealed-2"), Expires: hour}
-	if err := b.PutSession(ctx, s2); err != nil {
+	if err := b.PutSession(ctx, s2, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Session(ctx, s1.ID); !errors.Is(err, vigil.ErrNotFound) {
@@ -48,12 +48,26 @@ func TestSessionRows(t *testing.T) {
 	}
 	// Touching onto a slot another session holds is a conflict.
 	s3 := store.Session{ID: []byte("id-3"), Slot: []byte("slot-z"), Sealed: []byte("s3"), Expires: hour}
-	if err := a.PutSession(ctx, s3); err != nil {
+	if err := a.PutSession(ctx, s3, nil); err != nil {
 		t.Fatal(err)
 	}
 	s3.Slot = []byte("slot-y")
 	if err := a.TouchSession(ctx, s3); !errors.Is(err, vigil.ErrConflict) {
 		t.Fatalf("touch onto a held slot: %v, want ErrConflict", err)
+	}
+	// prev: a row of the previous window's slot goes too.
+	s4 := store.Session{ID: []byte("id-4"), Slot: []byte("slot-next"), Sealed: []byte("s4"), Expires: hour.Add(time.Hour)}
+	if err := b.PutSession(ctx, s4, []byte("slot-y")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Session(ctx, s2.ID); !errors.Is(err, vigil.ErrNotFound) {
+		t.Fatalf("the previous window's session: %v, want ErrNotFound", err)
+	}
+	if err := a.DeleteSession(ctx, s4.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutSession(ctx, s2, nil); err != nil {
+		t.Fatal(err)
 	}
 	if n, err := b.DeleteSessions(ctx, hour.Add(time.Minute)); err != nil || n != 1 {
 		t.Fatalf("DeleteSessions(expired): %d %v, want 1", n, err)
@@ -68,7 +82,7 @@ func TestSessionRows(t *testing.T) {
 		t.Fatalf("deleted session: %v, want ErrNotFound", err)
 	}
 	for i := range 3 {
-		a.PutSession(ctx, store.Session{ID: []byte{byte(i)}, Slot: []byte{byte(i)}, Sealed: []byte("x"), Expires: hour})
+		a.PutSession(ctx, store.Session{ID: []byte{byte(i)}, Slot: []byte{byte(i)}, Sealed: []byte("x"), Expires: hour}, nil)
 	}
 	if n, err := b.DeleteSessions(ctx, time.Time{}); err != nil || n != 3 {
 		t.Fatalf("DeleteSessions(all): %d %v, want 3", n, err)
