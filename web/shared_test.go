@@ -241,12 +241,18 @@ func TestSharedSessionsTwoServers(t *testing.T) {
 	if threadOn(t, ha, cookie2) != "" || threadOn(t, hb, cookie2) != "" {
 		t.Fatal("an idle session still works")
 	}
-	// Across a slot window (an hour): a new login still replaces the old.
+	// Across a slot window (an hour, from 11:28 to 12:10): a new login
+	// still replaces the old row.
 	cookie3 := loginOn(t, ha, string(receipt))
-	clk.Add(50 * time.Minute)
-	threadOn(t, hb, cookie3)
+	clk.Add(22 * time.Minute)
+	if threadOn(t, hb, cookie3) == "" {
+		t.Fatal("a session used 22 minutes ago has ended")
+	}
 	clk.Add(20 * time.Minute)
 	cookie4 := loginOn(t, hb, string(receipt))
+	if rows, _ := dump(); len(rows) != 1 {
+		t.Fatalf("after a login in the next hour the table holds %d rows, want 1", len(rows))
+	}
 	if threadOn(t, ha, cookie3) != "" {
 		t.Fatal("a session of the previous hour survived a new login")
 	}
