@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,7 +134,10 @@ func TestSharedSessionsTwoServers(t *testing.T) {
 	da, db, dbURL := twoServers(t)
 	clk := &testClock{t: time.Date(2026, 3, 1, 10, 7, 13, 0, time.UTC)}
 	opt := web.Options{Now: clk.Now, SessionIdle: 30 * time.Minute}
-	ha, hb := handler(da, opt), handler(db, opt)
+	var stopping atomic.Bool
+	optA := opt
+	optA.Stopping = stopping.Load
+	ha, hb := handler(da, optA), handler(db, opt)
 
 	const text = "shared session: detained near the river port"
 	receipt, _, err := da.Intake.Submit(ctx, intake.Draft{Text: text}, nil)
@@ -265,8 +269,15 @@ func TestSharedSessionsTwoServers(t *testing.T) {
 		t.Fatal("a session left on A still works on B")
 	}
 
-	// A seal on A deletes every row: B's sessions end too.
+	// A stopping server seals only itself: B's sessions stay. A seal on A
+	// deletes every row: B's sessions end too.
 	cookie5 := loginOn(t, hb, string(receipt))
+	stopping.Store(true)
+	da.Vault.Seal()
+	stopping.Store(false)
+	if threadOn(t, hb, cookie5) == "" {
+		t.Fatal("a server stopping ended another server's session")
+	}
 	if err := da.Vault.Unseal([]byte(pass)); err != nil {
 		t.Fatal(err)
 	}

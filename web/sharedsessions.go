@@ -48,17 +48,18 @@ type sharedSessions struct {
 	idle      time.Duration
 	precision time.Duration
 	now       func() time.Time
+	stopping  func() bool // nil: never
 
 	mu    sync.Mutex
 	live  map[*session]struct{} // sessions requests are using, wiped on seal
 	swept time.Time
 }
 
-func newSharedSessions(st store.SessionStore, idle, precision time.Duration, now func() time.Time) *sharedSessions {
+func newSharedSessions(st store.SessionStore, idle, precision time.Duration, now func() time.Time, stopping func() bool) *sharedSessions {
 	if precision <= 0 {
 		precision = time.Hour
 	}
-	return &sharedSessions{st: st, idle: idle, precision: precision, now: now, live: make(map[*session]struct{})}
+	return &sharedSessions{st: st, idle: idle, precision: precision, now: now, stopping: stopping, live: make(map[*session]struct{})}
 }
 
 // sessionTimeout bounds each database call that no request's context
@@ -243,12 +244,15 @@ func (s *sharedSessions) drop(ctx context.Context, value string) error {
 }
 
 // forgetAll deletes every row (every server's sessions: the other servers
-// seal too, and their sessions' next request finds no row) and wipes the
-// keys of the sessions requests on this server are using.
+// seal too, and their sessions' next request finds no row), unless this
+// server is only stopping, and wipes the keys of the sessions requests on
+// this server are using.
 func (s *sharedSessions) forgetAll() {
-	ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
-	defer cancel()
-	s.st.DeleteSessions(ctx, time.Time{})
+	if s.stopping == nil || !s.stopping() {
+		ctx, cancel := context.WithTimeout(context.Background(), sessionTimeout)
+		s.st.DeleteSessions(ctx, time.Time{})
+		cancel()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for ss := range s.live {

@@ -147,6 +147,12 @@ type Options struct {
 	// hold across every server holding the same secret; see
 	// [ratelimit.Shared]. Unset: the buckets are this process's.
 	LimitSecret []byte
+	// Stopping, if set, reports that the process is stopping. A seal then
+	// is this server's alone (vigil serve seals as it exits): follow-up
+	// sessions kept in a shared store stay for the other servers, and only
+	// the keys requests here are using are wiped. Any other seal ends every
+	// session of every server.
+	Stopping func() bool
 	// Now returns the current time. Defaults to time.Now.
 	Now func() time.Time
 	// Publication is where the signed advisories and statistics are
@@ -218,7 +224,7 @@ func NewPublic(log evlog.Source, keys Keys, in *intake.Service, opt Options) htt
 		// (docs/scale.md, "Several servers"); one process keeps them in
 		// memory.
 		if st, ok := in.Store.(store.SessionStore); ok {
-			p.sessions = newSharedSessions(st, opt.SessionIdle, in.Config.WithDefaults().TimePrecision, opt.Now)
+			p.sessions = newSharedSessions(st, opt.SessionIdle, in.Config.WithDefaults().TimePrecision, opt.Now, opt.Stopping)
 		}
 		if st, ok := in.Store.(store.BucketStore); ok && len(opt.LimitSecret) > 0 {
 			p.perHost = ratelimit.NewShared(rl, st, "receipt-client", opt.LimitSecret)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -211,6 +215,12 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 	pubOpt := publicOptions(d, e.stderr, cfg.PublicLog, cfg.LogJSON)
 	pubOpt.BodyTimeout = cfg.BodyTimeout
 	pubOpt.InternalError = metrics.intakeFailed
+	pubOpt.Stopping = stopping.Load
+	if pubOpt.LimitSecret, err = limitSecret(d); err != nil {
+		pl.Close()
+		sl.Close()
+		return err
+	}
 	var logSrc evlog.Source = d
 	if cs != nil {
 		logSrc = cosignedLog{d, cs} // only checkpoints meeting the witness quorum are public
@@ -397,8 +407,10 @@ func joinCluster(ctx context.Context, d *datadir.Dir, logger *slog.Logger) (*clu
 		Seal: func() {
 			if !d.Vault.Sealed() {
 				logger.Info("sealing: another server was sealed")
-				d.Vault.Seal()
 			}
+			// Sealed or not, the seal hooks run: follow-up sessions that
+			// requests here are using are wiped (their rows are gone).
+			d.Vault.Seal()
 		},
 		Resync: func() {
 			logger.Warn("cluster: reconnected to PostgreSQL; reloading the case records")
@@ -410,6 +422,25 @@ func joinCluster(ctx context.Context, d *datadir.Dir, logger *slog.Logger) (*clu
 			}
 		},
 	})
+}
+
+// limitSecret returns the secret that keys the receipt limits' buckets
+// when several servers share them (web.Options.LimitSecret,
+// ratelimit.Shared): HMAC-SHA256 of DIR/keys.age, which every server of a
+// deployment holds (docs/scale.md) and the database never sees, so a
+// reader of the database alone cannot test an address against a bucket.
+// Nil without a PostgreSQL store.
+func limitSecret(d *datadir.Dir) ([]byte, error) {
+	if d.Backends.Store == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(filepath.Join(d.Path, "keys.age"))
+	if err != nil {
+		return nil, fmt.Errorf("rate-limit secret: %w", err)
+	}
+	m := hmac.New(sha256.New, b)
+	m.Write([]byte("vigil shared receipt limits v1"))
+	return m.Sum(nil), nil
 }
 
 // signOnGrid calls sign at each boundary of the clock-aligned slots of
