@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -210,6 +211,12 @@ func TestTwoServers(t *testing.T) {
 	if page := clusterGet(t, client, bn.pub+thread); !strings.Contains(page, text) {
 		t.Fatalf("B's thread page lacks the text submitted on A:\n%.1500s", page)
 	}
+	// The session made on B works on A with the same cookie (the session
+	// row in PostgreSQL, sealed under the cookie's key).
+	cookieB := clusterCookie(t, client, bn.pub)
+	if code, page := clusterSession(t, a.pub+thread, cookieB); code != http.StatusOK || !strings.Contains(page, text) {
+		t.Fatalf("A does not take B's session cookie: %d\n%.1500s", code, page)
+	}
 
 	// Staff reply on A (API token); the source sees it on B.
 	var list struct {
@@ -229,8 +236,41 @@ func TestTwoServers(t *testing.T) {
 	reply2 := "cluster test: second answer, from the other server"
 	clusterAPI(t, bn, token, "POST", "/api/v1/submissions/"+list.Items[0].ID+"/messages", fmt.Sprintf(`{"text":%q}`, reply2), 201)
 	clientA, threadA := clusterLogin(t, a.pub, receipt)
-	if page := clusterGet(t, clientA, a.pub+threadA); !strings.Contains(page, reply2) || !strings.Contains(page, reply) {
+	page := clusterGet(t, clientA, a.pub+threadA)
+	if !strings.Contains(page, reply2) || !strings.Contains(page, reply) {
 		t.Fatalf("A's thread page lacks the replies:\n%.3000s", page)
+	}
+	// That login on A ended B's session on both servers (one per
+	// submission); A's session answers on B, with A's CSRF token.
+	for _, n := range []*clusterNode{a, bn} {
+		if code, _ := clusterSession(t, n.pub+thread, cookieB); code == http.StatusOK {
+			t.Errorf("the replaced session still works on %s", n.pub)
+		}
+	}
+	cookieA := clusterCookie(t, clientA, a.pub)
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+	if csrf == nil {
+		t.Fatalf("A's thread page has no CSRF token:\n%.3000s", page)
+	}
+	answer := "cluster test: the source answers through B with the session of A"
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("csrf", csrf[1])
+	mw.WriteField("text", answer)
+	mw.Close()
+	req, _ := http.NewRequest("POST", bn.pub+"/followup/reply", &form)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.AddCookie(&http.Cookie{Name: "vigil_followup", Value: cookieA})
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reply on B with A's session: %s", resp.Status)
+	}
+	if code, page := clusterSession(t, a.pub+threadA, cookieA); code != http.StatusOK || !strings.Contains(page, answer) {
+		t.Fatalf("A's thread lacks the answer sent on B: %d", code)
 	}
 
 	// Both models loaded, then a case record written on A is listed on B.
@@ -332,15 +372,60 @@ func TestTwoServers(t *testing.T) {
 	if !clusterSealed(t, a, token) {
 		t.Fatal("A unsealed after vigil seal")
 	}
-	// The source's session on B ended with the seal.
-	resp, err := client.Get(bn.pub + thread)
+	// The source's session ended with the seal, on both servers.
+	for _, n := range []*clusterNode{a, bn} {
+		if code, _ := clusterSession(t, n.pub+threadA, cookieA); code == http.StatusOK {
+			t.Errorf("%s still serves the thread after the seal", n.pub)
+		}
+	}
+
+	// The receipt limit holds across both servers: wrong receipts from
+	// this client, alternately on A and B, get the budget of one server
+	// (vigil.json's receipt_attempts, 10 by default), then 429.
+	wrong := url.Values{"receipt": {"1111 2222 3333 4444 5555 6666 7777"}}
+	codes := map[int]int{}
+	for i := range 14 {
+		resp, err := noRedirect.PostForm([]*clusterNode{a, bn}[i%2].pub+"/followup", wrong)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes[resp.StatusCode]++
+	}
+	if codes[http.StatusForbidden] != 10 || codes[http.StatusTooManyRequests] != 4 {
+		t.Errorf("14 wrong receipts split over two servers: %v, want 10 refused (403) and 4 limited (429)", codes)
+	}
+}
+
+var noRedirect = &http.Client{Timeout: 20 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// clusterCookie returns the follow-up session cookie client holds for base.
+func clusterCookie(t *testing.T, client *http.Client, base string) string {
+	t.Helper()
+	u, _ := url.Parse(base + "/followup/thread")
+	for _, c := range client.Jar.Cookies(u) {
+		if c.Name == "vigil_followup" {
+			return c.Value
+		}
+	}
+	t.Fatalf("no session cookie for %s", base)
+	return ""
+}
+
+// clusterSession GETs u with only the session cookie (no jar, no
+// redirects) and returns the status and body.
+func clusterSession(t *testing.T, u, cookie string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	req.AddCookie(&http.Cookie{Name: "vigil_followup", Value: cookie})
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		t.Error("B still serves the thread after the seal")
-	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // clusterTreeSize returns the log's tree size as n's health reports it.
