@@ -52,9 +52,10 @@
 // # Receipts
 //
 // A receipt that does not open a submission (malformed, unknown or wrong)
-// always gets the same 403 page. Attempts are limited by in-memory token
-// buckets (internal/ratelimit) keyed by a keyed hash of the client's socket
-// address (IPv6 by /64), plus one global bucket. The buckets are checked
+// always gets the same 403 page. Attempts are limited by token buckets
+// (internal/ratelimit) keyed by a keyed hash of the client's socket
+// address (IPv6 by /64), plus one global bucket: in memory, or, with a store
+// several servers share and [Options.LimitSecret], in that store. The buckets are checked
 // before any receipt work: a client whose failure budget (or the global one)
 // is spent gets 429 with Retry-After without its receipt being derived or
 // looked up, even if the receipt is right (so behind an onion service, where
@@ -64,6 +65,14 @@
 // no fetch metadata, whose Origin is foreign or "null", is refused (403).
 // The login body is read into a buffer of our own and wiped; the receipt
 // never becomes a string.
+//
+// # Several servers
+//
+// When the intake store is shared by several servers (it implements
+// store.SessionStore: PostgreSQL), follow-up sessions live in it, sealed
+// under a key only the source's cookie holds, so a cookie works on every
+// server (sharedsessions.go; docs/scale.md, "Follow-up sessions across
+// servers"). Otherwise they live in this process's memory.
 package web
 
 import (

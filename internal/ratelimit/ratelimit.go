@@ -21,6 +21,9 @@
 // to disk. A table that reaches [Config.MaxKeys] is dropped too, rather than
 // growing without bound; that forgets limits early but never refuses a
 // stranger for another's sake.
+//
+// [Shared] is the same for several servers: its buckets live in a store
+// they share, keyed the same way under a key they all derive.
 package ratelimit
 
 import (
