@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/intake"
+	"github.com/vigil-hr/vigil/vault"
 )
 
 // A source exported and imported (a follow-up session kept by another
@@ -75,4 +76,40 @@ func TestSourceExportImport(t *testing.T) {
 			t.Errorf("malformed export %d: %v, want ErrInvalid", i, err)
 		}
 	}
+}
+
+// FuzzImportSource: any bytes either import or are refused with ErrInvalid,
+// never a panic; an imported source exports to bytes that import to the
+// same source.
+func FuzzImportSource(f *testing.F) {
+	id, err := vault.GenerateX25519Identity()
+	if err != nil {
+		f.Fatal(err)
+	}
+	good := id.AppendEncode(append([]byte{1}, make([]byte, 16+32)...))
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add([]byte{1})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		src, err := intake.ImportSource(b)
+		if err != nil {
+			if !errors.Is(err, vigil.ErrInvalid) {
+				t.Fatalf("refused without ErrInvalid: %v", err)
+			}
+			return
+		}
+		exp, err := src.AppendExport(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := intake.ImportSource(exp)
+		if err != nil {
+			t.Fatalf("an export does not import: %v", err)
+		}
+		exp2, _ := again.AppendExport(nil)
+		if again.Submission != src.Submission || !bytes.Equal(exp, exp2) {
+			t.Fatal("export and import disagree")
+		}
+	})
 }
