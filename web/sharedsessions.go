@@ -74,7 +74,7 @@ func derive(c []byte, label string) []byte {
 
 // window is the slot window of t.
 func (s *sharedSessions) window(t time.Time) int64 {
-	return t.Unix() / int64(max(s.precision, s.idle)/time.Second)
+	return t.Unix() / max(int64(max(s.precision, s.idle)/time.Second), 1)
 }
 
 // slot is the row's slot for exp (a source's export) in window w.
