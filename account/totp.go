@@ -102,7 +102,7 @@ func QRSVG(text string) (string, error) {
 	bm := q.Bitmap() // includes the 4-module quiet zone
 	n := len(bm)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges" role="img"><rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n, n, n)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges" aria-hidden="true" focusable="false"><rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n, n, n)
 	for y, row := range bm {
 		for x := 0; x < len(row); x++ {
 			if !row[x] {
