@@ -141,6 +141,8 @@ type Service struct {
 
 	cpuOnce sync.Once
 	cpu     chan struct{} // see acquireCPU
+
+	inbox inboxIndex // see Page
 }
 
 // acquireCPU bounds how many callers seal records at once, to fewer than
@@ -157,6 +159,7 @@ func (s *Service) acquireCPU() func() {
 
 // changed calls the Changed hook, if any.
 func (s *Service) changed(ctx context.Context, sub vigil.ID) {
+	s.inbox.touch(sub)
 	if s.Changed != nil {
 		s.Changed(context.WithoutCancel(ctx), sub)
 	}
@@ -676,29 +679,9 @@ func (s *Service) List(ctx context.Context, p vigil.Principal) ([]Summary, error
 	var out []Summary
 	err := s.Store.View(ctx, func(tx store.ReadTx) error {
 		return store.EachRecord(tx, KindSubmission, func(r store.Record) error {
-			var doc document
-			env, err := submissionKind.Decode(s.Vault.OpenField, r, &doc)
-			if err != nil {
-				return err
-			}
-			var l links
-			if err := env.DecodeLinks(&l); err != nil {
-				return err
-			}
-			_, st, err := s.state(tx, r.ID, l)
-			if err != nil {
-				return err
-			}
-			msgs, err := messages(tx, l.Thread)
-			if err != nil {
-				return err
-			}
-			leaf, err := env.Leaf(tx)
-			if err != nil {
-				return fmt.Errorf("submission %s: %w", r.ID, err)
-			}
-			out = append(out, Summary{ID: r.ID, State: st, Received: r.Created, Files: len(doc.Files), Messages: len(msgs), LeafIndex: leaf})
-			return nil
+			sum, _, err := s.summary(tx, r)
+			out = append(out, sum)
+			return err
 		})
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,13 +81,43 @@ func (s *Server) vaultPage(w http.ResponseWriter, r *http.Request) {
 
 func principal(r *http.Request) vigil.Principal { return session(r).Account.Principal() }
 
+// inboxData is what the inbox template gets: a page of submissions and
+// the state filter it was drawn with.
+type inboxData struct {
+	intake.Page
+	State  intake.State
+	States []intake.State
+	First  bool // the newest page
+}
+
+// All is the number of submissions in every state.
+func (d inboxData) All() int {
+	n := 0
+	for _, c := range d.Counts {
+		n += c
+	}
+	return n
+}
+
+// inboxPage shows a page of the inbox, newest first, filtered by ?state=
+// and continued by ?before= (a leaf index, the previous page's Next).
 func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request) {
-	list, err := s.Inbox.List(r.Context(), principal(r))
+	q := intake.Query{State: intake.State(r.URL.Query().Get("state"))}
+	if b := r.URL.Query().Get("before"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n <= 0 {
+			s.errorPage(w, r, http.StatusBadRequest, "err.invalid")
+			return
+		}
+		q.Before = n
+	}
+	pg, err := s.Inbox.Page(r.Context(), principal(r), q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.page(w, r, "inbox", "title.inbox", list)
+	s.page(w, r, "inbox", "title.inbox", inboxData{Page: pg, State: q.State, First: q.Before == 0,
+		States: []intake.State{intake.StateNew, intake.StateInReview, intake.StateLinked, intake.StateRejected}})
 }
 
 func pathID(r *http.Request, name string) (vigil.ID, error) {

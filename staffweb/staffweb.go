@@ -43,7 +43,7 @@ type Vault interface {
 // Every method needs the vault unsealed and records an audit event naming
 // the principal.
 type Inbox interface {
-	List(ctx context.Context, p vigil.Principal) ([]intake.Summary, error)
+	Page(ctx context.Context, p vigil.Principal, q intake.Query) (intake.Page, error)
 	Get(ctx context.Context, p vigil.Principal, sub vigil.ID) (intake.View, error)
 	Reply(ctx context.Context, p vigil.Principal, sub vigil.ID, text string) (intake.Message, error)
 	SetState(ctx context.Context, p vigil.Principal, sub vigil.ID, st intake.State) error

@@ -400,6 +400,7 @@ func joinCluster(ctx context.Context, d *datadir.Dir, logger *slog.Logger) (*clu
 	}
 	return cluster.Join(ctx, d.Backends.Store, cluster.Handlers{
 		Record: func(kind string, id vigil.ID) {
+			d.Intake.Heard(kind, id)
 			if err := d.Cases.Refresh(ctx, id); err != nil && !errors.Is(err, vigil.ErrSealed) && ctx.Err() == nil {
 				logger.Error("case record of another server not loaded", "kind", kind, "err", err.Error())
 			}
@@ -415,6 +416,7 @@ func joinCluster(ctx context.Context, d *datadir.Dir, logger *slog.Logger) (*clu
 		Resync: func() {
 			logger.Warn("cluster: reconnected to PostgreSQL; reloading the case records")
 			d.Cases.Drop()
+			d.Intake.Forget()
 		},
 		Error: func(err error) {
 			if ctx.Err() == nil {

@@ -191,6 +191,7 @@ func (d *Dir) open(ctx context.Context, be Backends, from backendSource) error {
 	d.Intake = &intake.Service{Store: db, Vault: v, Evidence: d.Evidence, Config: ic, Commit: d.Commit}
 	d.Cases = &cases.Service{Store: db, Vault: v, TimePrecision: precision, Submissions: d.Intake}
 	d.Intake.Changed = d.Cases.SubmissionChanged // search keeps submissions current
+	v.OnSeal(d.Intake.Forget)                    // the inbox index goes with the keys
 	// intake.Kinds includes audit.Kind, which cases shares: list it once.
 	d.Kinds = append(append(record.Registry{evidence.ItemKind}, intake.Kinds()...), cases.Kinds()...)
 	d.Kinds = append(d.Kinds, advisory.Kind, stats.Kind)
