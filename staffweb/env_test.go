@@ -68,7 +68,12 @@ func must(t testing.TB, err error) {
 // drops the Secure cookie attribute for Go's cookie jar on plain http.
 func newEnv(t testing.TB, unsealed, insecure bool) *env {
 	t.Helper()
-	d := datadirtest.Open(t, vaultPass)
+	return newEnvOn(t, datadirtest.Open(t, vaultPass), unsealed, insecure)
+}
+
+// newEnvOn is newEnv on an opened data directory d.
+func newEnvOn(t testing.TB, d *datadir.Dir, unsealed, insecure bool) *env {
+	t.Helper()
 	c := &clock{}
 	accts := &account.Accounts{Store: d.Store, Vault: d.Vault, Salt: d.Config.ReceiptSalt, NameParams: fast, LoginParams: fast, Now: c.Now, Audit: d.Intake.Audit}
 	s := &account.Sessions{Accounts: accts, Now: c.Now, Insecure: insecure}
