@@ -49,6 +49,9 @@ func (s *Server) denialView(r *http.Request, id vigil.ID, f *form) (*view, error
 			}
 		}
 	}
+	if len(d.Parties) > 0 && f.V("source.party") == "" && r.Method == http.MethodGet {
+		f.Values.Set("source.party", d.Parties[0].Value)
+	}
 	d.Parties = append(d.Parties, option{"", v.T("records.denial.noparty")})
 	v.Data = d
 	return v, nil

@@ -222,6 +222,18 @@ func (s *Server) incidentView(r *http.Request, id vigil.ID, edit, newAct, member
 			*list = append(*list, n.of(id))
 		}
 	}
+	// Acts in the order they happened; undated ones last.
+	slices.SortStableFunc(acts, func(a, b cases.ActResult) int {
+		fa, fb := a.Act.Period.From, b.Act.Period.From
+		switch {
+		case fa.IsZero() != fb.IsZero():
+			if fa.IsZero() {
+				return 1
+			}
+			return -1
+		}
+		return fa.Compare(fb)
+	})
 	for _, a := range acts {
 		d.Acts = append(d.Acts, actRow{ActResult: a, Place: n.of(a.Act.Place), Victims: n.all(a.Act.VictimPersons)})
 		for _, id := range a.Act.VictimPersons {

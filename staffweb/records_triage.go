@@ -85,7 +85,7 @@ func (s *Server) triagePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := newForm(url.Values{"source.type": {string(vigil.SourceVictim)}, "source.reliability": {string(vigil.ReliabilityF)},
-		"claim.credibility": {"6"}, "source.name": {"submission " + sub.String()[:8]}})
+		"claim.credibility": {"6"}})
 	f.Rows = triageRows
 	for i := range f.Rows {
 		f.Values.Set(fmt.Sprintf("acts[%d].victims.min", i), "1")
@@ -95,6 +95,7 @@ func (s *Server) triagePage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	f.Values.Set("source.name", v.T("records.triage.sourcedefault", sub.String()[:8]))
 	s.render(w, http.StatusOK, "records_triage", v)
 }
 
