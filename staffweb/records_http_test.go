@@ -275,3 +275,42 @@ func TestRecordsIntake(t *testing.T) {
 		t.Errorf("refused requests stored records: %d, %d", before, after)
 	}
 }
+
+// TestRecordsHTMLInert: HTML and script in every stored field of the case
+// records render as text on every record page.
+func TestRecordsHTMLInert(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Ivan", vigil.RoleInvestigator, "en", "investigator passphrase")
+	const evil = `<script>alert(1)</script><img src=x onerror=alert(2)>"'`
+	sub := e.submit(t, "testimony "+evil, nil)
+	region := e.mk(t, cli, vigil.Place{Names: map[string]string{"en": "R " + evil, "ru": "Р " + evil}, Kind: "k " + evil})
+	place := e.mk(t, cli, vigil.Place{Names: map[string]string{"en": "P " + evil}, Parent: region})
+	ministry := e.mk(t, cli, vigil.Party{Name: "M " + evil})
+	unit := e.mk(t, cli, vigil.Party{Name: "U " + evil, Parent: ministry})
+	person := e.mk(t, cli, vigil.Person{Pseudonym: "W " + evil, Private: &vigil.PersonPrivate{
+		Names: []vigil.PersonName{{Script: "Latn", Name: "N " + evil}}, Contacts: []vigil.Contact{{Kind: "k" + evil, Value: "v" + evil}}}})
+	inc := e.mk(t, cli, vigil.Incident{Title: "T " + evil, Description: "D " + evil, Place: region, Restricted: []string{"Ivan", "x" + evil}})
+	act := e.mk(t, cli, vigil.Act{Incident: inc, Type: "torture", Description: "A " + evil, Place: place, Perpetrators: []vigil.ID{unit},
+		VictimPersons: []vigil.ID{person}, Victims: vigil.VictimCount{Min: 1, Max: 1}})
+	src := e.mk(t, cli, vigil.Source{Name: "S " + evil, Type: vigil.SourceOfficial, Reliability: "F", Party: ministry, Origin: "o" + evil})
+	e.mk(t, cli, vigil.Claim{Act: act, Source: src, Stance: vigil.Denies, Credibility: 6, Quote: "Q " + evil})
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Ivan", "investigator passphrase", nil)
+	for _, p := range []string{"/incidents", "/incidents/" + inc.String(), "/acts/" + act.String(), "/acts/" + act.String() + "/denial",
+		"/people", "/people/" + person.String(), "/places", "/places/" + region.String(), "/places/" + place.String(),
+		"/parties", "/parties/" + ministry.String(), "/parties/" + unit.String(), "/inbox/" + sub.String() + "/triage"} {
+		r := c.get(p)
+		if r.status != 200 {
+			t.Errorf("%s: %d", p, r.status)
+			continue
+		}
+		for _, bad := range []string{"<script>alert", "<img src=x"} {
+			if strings.Contains(r.body, bad) {
+				t.Errorf("%s renders %q raw", p, bad)
+			}
+		}
+		if !strings.Contains(r.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Errorf("%s: the escaped text is missing", p)
+		}
+	}
+}
