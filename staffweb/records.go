@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/cases"
@@ -407,7 +408,32 @@ func fieldWith(v *view, f *form, kind, name, label string, options []option) tem
 	return template.HTML(b.String())
 }
 
+// A part is what a shared form part (templates/records_shared.html) gets:
+// the page's view, the form, the prefix of its field names and the act
+// types.
+type part struct {
+	V     *view
+	F     *form
+	P     string
+	Types []option
+}
+
+// sharedParts are the parts of the forms that several pages show.
+var sharedParts = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("records_shared.html").Funcs(funcs).ParseFS(templateFS, "templates/records_shared.html"))
+})
+
+// recPart renders the shared form part name.
+func recPart(name string, v *view, f *form, prefix string, types []option) (template.HTML, error) {
+	var b bytes.Buffer
+	if err := sharedParts().ExecuteTemplate(&b, name, part{v, f, prefix, types}); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil
+}
+
 func init() {
+	funcs["recPart"] = recPart
 	funcs["recField"] = field
 	funcs["recSelect"] = selectField
 	funcs["recType"] = typeLabel
@@ -586,6 +612,66 @@ func idVal(id vigil.ID) string {
 		return ""
 	}
 	return id.String()
+}
+
+// showRecord renders page name for the record of the path's ID, with the
+// notice of a change just made (?done=saved, act, denial or triage).
+func (s *Server) showRecord(w http.ResponseWriter, r *http.Request, name string, build func(id vigil.ID) (*view, error)) {
+	id, err := pathID(r, "id")
+	var v *view
+	if err == nil {
+		v, err = build(id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	switch done := r.FormValue("done"); done {
+	case "saved", "act", "denial", "triage":
+		v.Notice = v.T("records.done." + done)
+	}
+	s.render(w, http.StatusOK, name, v)
+}
+
+// A formPage is the page a form is on, to render again when the form
+// fails.
+type formPage struct {
+	name   string   // the page template
+	fields []string // the form's field names
+	view   func(f *form) (*view, error)
+	// form is the form to show, nil for one of the request's values.
+	form *form
+	// rename maps the service's field names to the form's; nil drops
+	// the change path "doc".
+	rename func(string) string
+}
+
+// save writes changes as the request's principal unless the parser noted
+// problems. On a problem with the input it renders the form's page again
+// with the values and the problems (400), on any other error the error
+// page, and returns false; nothing is stored then.
+func (s *Server) save(w http.ResponseWriter, r *http.Request, p *parser, changes []cases.Change, fp formPage) ([]cases.Ref, bool) {
+	var err error
+	if len(p.errs) == 0 {
+		var refs []cases.Ref
+		if refs, err = s.Cases.Apply(r.Context(), principal(r), changes); err == nil {
+			return refs, true
+		}
+	}
+	f := fp.form
+	if f == nil {
+		f = newForm(r.PostForm)
+	}
+	v, verr := fp.view(f)
+	if verr != nil {
+		s.fail(w, r, verr)
+		return nil, false
+	}
+	if fp.rename == nil {
+		fp.rename = trimDoc
+	}
+	s.renderForm(w, r, v, fp.name, f, fp.fields, p.errs, renamed(err, fp.rename))
+	return nil, false
 }
 
 // renderForm renders page name for a form that failed with status 400,

@@ -94,18 +94,10 @@ func (s *Server) denial(w http.ResponseWriter, r *http.Request) {
 	if cl.Quote == "" {
 		p.errs["claim.quote"] = probEmpty
 	}
-	if len(p.errs) == 0 {
-		cl.Source = vigil.NewID()
-		_, err = s.Cases.Apply(r.Context(), pr, []cases.Change{{ID: cl.Source, Doc: src, Path: "source"}, {Doc: cl, Path: "claim"}})
-	}
-	if len(p.errs) > 0 || err != nil {
-		f := newForm(r.PostForm)
-		v, verr := s.denialView(r, id, f)
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		s.renderForm(w, r, v, "records_denial", f, denialFields, p.errs, err)
+	cl.Source = vigil.NewID()
+	if _, ok := s.save(w, r, p, []cases.Change{{ID: cl.Source, Doc: src, Path: "source"}, {Doc: cl, Path: "claim"}}, formPage{name: "records_denial", fields: denialFields,
+		view:   func(f *form) (*view, error) { return s.denialView(r, id, f) },
+		rename: func(f string) string { return f }}); !ok {
 		return
 	}
 	http.Redirect(w, r, "/acts/"+id.String()+"?done=denial", http.StatusSeeOther)

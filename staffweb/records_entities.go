@@ -197,24 +197,11 @@ func (s *Server) entitiesPage(w http.ResponseWriter, r *http.Request, k entityKi
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, http.StatusOK, "records_list", v)
+	s.render(w, http.StatusOK, "records_entity", v)
 }
 
 func (s *Server) entityPage(w http.ResponseWriter, r *http.Request, k entityKind) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.entityView(r, k, id, nil)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if r.FormValue("done") == "saved" {
-		v.Notice = v.T("records.done.saved")
-	}
-	s.render(w, http.StatusOK, "records_entity", v)
+	s.showRecord(w, r, "records_entity", func(id vigil.ID) (*view, error) { return s.entityView(r, k, id, nil) })
 }
 
 // saveEntity creates (POST to the list) or edits (POST to the record) an
@@ -238,27 +225,12 @@ func (s *Server) saveEntity(w http.ResponseWriter, r *http.Request, k entityKind
 	}
 	p := newParser(r.PostForm)
 	ch.Doc = k.parse(p, cur, pr.Can(vigil.ReadPrivate))
-	var refs []cases.Ref
-	var err error
-	if len(p.errs) == 0 {
-		refs, err = s.Cases.Apply(ctx, pr, []cases.Change{ch})
+	fp := formPage{name: "records_entity", fields: k.Fields, view: func(f *form) (*view, error) { return s.entityView(r, k, ch.ID, f) }}
+	if ch.ID.IsZero() {
+		fp.view = func(f *form) (*view, error) { return s.entitiesView(r, k, f) }
 	}
-	if len(p.errs) > 0 || err != nil {
-		f := newForm(r.PostForm)
-		var v *view
-		var verr error
-		name := "records_list"
-		if ch.ID.IsZero() {
-			v, verr = s.entitiesView(r, k, f)
-		} else {
-			v, verr = s.entityView(r, k, ch.ID, f)
-			name = "records_entity"
-		}
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		s.renderForm(w, r, v, name, f, k.Fields, p.errs, renamed(err, trimDoc))
+	refs, ok := s.save(w, r, p, []cases.Change{ch}, fp)
+	if !ok {
 		return
 	}
 	http.Redirect(w, r, k.Path+"/"+refs[0].ID.String()+"?done=saved", http.StatusSeeOther)

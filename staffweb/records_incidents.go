@@ -105,19 +105,9 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 	p := newParser(r.PostForm)
 	pr := principal(r)
 	inc := parseIncident(p, vigil.Incident{}, pr.Account)
-	var refs []cases.Ref
-	var err error
-	if len(p.errs) == 0 {
-		refs, err = s.Cases.Apply(r.Context(), pr, []cases.Change{{Doc: inc, Path: "doc"}})
-	}
-	if len(p.errs) > 0 || err != nil {
-		f := newForm(r.PostForm)
-		v, verr := s.incidentsView(r, f)
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		s.renderForm(w, r, v, "records_incidents", f, incidentFields, p.errs, renamed(err, trimDoc))
+	refs, ok := s.save(w, r, p, []cases.Change{{Doc: inc, Path: "doc"}}, formPage{name: "records_incidents", fields: incidentFields,
+		view: func(f *form) (*view, error) { return s.incidentsView(r, f) }})
+	if !ok {
 		return
 	}
 	http.Redirect(w, r, "/incidents/"+refs[0].ID.String(), http.StatusSeeOther)
@@ -260,25 +250,7 @@ func (s *Server) incidentView(r *http.Request, id vigil.ID, edit, newAct, member
 }
 
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.incidentView(r, id, nil, nil, nil)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	switch r.FormValue("done") {
-	case "saved":
-		v.Notice = v.T("records.done.saved")
-	case "act":
-		v.Notice = v.T("records.done.act")
-	case "triage":
-		v.Notice = v.T("records.done.triage")
-	}
-	s.render(w, http.StatusOK, "records_incident", v)
+	s.showRecord(w, r, "records_incident", func(id vigil.ID) (*view, error) { return s.incidentView(r, id, nil, nil, nil) })
 }
 
 // version reads the form's version field (the version edited).
@@ -301,17 +273,8 @@ func (s *Server) editIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	p := newParser(r.PostForm)
 	inc := parseIncident(p, rec.Doc.(vigil.Incident), pr.Account)
-	if len(p.errs) == 0 {
-		_, err = s.Cases.Apply(r.Context(), pr, []cases.Change{{ID: id, Version: version(r), Doc: inc, Path: "doc"}})
-	}
-	if len(p.errs) > 0 || err != nil {
-		f := newForm(r.PostForm)
-		v, verr := s.incidentView(r, id, f, nil, nil)
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		s.renderForm(w, r, v, "records_incident", f, incidentFields, p.errs, renamed(err, trimDoc))
+	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: inc, Path: "doc"}}, formPage{name: "records_incident", fields: incidentFields,
+		view: func(f *form) (*view, error) { return s.incidentView(r, id, f, nil, nil) }}); !ok {
 		return
 	}
 	http.Redirect(w, r, "/incidents/"+id.String()+"?done=saved", http.StatusSeeOther)
@@ -336,7 +299,8 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inc.Restricted = slices.Clone(inc.Restricted)
-	errs := map[string]string{}
+	p := newParser(r.PostForm)
+	errs := p.errs
 	if add := r.PostFormValue("add"); add != "" {
 		if slices.Contains(inc.Restricted, add) {
 			errs["add"] = "listed twice"
@@ -355,17 +319,9 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 	} else {
 		errs["add"] = "missing"
 	}
-	if len(errs) == 0 {
-		_, err = s.Cases.Apply(r.Context(), pr, []cases.Change{{ID: id, Version: version(r), Doc: inc, Path: "doc"}})
-	}
-	if len(errs) > 0 || err != nil {
-		f := newForm(r.PostForm)
-		v, verr := s.incidentView(r, id, nil, nil, f)
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		s.renderForm(w, r, v, "records_incident", f, []string{"add"}, errs, renamed(err, func(string) string { return "add" }))
+	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: inc, Path: "doc"}}, formPage{name: "records_incident", fields: []string{"add"},
+		view:   func(f *form) (*view, error) { return s.incidentView(r, id, nil, nil, f) },
+		rename: func(string) string { return "add" }}); !ok {
 		return
 	}
 	http.Redirect(w, r, "/incidents/"+id.String()+"?done=saved#members", http.StatusSeeOther)
@@ -401,18 +357,9 @@ func (s *Server) addAct(w http.ResponseWriter, r *http.Request) {
 	}
 	p := newParser(r.PostForm)
 	a := parseAct(p, "", vigil.Act{Incident: id})
-	var refs []cases.Ref
-	if len(p.errs) == 0 {
-		refs, err = s.Cases.Apply(r.Context(), pr, []cases.Change{{Doc: a, Path: "doc"}})
-	}
-	if len(p.errs) > 0 || err != nil {
-		f := newForm(r.PostForm)
-		v, verr := s.incidentView(r, id, nil, f, nil)
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		s.renderForm(w, r, v, "records_incident", f, actFields, p.errs, renamed(err, trimDoc))
+	refs, ok := s.save(w, r, p, []cases.Change{{Doc: a, Path: "doc"}}, formPage{name: "records_incident", fields: actFields,
+		view: func(f *form) (*view, error) { return s.incidentView(r, id, nil, f, nil) }})
+	if !ok {
 		return
 	}
 	http.Redirect(w, r, "/acts/"+refs[0].ID.String()+"?done=act", http.StatusSeeOther)
@@ -492,25 +439,7 @@ func (s *Server) actView(r *http.Request, id vigil.ID, edit *form) (*view, error
 }
 
 func (s *Server) actPage(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.actView(r, id, nil)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	switch r.FormValue("done") {
-	case "saved":
-		v.Notice = v.T("records.done.saved")
-	case "act":
-		v.Notice = v.T("records.done.act")
-	case "denial":
-		v.Notice = v.T("records.done.denial")
-	}
-	s.render(w, http.StatusOK, "records_act", v)
+	s.showRecord(w, r, "records_act", func(id vigil.ID) (*view, error) { return s.actView(r, id, nil) })
 }
 
 func (s *Server) editAct(w http.ResponseWriter, r *http.Request) {
@@ -527,17 +456,8 @@ func (s *Server) editAct(w http.ResponseWriter, r *http.Request) {
 	}
 	p := newParser(r.PostForm)
 	a := parseAct(p, "", rec.Doc.(vigil.Act))
-	if len(p.errs) == 0 {
-		_, err = s.Cases.Apply(r.Context(), pr, []cases.Change{{ID: id, Version: version(r), Doc: a, Path: "doc"}})
-	}
-	if len(p.errs) > 0 || err != nil {
-		f := newForm(r.PostForm)
-		v, verr := s.actView(r, id, f)
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		s.renderForm(w, r, v, "records_act", f, actFields, p.errs, renamed(err, trimDoc))
+	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: a, Path: "doc"}}, formPage{name: "records_act", fields: actFields,
+		view: func(f *form) (*view, error) { return s.actView(r, id, f) }}); !ok {
 		return
 	}
 	http.Redirect(w, r, "/acts/"+id.String()+"?done=saved", http.StatusSeeOther)

@@ -167,24 +167,16 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request) {
 	if acts == 0 {
 		p.errs["acts[0].type"] = probEmpty
 	}
-	if len(p.errs) == 0 {
-		_, err = s.Cases.Apply(r.Context(), pr, changes)
-	}
-	if len(p.errs) > 0 || err != nil {
-		v, verr := s.triageView(r, sub, f)
-		if verr != nil {
-			s.fail(w, r, verr)
-			return
-		}
-		// A claim's problem is the credibility's, the one field of it on
-		// the form.
-		err = renamed(err, func(field string) string {
+	if _, ok := s.save(w, r, p, changes, formPage{name: "records_triage", fields: triageFields(f.Rows), form: f,
+		view: func(f *form) (*view, error) { return s.triageView(r, sub, f) },
+		// A claim's problem is the credibility's, the one field of it
+		// on the form.
+		rename: func(field string) string {
 			if strings.HasPrefix(field, "claims[") {
 				return "claim.credibility"
 			}
 			return field
-		})
-		s.renderForm(w, r, v, "records_triage", f, triageFields(f.Rows), p.errs, err)
+		}}); !ok {
 		return
 	}
 	// The records are written; the submission's state only follows them,
