@@ -1,6 +1,7 @@
 package staffweb_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -311,6 +312,52 @@ func TestRecordsHTMLInert(t *testing.T) {
 		}
 		if !strings.Contains(r.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 			t.Errorf("%s: the escaped text is missing", p)
+		}
+	}
+}
+
+// TestIncidentsPaginate: the incident list shows 50 a page with a link to
+// the next; the second page holds the rest, none twice; restricted
+// incidents of others are on no page.
+func TestIncidentsPaginate(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Ivan", vigil.RoleInvestigator, "en", "investigator passphrase")
+	var changes []cases.Change
+	for i := range 66 {
+		inc := vigil.Incident{Title: fmt.Sprintf("Incident number %02d", i)}
+		if i%11 == 0 {
+			inc.Restricted = []string{"Olga"}
+			inc.Title = fmt.Sprintf("Hidden incident %02d", i)
+		}
+		changes = append(changes, cases.Change{Doc: inc})
+	}
+	_, err := e.d.Cases.Apply(t.Context(), cli, changes)
+	must(t, err)
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Ivan", "investigator passphrase", nil)
+	rows := regexp.MustCompile(`>Incident number (\d\d)</a>`)
+	next := regexp.MustCompile(`href="(/incidents\?after=[0-9a-z]{26})" rel="next"`)
+	seen := map[string]bool{}
+	p1 := c.get("/incidents")
+	got := rows.FindAllStringSubmatch(p1.body, -1)
+	m := next.FindStringSubmatch(p1.body)
+	if len(got) != 50 || m == nil {
+		t.Fatalf("page 1: %d rows, next link %v", len(got), m)
+	}
+	p2 := c.get(m[1])
+	got2 := rows.FindAllStringSubmatch(p2.body, -1)
+	if len(got2) != 10 || next.MatchString(p2.body) {
+		t.Errorf("page 2: %d rows (want 10), next link %v", len(got2), next.MatchString(p2.body))
+	}
+	for _, g := range append(got, got2...) {
+		if seen[g[1]] {
+			t.Errorf("incident %s on two pages", g[1])
+		}
+		seen[g[1]] = true
+	}
+	for _, b := range []string{p1.body, p2.body} {
+		if strings.Contains(b, "Hidden incident") {
+			t.Error("a restricted incident of others is listed")
 		}
 	}
 }
