@@ -189,6 +189,17 @@ func (s *Service) refresh(ctx context.Context) error {
 	return nil
 }
 
+// Warm builds the inbox index now (vigil serve calls it at unseal), so
+// that the first Page does not wait for it.
+func (s *Service) Warm(ctx context.Context) error {
+	if s.Vault.Sealed() {
+		return vigil.ErrSealed
+	}
+	s.inbox.mu.Lock()
+	defer s.inbox.mu.Unlock()
+	return s.refresh(ctx)
+}
+
 // Page returns a page of the staff inbox, newest first (log order is
 // arrival order), with the count of submissions in each state. It needs
 // the vault unsealed and a principal who may read submissions, and

@@ -163,8 +163,9 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Items:      d.Evidence,
 		Stats:      statsPublisher(d),
 		Report:     reporter(d),
-		// At unseal, decrypt the case records into memory at once, so the
-		// first investigator's read does not wait for it. It signs nothing.
+		// At unseal, decrypt the case records and the inbox's summaries
+		// into memory at once, so the first investigator's read does not
+		// wait for them. It signs nothing.
 		OnUnseal: func() {
 			if unsealed.Swap(true) {
 				logger.Info("unseal: the vault was already unsealed")
@@ -174,6 +175,11 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 			go func() {
 				if err := d.Cases.Load(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, vigil.ErrSealed) {
 					logger.Error("case records not loaded", "err", err.Error())
+				}
+			}()
+			go func() { // and the inbox's index of submissions (intake.Service.Page)
+				if err := d.Intake.Warm(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, vigil.ErrSealed) {
+					logger.Error("inbox index not built", "err", err.Error())
 				}
 			}()
 		},
