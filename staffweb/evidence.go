@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/corroborate"
+	"github.com/vigil-hr/vigil/vocab"
 )
 
 // Corroborations reads one act's corroboration without evaluating every
@@ -306,10 +307,13 @@ func (a *actInfo) Explanation(lang string) string {
 // by ID (the act page links to a claim form with its act chosen).
 const choices = 200
 
-// actLabel describes act rec for a select or a heading: its type and the
-// start of its description.
-func actLabel(a vigil.Act) string {
+// actLabel describes an act for a select or a heading: its type's label
+// in lang (package vocab) and the start of its description.
+func actLabel(a vigil.Act, lang string) string {
 	l := a.Type
+	if v, ok := vocab.ActType(a.Type); ok {
+		l = v.Label(lang)
+	}
 	if d := strings.TrimSpace(a.Description); d != "" {
 		if r := []rune(d); len(r) > 80 {
 			d = string(r[:80]) + "…"
@@ -319,8 +323,12 @@ func actLabel(a vigil.Act) string {
 	return l
 }
 
+// langOf is the language of r's page.
+func (s *Server) langOf(r *http.Request) string { return s.lang(r, session(r)) }
+
 // act reads act id for the claim pages, with its status when withResult.
-func (s *Server) act(ctx context.Context, p vigil.Principal, id vigil.ID, withResult bool) (*actInfo, error) {
+func (s *Server) act(r *http.Request, p vigil.Principal, id vigil.ID, withResult bool) (*actInfo, error) {
+	ctx := r.Context()
 	rec, err := s.Cases.Get(ctx, p, id)
 	if err != nil {
 		return nil, err
@@ -329,7 +337,7 @@ func (s *Server) act(ctx context.Context, p vigil.Principal, id vigil.ID, withRe
 	if !ok {
 		return nil, &vigil.FieldError{Field: "act", Problem: "not an act", Err: vigil.ErrInvalid}
 	}
-	info := &actInfo{ID: id, Label: actLabel(a)}
+	info := &actInfo{ID: id, Label: actLabel(a, s.langOf(r))}
 	if inc, err := s.Cases.Get(ctx, p, a.Incident); err == nil {
 		if i, ok := inc.Doc.(vigil.Incident); ok {
 			info.Incident = i.Title
@@ -351,7 +359,8 @@ func (s *Server) act(ctx context.Context, p vigil.Principal, id vigil.ID, withRe
 
 // fillChoices lists the acts (when the form has none) and sources to
 // choose from; the chosen source is always among them.
-func (s *Server) fillChoices(ctx context.Context, p vigil.Principal, f *claimForm) error {
+func (s *Server) fillChoices(r *http.Request, p vigil.Principal, f *claimForm) error {
+	ctx := r.Context()
 	if f.Act == nil {
 		acts, err := s.Cases.List(ctx, p, cases.KindAct, vigil.ID{}, choices)
 		if err != nil {
@@ -367,7 +376,7 @@ func (s *Server) fillChoices(ctx context.Context, p vigil.Principal, f *claimFor
 				}
 				titles[a.Incident] = t
 			}
-			f.Acts = append(f.Acts, option{rec.ID, t + " — " + actLabel(a)})
+			f.Acts = append(f.Acts, option{rec.ID, t + " — " + actLabel(a, s.langOf(r))})
 		}
 	}
 	srcs, err := s.Cases.List(ctx, p, cases.KindSource, vigil.ID{}, choices)
@@ -402,14 +411,14 @@ func (s *Server) newClaimPage(w http.ResponseWriter, r *http.Request) {
 		f.Claim.Source, err = formID(r, "source")
 	}
 	if err == nil && !act.IsZero() {
-		f.Act, err = s.act(r.Context(), p, act, true)
+		f.Act, err = s.act(r, p, act, true)
 		if errors.Is(err, vigil.ErrInvalid) {
 			err = vigil.ErrNotFound
 		}
 		f.Claim.Act = act
 	}
 	if err == nil {
-		err = s.fillChoices(r.Context(), p, &f)
+		err = s.fillChoices(r, p, &f)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -440,8 +449,8 @@ func (s *Server) claimPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := claimForm{ID: id, Version: rec.Version, Claim: cl, Creds: Credibilities, Stances: Stances, Saved: r.FormValue("saved") != ""}
-	if f.Act, err = s.act(r.Context(), p, cl.Act, true); err == nil {
-		if err = s.fillChoices(r.Context(), p, &f); err == nil {
+	if f.Act, err = s.act(r, p, cl.Act, true); err == nil {
+		if err = s.fillChoices(r, p, &f); err == nil {
 			f.Items, err = s.itemInfos(r.Context(), cl.Evidence)
 		}
 	}
@@ -505,12 +514,12 @@ func (s *Server) saveClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Errs = errs
-	if a, err := s.act(r.Context(), p, f.Claim.Act, false); err == nil {
+	if a, err := s.act(r, p, f.Claim.Act, false); err == nil {
 		f.Act = a
 	} else {
 		f.Errs["act"] = "evidence.err.act"
 	}
-	if err := s.fillChoices(r.Context(), p, &f); err != nil {
+	if err := s.fillChoices(r, p, &f); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -623,7 +632,7 @@ func (s *Server) statementsData(r *http.Request, sub vigil.ID) (statementsData, 
 		return d, err
 	}
 	f := claimForm{}
-	if err := s.fillChoices(r.Context(), p, &f); err != nil {
+	if err := s.fillChoices(r, p, &f); err != nil {
 		return d, err
 	}
 	d.Acts, d.Sources = f.Acts, f.Sources

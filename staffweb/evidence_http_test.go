@@ -318,3 +318,28 @@ func evidenceRoutesForTest() [][2]string {
 	}
 	return out
 }
+
+// TestBundleHTTP: the bundle route streams a zip of records the principal
+// may see, refuses one it may not (404) and needs a fresh sign-in.
+func TestBundleHTTP(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Ivan", vigil.RoleInvestigator, "en", "investigator passphrase")
+	cs := e.cases(t)
+	item, err := e.d.Evidence.Add(context.Background(), strings.NewReader("doc"), "doc.txt", "")
+	must(t, err)
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Ivan", "investigator passphrase", nil)
+	if r := c.post("/reauth", url.Values{"passphrase": {"investigator passphrase"}, "next": {"/evidence/bundle"}}, true); r.status != http.StatusSeeOther {
+		t.Fatalf("reauth: %d", r.status)
+	}
+	r := c.post("/evidence/bundle", url.Values{"id": {cs.act.String(), item.ID.String()}, "content": {"1"}}, true)
+	if r.status != 200 || r.header.Get("Content-Type") != "application/zip" || !strings.HasPrefix(r.body, "PK") {
+		t.Fatalf("bundle: %d %v\n%.500s", r.status, r.header, r.body)
+	}
+	if r := c.post("/evidence/bundle", url.Values{"id": {cs.secretClaim.String()}}, true); r.status != http.StatusNotFound || strings.HasPrefix(r.body, "PK") {
+		t.Errorf("bundle of a restricted claim: %d", r.status)
+	}
+	if r := c.post("/evidence/bundle", url.Values{"id": {"not-an-id"}}, true); r.status != http.StatusBadRequest {
+		t.Errorf("bundle of a bad ID: %d", r.status)
+	}
+}

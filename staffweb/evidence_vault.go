@@ -296,7 +296,7 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d.Claim = &claimRef{ID: claim, Quote: cl.Quote, Attached: slices.Contains(cl.Evidence, id)}
-		if a, err := s.act(r.Context(), p, cl.Act, false); err == nil {
+		if a, err := s.act(r, p, cl.Act, false); err == nil {
 			d.Claim.Act = a.Label
 		}
 	}
@@ -451,7 +451,7 @@ func (s *Server) bundlePage(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if err == nil {
-			d.Acts, err = s.bundleActs(r.Context(), p, inc)
+			d.Acts, err = s.bundleActs(r, p, inc)
 		}
 		if err != nil {
 			s.fail(w, r, err)
@@ -463,14 +463,15 @@ func (s *Server) bundlePage(w http.ResponseWriter, r *http.Request) {
 
 // bundleActs lists incident inc's acts, their claims and the claims'
 // items.
-func (s *Server) bundleActs(ctx context.Context, p vigil.Principal, inc vigil.ID) ([]bundleAct, error) {
+func (s *Server) bundleActs(r *http.Request, p vigil.Principal, inc vigil.ID) ([]bundleAct, error) {
+	ctx := r.Context()
 	acts, err := s.Cases.Children(ctx, p, inc)
 	if err != nil {
 		return nil, err
 	}
 	var out []bundleAct
 	for _, a := range acts {
-		ba := bundleAct{ID: a.ID, Label: actLabel(a.Doc.(vigil.Act))}
+		ba := bundleAct{ID: a.ID, Label: actLabel(a.Doc.(vigil.Act), s.langOf(r))}
 		claims, err := s.Cases.Children(ctx, p, a.ID)
 		if err != nil {
 			return nil, err
@@ -497,6 +498,10 @@ func (s *Server) exportBundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "evidence.err.bundleids")
+		return
+	}
 	var ids []vigil.ID
 	for _, v := range r.PostForm["id"] {
 		id, err := vigil.ParseID(v)
