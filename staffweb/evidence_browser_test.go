@@ -129,6 +129,22 @@ func TestBrowserCorroborate(t *testing.T) {
 		t.Error("the vault list shows a file name")
 	}
 	browsertest.Screenshot(t, ctx, "10-vault-ru")
+
+	// 4. A submission's statement becomes one more claim, from the inbox.
+	sub := e.submit(t, "Меня продержали в отделе всю ночь.", nil)
+	browsertest.Do(t, ctx, chromedp.Navigate(base+"/inbox/"+sub.String()), chromedp.WaitVisible(chromedp.ID("to-claims")),
+		chromedp.Click(chromedp.ID("to-claims")), chromedp.WaitVisible(chromedp.ID("make-claims")),
+		chromedp.SetValue(chromedp.ID("act"), cs.act.String()))
+	checkLang(t, ctx, "ru", "Меня продержали в отделе всю ночь.")
+	browsertest.Screenshot(t, ctx, "11-statements-ru")
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.ID("make-claims")), chromedp.WaitVisible(chromedp.ID("act-status")))
+	if q := browsertest.Run(t, ctx, chromedp.Evaluate[string](`document.getElementById("quote").value`)); q != "Меня продержали в отделе всю ночь." {
+		t.Errorf("the statement's claim quotes %q", q)
+	}
+	if got := text(t, ctx, "#act-status"); got != status[corroborate.Confirmed] {
+		t.Errorf("after the statement's claim the page shows %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "12-statement-claim-ru")
 }
 
 // TestBrowserExportBundle: in English, an admin re-authenticates, chooses

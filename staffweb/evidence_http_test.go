@@ -343,3 +343,86 @@ func TestBundleHTTP(t *testing.T) {
 		t.Errorf("bundle of a bad ID: %d", r.status)
 	}
 }
+
+// TestStatementsToClaims: a submission's text and its source's messages
+// become claims about an act, all with a new source for the submission
+// and the submission named; a bad form (no statement ticked, a restricted
+// act) stores nothing.
+func TestStatementsToClaims(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Ivan", vigil.RoleInvestigator, "en", "investigator passphrase")
+	cs := e.cases(t)
+	sub := e.submit(t, "They took three people from the square.", nil)
+	_, err := e.d.Intake.Reply(context.Background(), cli, sub, "Staff question: when?")
+	must(t, err)
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Ivan", "investigator passphrase", nil)
+	if r := c.get("/inbox/" + sub.String()); !strings.Contains(r.body, `href="/inbox/`+sub.String()+`/claims"`) {
+		t.Fatalf("the submission page does not link to its statements:\n%s", r.body)
+	}
+	page := c.get("/inbox/" + sub.String() + "/claims")
+	if page.status != 200 || !strings.Contains(page.body, "They took three people") || strings.Contains(page.body, "Staff question") || strings.Contains(page.body, "Secret incident") {
+		t.Fatalf("statements page: %d\n%s", page.status, page.body)
+	}
+	sources, claims := e.count(t, cases.KindSource), e.count(t, cases.KindClaim)
+	form := url.Values{"act": {cs.act.String()}, "stance": {"affirms"}, "credibility": {"6"}, "source": {"new"},
+		"source-name": {"Submission A"}, "source-type": {"victim"}, "source-reliability": {"F"}}
+	if r := c.post("/inbox/"+sub.String()+"/claims", form, true); r.status != http.StatusBadRequest || !strings.Contains(r.body, "Tick at least one statement") {
+		t.Errorf("no statement ticked: %d\n%s", r.status, r.body)
+	}
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad.Set("act", cs.secretAct.String())
+	bad.Set("statement", "text")
+	if r := c.post("/inbox/"+sub.String()+"/claims", bad, true); r.status != http.StatusBadRequest || !strings.Contains(r.body, "Choose an act that exists") {
+		t.Errorf("restricted act: %d\n%s", r.status, r.body)
+	}
+	if got := [2]int{e.count(t, cases.KindSource), e.count(t, cases.KindClaim)}; got != [2]int{sources, claims} {
+		t.Fatalf("a refused form stored records: %v", got)
+	}
+	form.Set("statement", "text")
+	r := c.post("/inbox/"+sub.String()+"/claims", form, true)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("statements into claims: %d\n%s", r.status, r.body)
+	}
+	rec, err := e.d.Cases.Get(context.Background(), cli, locID(t, r))
+	must(t, err)
+	cl := rec.Doc.(vigil.Claim)
+	if cl.Act != cs.act || cl.Quote != "They took three people from the square." || len(cl.Submissions) != 1 || cl.Submissions[0] != sub {
+		t.Errorf("claim %+v", cl)
+	}
+	src, err := e.d.Cases.Get(context.Background(), cli, cl.Source)
+	must(t, err)
+	if s := src.Doc.(vigil.Source); s.Name != "Submission A" || s.Type != vigil.SourceVictim {
+		t.Errorf("source %+v", s)
+	}
+	if e.status(t, cs.act) != corroborate.Reported {
+		t.Errorf("act %s", e.status(t, cs.act))
+	}
+}
+
+// TestEvidenceHTMLInert: HTML in a source's name and origin and a claim's
+// statement renders inert on the evidence pages.
+func TestEvidenceHTMLInert(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Olga Admin", vigil.RoleAdmin, "en", "correct horse battery staple")
+	cs := e.cases(t)
+	const evil = `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	src := e.create(t, vigil.Source{Name: "src " + evil, Type: vigil.SourceMedia, Reliability: vigil.ReliabilityC, Origin: "o " + evil})
+	claim := e.create(t, vigil.Claim{Act: cs.act, Source: src, Stance: vigil.Affirms, Credibility: 3, Quote: "q " + evil})
+	item, err := e.d.Evidence.Add(context.Background(), strings.NewReader("x"), evil+".txt", "")
+	must(t, err)
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Olga Admin", "correct horse battery staple", nil)
+	for _, p := range []string{"/sources", "/sources/" + src.String(), "/claims/" + claim.String(), "/claims/new", "/evidence/" + item.ID.String() + "?claim=" + claim.String(), "/evidence/bundle?incident=" + cs.incident.String()} {
+		r := c.get(p)
+		if r.status != 200 {
+			t.Errorf("%s: %d", p, r.status)
+		}
+		if strings.Contains(r.body, "<script>alert") || strings.Contains(r.body, "<img src=x") {
+			t.Errorf("%s renders HTML raw", p)
+		}
+	}
+}
