@@ -3,6 +3,7 @@ package staffweb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -104,6 +105,25 @@ func formErrs(err error) (map[string]string, bool) {
 	return out, true
 }
 
+// formAgain answers a refused form: for problems with fields, page name
+// again as a 400, with data from fill (given the fields' message keys);
+// for any other error, the error page.
+func (s *Server) formAgain(w http.ResponseWriter, r *http.Request, err error, name, title string, fill func(errs map[string]string) (any, error)) {
+	errs, ok := formErrs(err)
+	if !ok {
+		s.fail(w, r, err)
+		return
+	}
+	data, err := fill(errs)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v := s.newView(r, title, data)
+	v.Error = v.T("evidence.err.form")
+	s.render(w, http.StatusBadRequest, name, v)
+}
+
 // cursor reads the list's after= cursor; a bad one is vigil.ErrInvalid.
 func cursor(r *http.Request) (vigil.ID, error) {
 	a := r.FormValue("after")
@@ -136,6 +156,29 @@ type option struct {
 	Label string
 }
 
+// claimOf reads claim id as p may see it; another kind of record is
+// vigil.ErrNotFound.
+func (s *Server) claimOf(r *http.Request, p vigil.Principal, id vigil.ID) (cases.Record, vigil.Claim, error) {
+	rec, err := s.Cases.Get(r.Context(), p, id)
+	if err != nil {
+		return rec, vigil.Claim{}, err
+	}
+	cl, ok := rec.Doc.(vigil.Claim)
+	if !ok {
+		return rec, cl, fmt.Errorf("%w: %s is not a claim", vigil.ErrNotFound, id)
+	}
+	return rec, cl, nil
+}
+
+// onePage cuts a list read with limit pageSize+1 to a page and returns
+// the next page's cursor (zero on the last page).
+func onePage[T any](list []T, id func(T) vigil.ID) ([]T, vigil.ID) {
+	if len(list) > pageSize {
+		return list[:pageSize], id(list[pageSize-1])
+	}
+	return list, vigil.ID{}
+}
+
 // --- Sources ---
 
 type sourcesData struct {
@@ -159,11 +202,8 @@ func (s *Server) sourcesPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	d := sourcesData{Sources: recs}
-	if len(recs) > pageSize {
-		d.Sources = recs[:pageSize]
-		d.Next = recs[pageSize-1].ID
-	}
+	var d sourcesData
+	d.Sources, d.Next = onePage(recs, func(r cases.Record) vigil.ID { return r.ID })
 	s.page(w, r, "evidence_sources", "evidence.sources.title", d)
 }
 
@@ -249,15 +289,10 @@ func (s *Server) saveSource(w http.ResponseWriter, r *http.Request) {
 		refs, ferr = c.Apply(r.Context(), principal(r), []cases.Change{{Kind: cases.KindSource, ID: f.ID, Version: f.Version, Doc: f.Source}})
 	}
 	if ferr != nil {
-		errs, ok := formErrs(ferr)
-		if !ok {
-			s.fail(w, r, ferr)
-			return
-		}
-		f.Errs = errs
-		v := s.newView(r, title, f)
-		v.Error = v.T("evidence.err.form")
-		s.render(w, http.StatusBadRequest, "evidence_source", v)
+		s.formAgain(w, r, ferr, "evidence_source", title, func(errs map[string]string) (any, error) {
+			f.Errs = errs
+			return f, nil
+		})
 		return
 	}
 	if !f.Act.IsZero() {
@@ -438,14 +473,9 @@ func (s *Server) claimPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r)
-	rec, err := s.Cases.Get(r.Context(), p, id)
+	rec, cl, err := s.claimOf(r, p, id)
 	if err != nil {
 		s.fail(w, r, err)
-		return
-	}
-	cl, ok := rec.Doc.(vigil.Claim)
-	if !ok {
-		s.fail(w, r, vigil.ErrNotFound)
 		return
 	}
 	f := claimForm{ID: id, Version: rec.Version, Claim: cl, Creds: Credibilities, Stances: Stances, Saved: r.FormValue("saved") != ""}
@@ -483,14 +513,9 @@ func (s *Server) saveClaim(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		rec, err := s.Cases.Get(r.Context(), p, id)
+		_, cl, err := s.claimOf(r, p, id)
 		if err != nil {
 			s.fail(w, r, err)
-			return
-		}
-		cl, ok := rec.Doc.(vigil.Claim)
-		if !ok {
-			s.fail(w, r, vigil.ErrNotFound)
 			return
 		}
 		f.ID, f.Claim = id, cl
@@ -508,25 +533,19 @@ func (s *Server) saveClaim(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/claims/"+refs[0].ID.String()+"?saved=1", http.StatusSeeOther)
 		return
 	}
-	errs, ok := formErrs(ferr)
-	if !ok {
-		s.fail(w, r, ferr)
-		return
-	}
-	f.Errs = errs
-	if a, err := s.act(r, p, f.Claim.Act, false); err == nil {
-		f.Act = a
-	} else {
-		f.Errs["act"] = "evidence.err.act"
-	}
-	if err := s.fillChoices(r, p, &f); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f.Items, _ = s.itemInfos(r.Context(), f.Claim.Evidence)
-	v := s.newView(r, title, f)
-	v.Error = v.T("evidence.err.form")
-	s.render(w, http.StatusBadRequest, "evidence_claim", v)
+	s.formAgain(w, r, ferr, "evidence_claim", title, func(errs map[string]string) (any, error) {
+		f.Errs = errs
+		if a, err := s.act(r, p, f.Claim.Act, false); err == nil {
+			f.Act = a
+		} else {
+			f.Errs["act"] = "evidence.err.act"
+		}
+		if err := s.fillChoices(r, p, &f); err != nil {
+			return nil, err
+		}
+		f.Items, _ = s.itemInfos(r.Context(), f.Claim.Evidence)
+		return f, nil
+	})
 }
 
 // read fills f.Claim from the form: the act, source, stance, credibility,
@@ -714,15 +733,10 @@ func (s *Server) statementsToClaims(w http.ResponseWriter, r *http.Request) {
 		err = errors.Join(errs...)
 	}
 	if err != nil {
-		fe, ok := formErrs(err)
-		if !ok {
-			s.fail(w, r, err)
-			return
-		}
-		d.Errs = fe
-		v := s.newView(r, "evidence.statements.title", d)
-		v.Error = v.T("evidence.err.form")
-		s.render(w, http.StatusBadRequest, "evidence_statements", v)
+		s.formAgain(w, r, err, "evidence_statements", "evidence.statements.title", func(errs map[string]string) (any, error) {
+			d.Errs = errs
+			return d, nil
+		})
 		return
 	}
 	for _, ref := range refs {

@@ -107,11 +107,8 @@ func (s *Server) vaultList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var d itemsData
-	for i, l := range list {
-		if i == pageSize {
-			d.Next = list[i-1].ID
-			break
-		}
+	list, d.Next = onePage(list, func(l evidence.Listed) vigil.ID { return l.ID })
+	for _, l := range list {
 		info := infoOf(l.Item)
 		info.Name, info.Created = "", l.Created
 		d.Items = append(d.Items, info)
@@ -261,22 +258,27 @@ type claimRef struct {
 	Attached bool
 }
 
-func (s *Server) itemPage(w http.ResponseWriter, r *http.Request) {
+// item reads the item of the path's {id}.
+func (s *Server) item(r *http.Request) (EvidenceVault, evidence.Item, error) {
 	ev, err := s.vault()
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, evidence.Item{}, err
 	}
 	id, err := pathID(r, "id")
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return nil, evidence.Item{}, err
 	}
 	it, err := ev.Get(r.Context(), id)
+	return ev, it, err
+}
+
+func (s *Server) itemPage(w http.ResponseWriter, r *http.Request) {
+	_, it, err := s.item(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	id := it.ID
 	d := itemData{Item: infoOf(it), Added: r.FormValue("added") != ""}
 	claim, err := formID(r, "claim")
 	if err != nil {
@@ -285,14 +287,9 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if !claim.IsZero() && s.Cases != nil {
 		p := principal(r)
-		rec, err := s.Cases.Get(r.Context(), p, claim)
+		_, cl, err := s.claimOf(r, p, claim)
 		if err != nil {
 			s.fail(w, r, err)
-			return
-		}
-		cl, ok := rec.Doc.(vigil.Claim)
-		if !ok {
-			s.fail(w, r, vigil.ErrNotFound)
 			return
 		}
 		d.Claim = &claimRef{ID: claim, Quote: cl.Quote, Attached: slices.Contains(cl.Evidence, id)}
@@ -310,17 +307,7 @@ func (s *Server) itemPage(w http.ResponseWriter, r *http.Request) {
 // itemContent streams an item's decrypted content, as the inbox serves a
 // submission's file.
 func (s *Server) itemContent(w http.ResponseWriter, r *http.Request) {
-	ev, err := s.vault()
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	it, err := ev.Get(r.Context(), id)
+	ev, it, err := s.item(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -337,20 +324,11 @@ func (s *Server) itemContent(w http.ResponseWriter, r *http.Request) {
 // attach adds the item to a claim's evidence (a new version of the claim)
 // and shows the claim with its act's new status.
 func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
-	ev, err := s.vault()
+	_, it, err := s.item(r)
 	if err == nil {
 		_, err = s.cases()
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := ev.Get(r.Context(), id); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -360,18 +338,13 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r)
-	rec, err := s.Cases.Get(r.Context(), p, claim)
+	rec, cl, err := s.claimOf(r, p, claim)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	cl, ok := rec.Doc.(vigil.Claim)
-	if !ok {
-		s.errorPage(w, r, http.StatusBadRequest, "evidence.err.claim")
-		return
-	}
-	if !slices.Contains(cl.Evidence, id) {
-		cl.Evidence = append(slices.Clone(cl.Evidence), id)
+	if !slices.Contains(cl.Evidence, it.ID) {
+		cl.Evidence = append(slices.Clone(cl.Evidence), it.ID)
 		if _, err := s.Cases.Apply(r.Context(), p, []cases.Change{{Kind: cases.KindClaim, ID: claim, Version: rec.Version, Doc: cl}}); err != nil {
 			s.fail(w, r, err)
 			return
@@ -434,11 +407,8 @@ func (s *Server) bundlePage(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		for i, rec := range recs {
-			if i == pageSize {
-				d.Next = recs[i-1].ID
-				break
-			}
+		recs, d.Next = onePage(recs, func(r cases.Record) vigil.ID { return r.ID })
+		for _, rec := range recs {
 			d.Incidents = append(d.Incidents, option{rec.ID, rec.Doc.(vigil.Incident).Title})
 		}
 	default:
