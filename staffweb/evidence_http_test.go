@@ -426,3 +426,48 @@ func TestEvidenceHTMLInert(t *testing.T) {
 		}
 	}
 }
+
+// TestSourcesPages: 120 sources come 50 a page, each once, following the
+// next-page links; a bad cursor is a 400.
+func TestSourcesPages(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Anna", vigil.RoleAnalyst, "en", "analyst passphrase long")
+	var changes []cases.Change
+	for i := range 120 {
+		changes = append(changes, cases.Change{Doc: vigil.Source{Name: fmt.Sprintf("Source no. %03d", i), Type: vigil.SourceWitness, Reliability: vigil.ReliabilityD}})
+	}
+	_, err := e.d.Cases.Apply(context.Background(), cli, changes)
+	must(t, err)
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Anna", "analyst passphrase long", nil)
+	next := regexp.MustCompile(`href="(/sources\?after=[0-9a-z]{26})"`)
+	row := regexp.MustCompile(`Source no\. \d{3}`)
+	seen := map[string]bool{}
+	p, pages := "/sources", 0
+	for ; p != ""; pages++ {
+		r := c.get(p)
+		if r.status != 200 || pages > 3 {
+			t.Fatalf("%s: %d (page %d)", p, r.status, pages)
+		}
+		rows := row.FindAllString(r.body, -1)
+		if len(rows) > 50 {
+			t.Errorf("%s: %d rows", p, len(rows))
+		}
+		for _, n := range rows {
+			if seen[n] {
+				t.Errorf("%s listed twice", n)
+			}
+			seen[n] = true
+		}
+		p = ""
+		if m := next.FindStringSubmatch(r.body); m != nil {
+			p = m[1]
+		}
+	}
+	if len(seen) != 120 || pages != 3 {
+		t.Errorf("%d sources on %d pages, want 120 on 3", len(seen), pages)
+	}
+	if r := c.get("/sources?after=nonsense"); r.status != http.StatusBadRequest {
+		t.Errorf("bad cursor: %d", r.status)
+	}
+}
