@@ -630,9 +630,10 @@ const maxForm = 1 << 20
 // RequireCSRF refuses (403) a state-changing request (anything but GET,
 // HEAD, OPTIONS) unless it comes from a signed-in session, from the same
 // origin, and carries the session's CSRF token in the [CSRFHeader] header or,
-// for an application/x-www-form-urlencoded body, the [CSRFField] field.
-// Multipart bodies must use the header (reading the form would spool
-// uploads to disk). The token is compared in constant time.
+// for an application/x-www-form-urlencoded body, the [CSRFField] field. A
+// multipart/form-data body carries the field as its first part
+// (multipartCSRF reads only that part, never the form: reading the form
+// would spool uploads to disk). The token is compared in constant time.
 func (s *Sessions) RequireCSRF(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if safe(r.Method) {
@@ -657,6 +658,9 @@ func (s *Sessions) RequireCSRF(next http.Handler) http.Handler {
 			if v, err := url.ParseQuery(string(raw)); err == nil {
 				tok = v.Get(CSRFField)
 			}
+		}
+		if tok == "" {
+			tok = multipartCSRF(r)
 		}
 		if !checkCSRFToken(id, tok) {
 			http.Error(w, "missing or wrong CSRF token", http.StatusForbidden)

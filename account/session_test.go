@@ -512,7 +512,9 @@ func TestCSRF(t *testing.T) {
 			{"another session's token", "csrf=" + other.csrf, form, nil, 403},
 			{"token in header, other session", "", "", []string{account.CSRFHeader, other.csrf}, 403},
 			{"truncated token", "csrf=" + good[:42], form, nil, 403},
-			{"token in a multipart body", "", "multipart/form-data; boundary=x", nil, 403},
+			{"token in a multipart body's first part", "", "multipart/form-data; boundary=x", nil, 200},
+			{"token in a later multipart part", "", "multipart/form-data; boundary=x; order=late", nil, 403},
+			{"wrong token in a multipart body", "", "multipart/form-data; boundary=x; order=wrong", nil, 403},
 			{"good token, cross-site", "csrf=" + good, form, []string{"Sec-Fetch-Site", "cross-site"}, 403},
 			{"good token, other origin", "csrf=" + good, form, []string{"Origin", "https://evil.example"}, 403},
 			{"good token in form", "csrf=" + good, form, nil, 200},
@@ -521,7 +523,14 @@ func TestCSRF(t *testing.T) {
 		} {
 			body := c.body
 			if strings.HasPrefix(c.ctype, "multipart") {
-				body = "--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + good + "\r\n--x--\r\n"
+				part := "--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + good + "\r\n"
+				switch {
+				case strings.HasSuffix(c.ctype, "late"):
+					part = "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc\r\n" + part
+				case strings.HasSuffix(c.ctype, "wrong"):
+					part = strings.Replace(part, good, other.csrf, 1)
+				}
+				body = part + "--x--\r\n"
 			}
 			code, out := b.do(m, "/action", strings.NewReader(body), c.ctype, c.hdr...)
 			if code != c.want {

@@ -176,11 +176,16 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
+	serveDecrypted(w, r, item.Name, rc)
+}
+
+// serveDecrypted streams decrypted content named name to the browser (as
+// file does).
+func serveDecrypted(w http.ResponseWriter, r *http.Request, name string, rc io.Reader) {
 	br := bufio.NewReaderSize(rc, 512)
 	head, _ := br.Peek(512)
 	ct, _, _ := strings.Cut(http.DetectContentType(head), ";")
 	h := w.Header()
-	name := item.Name
 	if name == "" {
 		name = "file"
 	}

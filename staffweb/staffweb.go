@@ -99,6 +99,13 @@ type Server struct {
 	Inbox    Inbox
 	Tokens   Tokens
 	Cases    Cases
+	// Evidence is the evidence vault (the /evidence pages); nil hides it.
+	Evidence EvidenceVault
+	// Bundle writes an evidence bundle of the records ids, as vigil bundle
+	// does (datadir.Dir.BundlePublished in vigil serve); nil: no export.
+	Bundle func(ctx context.Context, w io.Writer, ids []vigil.ID, withContent bool) error
+	// MaxUpload caps an evidence upload in bytes; zero: DefaultMaxUpload.
+	MaxUpload int64
 	// Status fills the vault page; nil shows only the seal.
 	Status func(ctx context.Context) (Status, error)
 	// OnUnseal, if set, runs after an unseal from the UI.

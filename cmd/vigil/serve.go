@@ -378,7 +378,7 @@ func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Add
 	if net.ParseIP(u.Hostname()) == nil {
 		hosts = append(slices.Clone(hosts), u.Hostname())
 	}
-	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), Cases: d.Cases, OnUnseal: apiSrv.OnUnseal, Unsealer: apiSrv.Unsealer, Hosts: hosts,
+	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), Cases: d.Cases, Evidence: d.Evidence, Bundle: d.BundlePublished, OnUnseal: apiSrv.OnUnseal, Unsealer: apiSrv.Unsealer, Hosts: hosts,
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 			h, err := apiSrv.Health(r)
