@@ -97,7 +97,7 @@ var (
 					delete(v.Names, l)
 				}
 			}
-			v.Kind, v.Parent = p.str("kind"), p.id("parent")
+			v.Kind, v.Parent = p.str("kind"), p.ref("parent", cases.KindPlace)
 			lat, okLat := p.float("coordinates.lat")
 			lon, okLon := p.float("coordinates.lon")
 			v.Coordinates = nil
@@ -114,7 +114,7 @@ var (
 		},
 		parse: func(p *parser, d cases.Doc, _ bool) cases.Doc {
 			v, _ := d.(vigil.Party)
-			v.Name, v.Parent = p.str("name"), p.id("parent")
+			v.Name, v.Parent = p.str("name"), p.ref("parent", cases.KindParty)
 			return v
 		}}
 )
@@ -223,7 +223,7 @@ func (s *Server) saveEntity(w http.ResponseWriter, r *http.Request, k entityKind
 		}
 		ch.ID, ch.Version, cur = id, version(r), rec.Doc
 	}
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	ch.Doc = k.parse(p, cur, pr.Can(vigil.ReadPrivate))
 	fp := formPage{name: "records_entity", fields: k.Fields, view: func(f *form) (*view, error) { return s.entityView(r, k, ch.ID, f) }}
 	if ch.ID.IsZero() {

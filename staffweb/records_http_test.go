@@ -108,6 +108,21 @@ func TestRecordForms(t *testing.T) {
 		t.Errorf("incident list lacks the act count by status")
 	}
 
+	// References by name: the exact name (any case) of one record.
+	e.mk(t, cli, vigil.Party{Name: "Twin unit"})
+	e.mk(t, cli, vigil.Party{Name: "Twin unit"})
+	r = c.post(inc+"/acts", url.Values{"type": {"torture"}, "place": {"аргун"}, "victim_persons": {"witness a"}, "perpetrators": {"District police"}}, true)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("act by names: %d\n%s", r.status, r.body)
+	}
+	byName, _, _ := strings.Cut(r.loc, "?")
+	page = c.get(byName)
+	for _, want := range []string{`href="/places/` + place + `"`, `href="/people/` + person + `"`, `href="/parties/` + party + `"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("act made by names lacks %s", want)
+		}
+	}
+
 	// Bad input: 400, the problem next to its field, nothing stored.
 	before := e.nrecords(t)
 	bad := []struct {
@@ -122,7 +137,8 @@ func TestRecordForms(t *testing.T) {
 		{"/incidents", url.Values{"title": {"x"}, "place": {party}}, "f-place", "No such record"},
 		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "victims.min": {"5"}, "victims.max": {"2"}}, "f-victims-min", "More than the maximum."},
 		{inc + "/acts", url.Values{"type": {""}, "victims.min": {"1"}}, "f-type", "Required."},
-		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "victim_persons": {"nonsense"}}, "f-victim-persons", "Not a record ID."},
+		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "victim_persons": {"Witness A\nNobody by this name"}}, "f-victim-persons", "No record has this name"},
+		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "perpetrators": {"Twin unit"}}, "f-perpetrators", "Several records have this name"},
 		{act, url.Values{"type": {"no_such_type"}, "version": {"1"}}, "f-type", "Not a known type of act."},
 		{"/people", url.Values{"pseudonym": {""}}, "f-pseudonym", "Required."},
 		{"/people", url.Values{"pseudonym": {"P"}, "private.names": {"Latin Ivan"}}, "f-private-names", "script code"},

@@ -91,7 +91,7 @@ func parseIncident(p *parser, inc vigil.Incident, author string) vigil.Incident 
 	inc.Title = p.str("title")
 	inc.Description = p.text("description")
 	inc.Period = p.period("")
-	inc.Place = p.id("place")
+	inc.Place = p.ref("place", cases.KindPlace)
 	switch restricted := p.str("restricted") != ""; {
 	case !restricted:
 		inc.Restricted = nil
@@ -102,7 +102,7 @@ func parseIncident(p *parser, inc vigil.Incident, author string) vigil.Incident 
 }
 
 func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	pr := principal(r)
 	inc := parseIncident(p, vigil.Incident{}, pr.Account)
 	refs, ok := s.save(w, r, p, []cases.Change{{Doc: inc, Path: "doc"}}, formPage{name: "records_incidents", fields: incidentFields,
@@ -271,7 +271,7 @@ func (s *Server) editIncident(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	inc := parseIncident(p, rec.Doc.(vigil.Incident), pr.Account)
 	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: inc, Path: "doc"}}, formPage{name: "records_incident", fields: incidentFields,
 		view: func(f *form) (*view, error) { return s.incidentView(r, id, f, nil, nil) }}); !ok {
@@ -299,7 +299,7 @@ func (s *Server) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	inc.Restricted = slices.Clone(inc.Restricted)
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	errs := p.errs
 	if add := r.PostFormValue("add"); add != "" {
 		if slices.Contains(inc.Restricted, add) {
@@ -332,12 +332,12 @@ func parseAct(p *parser, prefix string, a vigil.Act) vigil.Act {
 	a.Type = p.str(prefix + "type")
 	a.Description = p.text(prefix + "description")
 	a.Period = p.period(prefix)
-	a.Place = p.id(prefix + "place")
+	a.Place = p.ref(prefix+"place", cases.KindPlace)
 	if _, ok := p.vals[prefix+"victim_persons"]; ok {
-		a.VictimPersons = p.ids(prefix + "victim_persons")
+		a.VictimPersons = p.refs(prefix+"victim_persons", cases.KindPerson)
 	}
 	if _, ok := p.vals[prefix+"perpetrators"]; ok {
-		a.Perpetrators = p.ids(prefix + "perpetrators")
+		a.Perpetrators = p.refs(prefix+"perpetrators", cases.KindParty)
 	}
 	a.Victims.Min = p.int(prefix+"victims.min", len(a.VictimPersons))
 	a.Victims.Max = p.int(prefix+"victims.max", max(a.Victims.Min, len(a.VictimPersons)))
@@ -355,7 +355,7 @@ func (s *Server) addAct(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	a := parseAct(p, "", vigil.Act{Incident: id})
 	refs, ok := s.save(w, r, p, []cases.Change{{Doc: a, Path: "doc"}}, formPage{name: "records_incident", fields: actFields,
 		view: func(f *form) (*view, error) { return s.incidentView(r, id, nil, f, nil) }})
@@ -454,7 +454,7 @@ func (s *Server) editAct(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	a := parseAct(p, "", rec.Doc.(vigil.Act))
 	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: a, Path: "doc"}}, formPage{name: "records_act", fields: actFields,
 		view: func(f *form) (*view, error) { return s.actView(r, id, f) }}); !ok {
