@@ -688,6 +688,21 @@ func idVal(id vigil.ID) string {
 	return id.String()
 }
 
+// pathRecord returns the record of the path's ID if it is of kind, or
+// renders the error page and returns false.
+func (s *Server) pathRecord(w http.ResponseWriter, r *http.Request, kind string) (cases.Record, bool) {
+	id, err := pathID(r, "id")
+	var rec cases.Record
+	if err == nil {
+		rec, err = s.getDoc(r.Context(), principal(r), id, kind)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return rec, false
+	}
+	return rec, true
+}
+
 // showRecord renders page name for the record of the path's ID, with the
 // notice of a change just made (?done=saved, act, denial or triage).
 func (s *Server) showRecord(w http.ResponseWriter, r *http.Request, name string, build func(id vigil.ID) (*view, error)) {

@@ -260,17 +260,11 @@ func version(r *http.Request) int64 {
 }
 
 func (s *Server) editIncident(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(w, r, cases.KindIncident)
+	if !ok {
 		return
 	}
-	pr := principal(r)
-	rec, err := s.getDoc(r.Context(), pr, id, cases.KindIncident)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id, pr := rec.ID, principal(r)
 	p := s.parser(r)
 	inc := parseIncident(p, rec.Doc.(vigil.Incident), pr.Account)
 	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: inc, Path: "doc"}}, formPage{name: "records_incident", fields: incidentFields,
@@ -282,17 +276,11 @@ func (s *Server) editIncident(w http.ResponseWriter, r *http.Request) {
 
 // members adds or removes a member account of a restricted incident.
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(w, r, cases.KindIncident)
+	if !ok {
 		return
 	}
-	pr := principal(r)
-	rec, err := s.getDoc(r.Context(), pr, id, cases.KindIncident)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id := rec.ID
 	inc := rec.Doc.(vigil.Incident)
 	if len(inc.Restricted) == 0 {
 		s.errorPage(w, r, http.StatusBadRequest, "err.invalid")
@@ -345,16 +333,11 @@ func parseAct(p *parser, prefix string, a vigil.Act) vigil.Act {
 }
 
 func (s *Server) addAct(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(w, r, cases.KindIncident)
+	if !ok {
 		return
 	}
-	pr := principal(r)
-	if _, err := s.getDoc(r.Context(), pr, id, cases.KindIncident); err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id := rec.ID
 	p := s.parser(r)
 	a := parseAct(p, "", vigil.Act{Incident: id})
 	refs, ok := s.save(w, r, p, []cases.Change{{Doc: a, Path: "doc"}}, formPage{name: "records_incident", fields: actFields,
@@ -443,17 +426,11 @@ func (s *Server) actPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) editAct(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(w, r, cases.KindAct)
+	if !ok {
 		return
 	}
-	pr := principal(r)
-	rec, err := s.getDoc(r.Context(), pr, id, cases.KindAct)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id := rec.ID
 	p := s.parser(r)
 	a := parseAct(p, "", rec.Doc.(vigil.Act))
 	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: a, Path: "doc"}}, formPage{name: "records_act", fields: actFields,
