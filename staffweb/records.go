@@ -86,6 +86,14 @@ type recordReader interface {
 
 var _ recordReader = (*cases.Service)(nil)
 
+// actsNamer finds the acts that name a person, party or place;
+// *cases.Service implements it. Without it the pages do not list them.
+type actsNamer interface {
+	ActsNaming(ctx context.Context, p vigil.Principal, id vigil.ID, limit int) ([]cases.ActResult, error)
+}
+
+var _ actsNamer = (*cases.Service)(nil)
+
 // incidentActs returns the acts of incident id with their results.
 func (s *Server) incidentActs(ctx context.Context, p vigil.Principal, id vigil.ID) ([]cases.ActResult, error) {
 	if rr, ok := s.Cases.(recordReader); ok {

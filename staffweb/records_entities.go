@@ -119,6 +119,12 @@ var (
 		}}
 )
 
+// A namedAct is an act listed on the page of a record it names.
+type namedAct struct {
+	cases.ActResult
+	Incident ref
+}
+
 type entityRow struct {
 	ref
 	Meta string
@@ -135,6 +141,7 @@ type entityData struct {
 	Doc     cases.Doc
 	Parent  ref
 	Kids    []ref
+	Acts    []namedAct // acts that name the record
 	Private bool // the form shows private fields
 }
 
@@ -174,6 +181,15 @@ func (s *Server) entityView(r *http.Request, k entityKind, id vigil.ID, f *form)
 		d.Parent = n.of(x.Parent)
 	case vigil.Party:
 		d.Parent = n.of(x.Parent)
+	}
+	if an, ok := s.Cases.(actsNamer); ok {
+		acts, err := an.ActsNaming(ctx, p, id, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
+			d.Acts = append(d.Acts, namedAct{ActResult: a, Incident: n.of(a.Act.Incident)})
+		}
 	}
 	if k.Kind != cases.KindPerson {
 		kids, err := s.Cases.Children(ctx, p, id)

@@ -99,6 +99,11 @@ func TestRecordForms(t *testing.T) {
 	if r := c.get("/people/" + person); !strings.Contains(r.body, "Ivan Petrov") || !strings.Contains(r.body, "Иван Петров") {
 		t.Errorf("investigator does not see the private names: %d", r.status)
 	}
+	for _, p := range []string{"/people/" + person, "/parties/" + party, "/places/" + place} {
+		if r := c.get(p); !strings.Contains(r.body, `href="`+act+`"`) || !strings.Contains(r.body, "Detentions at the market") {
+			t.Errorf("%s does not list the act that names it", p)
+		}
+	}
 	for _, p := range []string{"/incidents", "/people", "/places", "/parties", "/places/" + place, "/parties/" + party} {
 		if r := c.get(p); r.status != 200 {
 			t.Errorf("%s: %d", p, r.status)
