@@ -142,7 +142,7 @@ type entityData struct {
 	Parent  ref
 	Kids    []ref
 	Acts    []namedAct // acts that name the record
-	Private bool // the form shows private fields
+	Private bool       // the form shows private fields
 }
 
 func (s *Server) entitiesView(r *http.Request, k entityKind, f *form) (*view, error) {
