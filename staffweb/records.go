@@ -150,6 +150,9 @@ type form struct {
 	Other []string
 	// Rows is the number of act rows of the triage form.
 	Rows int
+	// ID prefixes the element IDs of the fields, for two forms on one
+	// page with fields of the same names.
+	ID string
 }
 
 func newForm(vals url.Values) *form {
@@ -473,7 +476,7 @@ func selectField(v *view, f *form, name, label string, options []option) templat
 }
 
 func fieldWith(v *view, f *form, kind, name, label string, options []option) template.HTML {
-	d := fieldData{ID: fieldID(name), Name: name, Label: v.T(label), Value: f.V(name), Err: f.E(name), Kind: kind, Options: options}
+	d := fieldData{ID: fieldID(f.ID + name), Name: name, Label: v.T(label), Value: f.V(name), Err: f.E(name), Kind: kind, Options: options}
 	if kind == "date" {
 		d.Hint = v.T("records.hint.date")
 	}

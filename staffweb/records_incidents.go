@@ -205,6 +205,7 @@ func (s *Server) incidentView(r *http.Request, id vigil.ID, edit, newAct, member
 	if d.Members == nil {
 		d.Members = newForm(nil)
 	}
+	d.NewAct.ID = "act-" // the edit form has fields of the same names
 	seen := map[vigil.ID]bool{}
 	add := func(list *[]ref, id vigil.ID) {
 		if !id.IsZero() && !seen[id] {
