@@ -79,6 +79,22 @@ func TestIncidentActs(t *testing.T) {
 			t.Errorf("%s IncidentActs of the restricted incident: %d %v", p.Account, len(acts), err)
 		}
 	}
+	// The acts naming a person, a party, a place: the restricted
+	// incident's act only for its member.
+	for _, id := range []vigil.ID{f.person, f.police, f.town} {
+		if acts, err := s.ActsNaming(ctx, ivan, id, 0); err != nil || len(acts) != 1 || !reflect.DeepEqual(acts[0], byID[f.act]) {
+			t.Errorf("ActsNaming %s for the member: %v %v", id, acts, err)
+		}
+		if acts, err := s.ActsNaming(ctx, olga, id, 0); err != nil || len(acts) != 0 {
+			t.Errorf("ActsNaming %s for a non-member: %v %v", id, acts, err)
+		}
+	}
+	if acts, err := s.ActsNaming(ctx, ivan, f.ministry, 0); err != nil || len(acts) != 0 {
+		t.Errorf("ActsNaming of a party above the perpetrator: %v %v", acts, err)
+	}
+	if _, err := s.ActsNaming(ctx, olga, f.act, 0); !errors.Is(err, vigil.ErrNotFound) {
+		t.Errorf("ActsNaming of a hidden act: %v", err)
+	}
 	if _, err := s.IncidentActs(ctx, intakeP, other); !errors.Is(err, vigil.ErrForbidden) {
 		t.Errorf("intake IncidentActs: %v", err)
 	}

@@ -134,7 +134,8 @@ func (r restricted) fill(p string) (string, bool) {
 func pages() []staffweb.Route {
 	var out []staffweb.Route
 	for _, rt := range staffweb.Routes() {
-		if rt.Method != "GET" || rt.Access == staffweb.Public || strings.Contains(rt.Path, "{file}") {
+		// Files (an inbox file, an evidence item's content) are not pages.
+		if rt.Method != "GET" || rt.Access == staffweb.Public || strings.Contains(rt.Path, "{file}") || strings.HasSuffix(rt.Path, "/content") {
 			continue
 		}
 		out = append(out, rt)

@@ -18,7 +18,6 @@ import (
 	"github.com/vigil-hr/vigil/staffweb"
 )
 
-
 // caseSetup is an incident with one act, and a restricted incident with
 // one act and one claim.
 type caseSetup struct {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/corroborate"
+	"github.com/vigil-hr/vigil/search"
 )
 
 // Roles of the case record routes: the cases service decides the rest
@@ -84,6 +86,14 @@ type recordReader interface {
 
 var _ recordReader = (*cases.Service)(nil)
 
+// actsNamer finds the acts that name a person, party or place;
+// *cases.Service implements it. Without it the pages do not list them.
+type actsNamer interface {
+	ActsNaming(ctx context.Context, p vigil.Principal, id vigil.ID, limit int) ([]cases.ActResult, error)
+}
+
+var _ actsNamer = (*cases.Service)(nil)
+
 // incidentActs returns the acts of incident id with their results.
 func (s *Server) incidentActs(ctx context.Context, p vigil.Principal, id vigil.ID) ([]cases.ActResult, error) {
 	if rr, ok := s.Cases.(recordReader); ok {
@@ -140,6 +150,9 @@ type form struct {
 	Other []string
 	// Rows is the number of act rows of the triage form.
 	Rows int
+	// ID prefixes the element IDs of the fields, for two forms on one
+	// page with fields of the same names.
+	ID string
 }
 
 func newForm(vals url.Values) *form {
@@ -166,6 +179,9 @@ const (
 	probCoord  = "not a number"
 	probID     = "not an ID"
 	probEmpty  = "missing"
+	// A reference given by a name that names no record, or several.
+	probNoName    = "no record has this name"
+	probAmbiguous = "several records have this name"
 )
 
 var problemKeys = []struct {
@@ -189,6 +205,8 @@ var problemKeys = []struct {
 	{regexp.MustCompile(`^` + probNumber + `$`), "records.problem.number"},
 	{regexp.MustCompile(`^` + probCoord + `$`), "records.problem.coord"},
 	{regexp.MustCompile(`^` + probID + `$`), "records.problem.id"},
+	{regexp.MustCompile(`^` + probNoName + `$`), "records.problem.noname"},
+	{regexp.MustCompile(`^` + probAmbiguous + `$`), "records.problem.ambiguous"},
 	{regexp.MustCompile(`^not an ISO 15924`), "records.problem.script"},
 	{regexp.MustCompile(`^outside `), "records.problem.range"},
 }
@@ -209,9 +227,65 @@ func problem(v *view, p string) string {
 type parser struct {
 	vals url.Values
 	errs map[string]string // field → English problem
+	// find returns the record of kind named text (an ID, or the exact
+	// name of one record), or a problem; nil takes IDs only.
+	find func(kind, text string) (vigil.ID, string)
 }
 
 func newParser(vals url.Values) *parser { return &parser{vals: vals, errs: map[string]string{}} }
+
+// parser returns a parser of r's form that finds references by name as
+// the request's principal sees the records.
+func (s *Server) parser(r *http.Request) *parser {
+	p := newParser(r.PostForm)
+	p.find = func(kind, text string) (vigil.ID, string) { return s.find(r, kind, text) }
+	return p
+}
+
+// find returns the one record of kind whose name (a pseudonym, a party's
+// name, a place's name in any language) is text, ignoring case, or an ID
+// typed as it is. Names are looked up with the full-text search; what is
+// typed goes in the POST body only, never in a URL or a log.
+func (s *Server) find(r *http.Request, kind, text string) (vigil.ID, string) {
+	if id, err := vigil.ParseID(text); err == nil {
+		return id, ""
+	}
+	res, err := s.Cases.Search(r.Context(), principal(r), text, search.Filter{Kinds: []string{kind}}, 0, 20)
+	if err != nil {
+		return vigil.ID{}, probNoName
+	}
+	var found []vigil.ID
+	for _, h := range res.Hits {
+		if h.Kind != kind || slices.Contains(found, h.ID) {
+			continue
+		}
+		rec, err := s.Cases.Get(r.Context(), principal(r), h.ID)
+		if err == nil && named(rec.Doc, text) {
+			found = append(found, h.ID)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return vigil.ID{}, probNoName
+	case 1:
+		return found[0], ""
+	}
+	return vigil.ID{}, probAmbiguous
+}
+
+// named reports whether d is called text.
+func named(d cases.Doc, text string) bool {
+	text = strings.TrimSpace(text)
+	if p, ok := d.(vigil.Place); ok {
+		for _, n := range p.Names {
+			if strings.EqualFold(n, text) {
+				return true
+			}
+		}
+		return false
+	}
+	return strings.EqualFold(docName(d, ""), text)
+}
 
 func (p *parser) str(name string) string { return strings.TrimSpace(p.vals.Get(name)) }
 
@@ -262,28 +336,39 @@ func (p *parser) float(name string) (float64, bool) {
 	return x, err == nil
 }
 
-func (p *parser) id(name string) vigil.ID {
+// ref reads a reference to a record of kind: an ID, or a name if the
+// parser can find records by name; empty is none.
+func (p *parser) ref(name, kind string) vigil.ID {
 	s := p.str(name)
 	if s == "" {
 		return vigil.ID{}
 	}
-	id, err := vigil.ParseID(s)
-	if err != nil {
-		p.errs[name] = probID
+	return p.one(name, kind, s)
+}
+
+func (p *parser) one(name, kind, s string) vigil.ID {
+	if p.find == nil {
+		id, err := vigil.ParseID(s)
+		if err != nil {
+			p.errs[name] = probID
+		}
+		return id
+	}
+	id, prob := p.find(kind, s)
+	if prob != "" {
+		p.errs[name] = prob
 	}
 	return id
 }
 
-// ids reads IDs separated by blanks or commas.
-func (p *parser) ids(name string) []vigil.ID {
+// refs reads references to records of kind, one a line (or separated by
+// commas), each an ID or a name.
+func (p *parser) refs(name, kind string) []vigil.ID {
 	var out []vigil.ID
-	for _, s := range strings.FieldsFunc(p.vals.Get(name), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' }) {
-		id, err := vigil.ParseID(s)
-		if err != nil {
-			p.errs[name] = probID
-			continue
+	for _, s := range strings.FieldsFunc(p.vals.Get(name), func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, p.one(name, kind, s))
 		}
-		out = append(out, id)
 	}
 	return out
 }
@@ -391,7 +476,7 @@ func selectField(v *view, f *form, name, label string, options []option) templat
 }
 
 func fieldWith(v *view, f *form, kind, name, label string, options []option) template.HTML {
-	d := fieldData{ID: fieldID(name), Name: name, Label: v.T(label), Value: f.V(name), Err: f.E(name), Kind: kind, Options: options}
+	d := fieldData{ID: fieldID(f.ID + name), Name: name, Label: v.T(label), Value: f.V(name), Err: f.E(name), Kind: kind, Options: options}
 	if kind == "date" {
 		d.Hint = v.T("records.hint.date")
 	}
@@ -612,6 +697,21 @@ func idVal(id vigil.ID) string {
 		return ""
 	}
 	return id.String()
+}
+
+// pathRecord returns the record of the path's ID if it is of kind, or
+// renders the error page and returns false.
+func (s *Server) pathRecord(w http.ResponseWriter, r *http.Request, kind string) (cases.Record, bool) {
+	id, err := pathID(r, "id")
+	var rec cases.Record
+	if err == nil {
+		rec, err = s.getDoc(r.Context(), principal(r), id, kind)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return rec, false
+	}
+	return rec, true
 }
 
 // showRecord renders page name for the record of the path's ID, with the

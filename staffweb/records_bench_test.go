@@ -156,7 +156,8 @@ func generate(b *testing.B, s *cases.Service) int {
 }
 
 // BenchmarkRecordPages measures the server time and size of the incident
-// list and an incident page (also an act page and the people list) with
+// list and an incident page (also an act page, the people list and a
+// place's and a party's page, which scan the acts for those naming them) with
 // 100,000 case records loaded, as an investigator. Targets: < 100 ms and
 // < 200 KB per page.
 func BenchmarkRecordPages(b *testing.B) {
@@ -193,6 +194,8 @@ func BenchmarkRecordPages(b *testing.B) {
 		{"incident", "/incidents/" + inc.String()},
 		{"act", "/acts/" + acts[0].ID.String()},
 		{"people", "/people"},
+		{"place", "/places/" + acts[0].Doc.(vigil.Act).Place.String()},
+		{"party", "/parties/" + acts[0].Doc.(vigil.Act).Perpetrators[0].String()},
 	}
 	for _, pg := range pages {
 		b.Run(pg.name, func(b *testing.B) {

@@ -41,6 +41,10 @@ func TestBrowserTriage(t *testing.T) {
 	browsertest.Do(t, ctx, chromedp.Click(chromedp.ID("triage-link")), chromedp.WaitVisible(chromedp.ID("f-incident-title")))
 	checkLang(t, ctx, "ru", "Нарушение 2")
 	browsertest.Screenshot(t, ctx, "02-triage-form-ru")
+	browsertest.Do(t, ctx, chromedp.EmulateViewport(375, 800), chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("f-incident-title")))
+	noScroll(t, ctx)
+	browsertest.Screenshot(t, ctx, "02a-triage-form-375-ru")
+	browsertest.Do(t, ctx, chromedp.EmulateViewport(1024, 768))
 
 	// Two acts, but no title yet.
 	browsertest.Do(t, ctx,

@@ -86,9 +86,9 @@ func (s *Server) denial(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	src := vigil.Source{Name: p.str("source.name"), Type: vigil.SourceOfficial,
-		Reliability: vigil.Reliability(p.str("source.reliability")), Party: p.id("source.party")}
+		Reliability: vigil.Reliability(p.str("source.reliability")), Party: p.ref("source.party", cases.KindParty)}
 	cl := vigil.Claim{Act: id, Stance: vigil.Denies, Credibility: vigil.Credibility(p.int("claim.credibility", 6)),
 		Quote: p.text("claim.quote"), Date: p.date("claim.date")}
 	if cl.Quote == "" {

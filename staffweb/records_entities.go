@@ -97,7 +97,7 @@ var (
 					delete(v.Names, l)
 				}
 			}
-			v.Kind, v.Parent = p.str("kind"), p.id("parent")
+			v.Kind, v.Parent = p.str("kind"), p.ref("parent", cases.KindPlace)
 			lat, okLat := p.float("coordinates.lat")
 			lon, okLon := p.float("coordinates.lon")
 			v.Coordinates = nil
@@ -114,10 +114,16 @@ var (
 		},
 		parse: func(p *parser, d cases.Doc, _ bool) cases.Doc {
 			v, _ := d.(vigil.Party)
-			v.Name, v.Parent = p.str("name"), p.id("parent")
+			v.Name, v.Parent = p.str("name"), p.ref("parent", cases.KindParty)
 			return v
 		}}
 )
+
+// A namedAct is an act listed on the page of a record it names.
+type namedAct struct {
+	cases.ActResult
+	Incident ref
+}
 
 type entityRow struct {
 	ref
@@ -135,7 +141,8 @@ type entityData struct {
 	Doc     cases.Doc
 	Parent  ref
 	Kids    []ref
-	Private bool // the form shows private fields
+	Acts    []namedAct // acts that name the record
+	Private bool       // the form shows private fields
 }
 
 func (s *Server) entitiesView(r *http.Request, k entityKind, f *form) (*view, error) {
@@ -174,6 +181,15 @@ func (s *Server) entityView(r *http.Request, k entityKind, id vigil.ID, f *form)
 		d.Parent = n.of(x.Parent)
 	case vigil.Party:
 		d.Parent = n.of(x.Parent)
+	}
+	if an, ok := s.Cases.(actsNamer); ok {
+		acts, err := an.ActsNaming(ctx, p, id, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
+			d.Acts = append(d.Acts, namedAct{ActResult: a, Incident: n.of(a.Act.Incident)})
+		}
 	}
 	if k.Kind != cases.KindPerson {
 		kids, err := s.Cases.Children(ctx, p, id)
@@ -223,7 +239,7 @@ func (s *Server) saveEntity(w http.ResponseWriter, r *http.Request, k entityKind
 		}
 		ch.ID, ch.Version, cur = id, version(r), rec.Doc
 	}
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	ch.Doc = k.parse(p, cur, pr.Can(vigil.ReadPrivate))
 	fp := formPage{name: "records_entity", fields: k.Fields, view: func(f *form) (*view, error) { return s.entityView(r, k, ch.ID, f) }}
 	if ch.ID.IsZero() {

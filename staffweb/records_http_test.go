@@ -99,6 +99,11 @@ func TestRecordForms(t *testing.T) {
 	if r := c.get("/people/" + person); !strings.Contains(r.body, "Ivan Petrov") || !strings.Contains(r.body, "Иван Петров") {
 		t.Errorf("investigator does not see the private names: %d", r.status)
 	}
+	for _, p := range []string{"/people/" + person, "/parties/" + party, "/places/" + place} {
+		if r := c.get(p); !strings.Contains(r.body, `href="`+act+`"`) || !strings.Contains(r.body, "Detentions at the market") {
+			t.Errorf("%s does not list the act that names it", p)
+		}
+	}
 	for _, p := range []string{"/incidents", "/people", "/places", "/parties", "/places/" + place, "/parties/" + party} {
 		if r := c.get(p); r.status != 200 {
 			t.Errorf("%s: %d", p, r.status)
@@ -106,6 +111,21 @@ func TestRecordForms(t *testing.T) {
 	}
 	if r := c.get("/incidents"); !strings.Contains(r.body, "unverified: 1") {
 		t.Errorf("incident list lacks the act count by status")
+	}
+
+	// References by name: the exact name (any case) of one record.
+	e.mk(t, cli, vigil.Party{Name: "Twin unit"})
+	e.mk(t, cli, vigil.Party{Name: "Twin unit"})
+	r = c.post(inc+"/acts", url.Values{"type": {"torture"}, "place": {"аргун"}, "victim_persons": {"witness a"}, "perpetrators": {"District police"}}, true)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("act by names: %d\n%s", r.status, r.body)
+	}
+	byName, _, _ := strings.Cut(r.loc, "?")
+	page = c.get(byName)
+	for _, want := range []string{`href="/places/` + place + `"`, `href="/people/` + person + `"`, `href="/parties/` + party + `"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("act made by names lacks %s", want)
+		}
 	}
 
 	// Bad input: 400, the problem next to its field, nothing stored.
@@ -120,9 +140,10 @@ func TestRecordForms(t *testing.T) {
 		{"/incidents", url.Values{"title": {"x"}, "period.from": {"March"}}, "f-period-from", "Not a date"},
 		{"/incidents", url.Values{"title": {"x"}, "period.from": {"2024-05"}, "period.to": {"2024-04"}}, "f-period-to", "Ends before it starts."},
 		{"/incidents", url.Values{"title": {"x"}, "place": {party}}, "f-place", "No such record"},
-		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "victims.min": {"5"}, "victims.max": {"2"}}, "f-victims-min", "More than the maximum."},
-		{inc + "/acts", url.Values{"type": {""}, "victims.min": {"1"}}, "f-type", "Required."},
-		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "victim_persons": {"nonsense"}}, "f-victim-persons", "Not a record ID."},
+		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "victims.min": {"5"}, "victims.max": {"2"}}, "f-act-victims-min", "More than the maximum."},
+		{inc + "/acts", url.Values{"type": {""}, "victims.min": {"1"}}, "f-act-type", "Required."},
+		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "victim_persons": {"Witness A\nNobody by this name"}}, "f-act-victim-persons", "No record has this name"},
+		{inc + "/acts", url.Values{"type": {"arbitrary_detention"}, "perpetrators": {"Twin unit"}}, "f-act-perpetrators", "Several records have this name"},
 		{act, url.Values{"type": {"no_such_type"}, "version": {"1"}}, "f-type", "Not a known type of act."},
 		{"/people", url.Values{"pseudonym": {""}}, "f-pseudonym", "Required."},
 		{"/people", url.Values{"pseudonym": {"P"}, "private.names": {"Latin Ivan"}}, "f-private-names", "script code"},
@@ -358,6 +379,43 @@ func TestIncidentsPaginate(t *testing.T) {
 	for _, b := range []string{p1.body, p2.body} {
 		if strings.Contains(b, "Hidden incident") {
 			t.Error("a restricted incident of others is listed")
+		}
+	}
+}
+
+// TestRecordPagesUniqueIDs: no element ID is used twice on a record page
+// (two forms with fields of the same names), and every label points to a
+// field.
+func TestRecordPagesUniqueIDs(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Ivan", vigil.RoleInvestigator, "en", "investigator passphrase")
+	party := e.mk(t, cli, vigil.Party{Name: "Police"})
+	place := e.mk(t, cli, vigil.Place{Names: map[string]string{"en": "Town"}})
+	person := e.mk(t, cli, vigil.Person{Pseudonym: "W"})
+	inc := e.mk(t, cli, vigil.Incident{Title: "Wave", Restricted: []string{"Ivan"}})
+	act := e.mk(t, cli, vigil.Act{Incident: inc, Type: "torture", Victims: vigil.VictimCount{Min: 1, Max: 1}, Perpetrators: []vigil.ID{party}})
+	sub := e.submit(t, "text", nil)
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Ivan", "investigator passphrase", nil)
+	idRe := regexp.MustCompile(` id="([^"]+)"`)
+	forRe := regexp.MustCompile(` for="([^"]+)"`)
+	for _, p := range []string{"/incidents", "/incidents/" + inc.String(), "/acts/" + act.String(), "/acts/" + act.String() + "/denial",
+		"/people", "/people/" + person.String(), "/places", "/places/" + place.String(), "/parties", "/parties/" + party.String(),
+		"/inbox/" + sub.String() + "/triage", "/inbox/" + sub.String()} {
+		r := c.get(p)
+		ids := map[string]int{}
+		for _, m := range idRe.FindAllStringSubmatch(r.body, -1) {
+			ids[m[1]]++
+		}
+		for id, n := range ids {
+			if n > 1 {
+				t.Errorf("%s: id %q used %d times", p, id, n)
+			}
+		}
+		for _, m := range forRe.FindAllStringSubmatch(r.body, -1) {
+			if ids[m[1]] != 1 {
+				t.Errorf("%s: label for %q has no field", p, m[1])
+			}
 		}
 	}
 }

@@ -91,7 +91,7 @@ func parseIncident(p *parser, inc vigil.Incident, author string) vigil.Incident 
 	inc.Title = p.str("title")
 	inc.Description = p.text("description")
 	inc.Period = p.period("")
-	inc.Place = p.id("place")
+	inc.Place = p.ref("place", cases.KindPlace)
 	switch restricted := p.str("restricted") != ""; {
 	case !restricted:
 		inc.Restricted = nil
@@ -102,7 +102,7 @@ func parseIncident(p *parser, inc vigil.Incident, author string) vigil.Incident 
 }
 
 func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	pr := principal(r)
 	inc := parseIncident(p, vigil.Incident{}, pr.Account)
 	refs, ok := s.save(w, r, p, []cases.Change{{Doc: inc, Path: "doc"}}, formPage{name: "records_incidents", fields: incidentFields,
@@ -205,6 +205,7 @@ func (s *Server) incidentView(r *http.Request, id vigil.ID, edit, newAct, member
 	if d.Members == nil {
 		d.Members = newForm(nil)
 	}
+	d.NewAct.ID = "act-" // the edit form has fields of the same names
 	seen := map[vigil.ID]bool{}
 	add := func(list *[]ref, id vigil.ID) {
 		if !id.IsZero() && !seen[id] {
@@ -260,18 +261,12 @@ func version(r *http.Request) int64 {
 }
 
 func (s *Server) editIncident(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(w, r, cases.KindIncident)
+	if !ok {
 		return
 	}
-	pr := principal(r)
-	rec, err := s.getDoc(r.Context(), pr, id, cases.KindIncident)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := newParser(r.PostForm)
+	id, pr := rec.ID, principal(r)
+	p := s.parser(r)
 	inc := parseIncident(p, rec.Doc.(vigil.Incident), pr.Account)
 	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: inc, Path: "doc"}}, formPage{name: "records_incident", fields: incidentFields,
 		view: func(f *form) (*view, error) { return s.incidentView(r, id, f, nil, nil) }}); !ok {
@@ -282,24 +277,18 @@ func (s *Server) editIncident(w http.ResponseWriter, r *http.Request) {
 
 // members adds or removes a member account of a restricted incident.
 func (s *Server) members(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(w, r, cases.KindIncident)
+	if !ok {
 		return
 	}
-	pr := principal(r)
-	rec, err := s.getDoc(r.Context(), pr, id, cases.KindIncident)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id := rec.ID
 	inc := rec.Doc.(vigil.Incident)
 	if len(inc.Restricted) == 0 {
 		s.errorPage(w, r, http.StatusBadRequest, "err.invalid")
 		return
 	}
 	inc.Restricted = slices.Clone(inc.Restricted)
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	errs := p.errs
 	if add := r.PostFormValue("add"); add != "" {
 		if slices.Contains(inc.Restricted, add) {
@@ -332,12 +321,12 @@ func parseAct(p *parser, prefix string, a vigil.Act) vigil.Act {
 	a.Type = p.str(prefix + "type")
 	a.Description = p.text(prefix + "description")
 	a.Period = p.period(prefix)
-	a.Place = p.id(prefix + "place")
+	a.Place = p.ref(prefix+"place", cases.KindPlace)
 	if _, ok := p.vals[prefix+"victim_persons"]; ok {
-		a.VictimPersons = p.ids(prefix + "victim_persons")
+		a.VictimPersons = p.refs(prefix+"victim_persons", cases.KindPerson)
 	}
 	if _, ok := p.vals[prefix+"perpetrators"]; ok {
-		a.Perpetrators = p.ids(prefix + "perpetrators")
+		a.Perpetrators = p.refs(prefix+"perpetrators", cases.KindParty)
 	}
 	a.Victims.Min = p.int(prefix+"victims.min", len(a.VictimPersons))
 	a.Victims.Max = p.int(prefix+"victims.max", max(a.Victims.Min, len(a.VictimPersons)))
@@ -345,17 +334,12 @@ func parseAct(p *parser, prefix string, a vigil.Act) vigil.Act {
 }
 
 func (s *Server) addAct(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(w, r, cases.KindIncident)
+	if !ok {
 		return
 	}
-	pr := principal(r)
-	if _, err := s.getDoc(r.Context(), pr, id, cases.KindIncident); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := newParser(r.PostForm)
+	id := rec.ID
+	p := s.parser(r)
 	a := parseAct(p, "", vigil.Act{Incident: id})
 	refs, ok := s.save(w, r, p, []cases.Change{{Doc: a, Path: "doc"}}, formPage{name: "records_incident", fields: actFields,
 		view: func(f *form) (*view, error) { return s.incidentView(r, id, nil, f, nil) }})
@@ -443,18 +427,12 @@ func (s *Server) actPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) editAct(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.fail(w, r, err)
+	rec, ok := s.pathRecord(w, r, cases.KindAct)
+	if !ok {
 		return
 	}
-	pr := principal(r)
-	rec, err := s.getDoc(r.Context(), pr, id, cases.KindAct)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := newParser(r.PostForm)
+	id := rec.ID
+	p := s.parser(r)
 	a := parseAct(p, "", rec.Doc.(vigil.Act))
 	if _, ok := s.save(w, r, p, []cases.Change{{ID: id, Version: version(r), Doc: a, Path: "doc"}}, formPage{name: "records_act", fields: actFields,
 		view: func(f *form) (*view, error) { return s.actView(r, id, f) }}); !ok {

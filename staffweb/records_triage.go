@@ -140,9 +140,9 @@ func (s *Server) triage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := newParser(r.PostForm)
+	p := s.parser(r)
 	inc := vigil.Incident{Title: p.str("incident.title"), Description: p.text("incident.description"),
-		Period: p.period("incident."), Place: p.id("incident.place")}
+		Period: p.period("incident."), Place: p.ref("incident.place", cases.KindPlace)}
 	if p.str("incident.restricted") != "" {
 		inc.Restricted = []string{pr.Account}
 	}
