@@ -301,7 +301,7 @@ func TestBrowserSealEverywhere(t *testing.T) {
 			}
 		}
 	}
-	if n < 7 {
+	if n < 20 {
 		t.Fatalf("only %d pages walked", n)
 	}
 	browsertest.Screenshot(t, ctx, "03-page-after-seal-ru")
