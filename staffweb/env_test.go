@@ -79,6 +79,7 @@ func newEnv(t testing.TB, unsealed, insecure bool) *env {
 	}
 	tokens := &auth.Tokens{Store: d.Store, Vault: d.Vault, Audit: d.Intake.Audit}
 	srv := &staffweb.Server{Sessions: s, Vault: d.Vault, Inbox: d.Intake, Tokens: tokens, Cases: d.Cases,
+		Generation: staffweb.LogGeneration(d.Store),
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			return staffweb.Status{TreeSize: 12345, Checkpoint: -1}, nil
 		}}

@@ -111,6 +111,13 @@ type Server struct {
 	// with UnsealLimit (zero fields: 5 attempts, then one a minute).
 	Unsealer    *unsealguard.Guard
 	UnsealLimit ratelimit.Config
+	// Generation returns a number that changes whenever a case record
+	// changes (vigil serve: the evidence log's size); the figures page
+	// caches its numbers per generation. Nil: figures are computed on
+	// every request.
+	Generation func(ctx context.Context) (int64, error)
+
+	insightState insightState
 
 	once  sync.Once
 	pages map[string]*template.Template

@@ -373,6 +373,7 @@ func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Add
 		hosts = append(slices.Clone(hosts), u.Hostname())
 	}
 	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), Cases: d.Cases, OnUnseal: apiSrv.OnUnseal, Unsealer: apiSrv.Unsealer, Hosts: hosts,
+		Generation: staffweb.LogGeneration(d.Store),
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 			h, err := apiSrv.Health(r)
