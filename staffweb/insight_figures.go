@@ -17,7 +17,7 @@ import (
 const (
 	chartWidth = 640
 	chartRow   = 40 // height of one bar with its label
-	chartTop   = 28 // room for the legend
+	chartTop   = 36 // room for the legend
 	figPlaces  = 25 // places shown: those with the highest "reported up to"
 	figCaches  = 64 // visibility keys cached at once
 )
