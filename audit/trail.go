@@ -36,8 +36,8 @@ type Trail struct {
 	once  sync.Once
 	mu    sync.Mutex
 	built bool
-	list  []Entry // newest first
-	known map[vigil.ID]struct{}
+	list  []Entry                // newest first
+	known map[vigil.ID]time.Time // the time of every event listed
 	// actors and verbs count the events of each actor and action verb.
 	actors, verbs map[string]int
 	scans         int // full reads of the store (see Scans)
@@ -73,18 +73,6 @@ func Verb(action string) string {
 	return v
 }
 
-// A Cursor is a position in the trail, newest first: the page after it
-// starts with the first event older than it.
-type Cursor struct {
-	Time time.Time
-	ID   vigil.ID
-}
-
-// before reports whether e comes after c in newest-first order.
-func (c Cursor) before(e *Entry) bool {
-	return newestFirst(Entry{ID: c.ID, Event: Event{Time: c.Time}}, *e) < 0
-}
-
 func newestFirst(a, b Entry) int {
 	return cmp.Or(b.Time.Compare(a.Time), bytes.Compare(b.ID[:], a.ID[:]))
 }
@@ -92,8 +80,9 @@ func newestFirst(a, b Entry) int {
 // A Page is a page of the trail.
 type Page struct {
 	Entries []Entry
-	// Next is the cursor of the next page; nil on the last.
-	Next *Cursor
+	// Next is the ID of the last event of the page, for reading the next
+	// page; zero on the last page.
+	Next vigil.ID
 	// Total counts the events the filter selects.
 	Total int
 	// Actors and Actions are every actor and action verb in the trail,
@@ -101,10 +90,11 @@ type Page struct {
 	Actors, Actions []string
 }
 
-// Read returns up to limit events matching f, newest first, after cursor
-// after (nil: from the newest). It fails with vigil.ErrSealed while the
-// vault is sealed.
-func (t *Trail) Read(ctx context.Context, f Filter, after *Cursor, limit int) (Page, error) {
+// Read returns up to limit events matching f, newest first, that come
+// after event after (zero: from the newest). It fails with
+// vigil.ErrNotFound if after is not in the trail, and vigil.ErrSealed while
+// the vault is sealed.
+func (t *Trail) Read(ctx context.Context, f Filter, after vigil.ID, limit int) (Page, error) {
 	if t.Vault.Sealed() {
 		return Page{}, fmt.Errorf("audit trail: %w", vigil.ErrSealed)
 	}
@@ -119,11 +109,16 @@ func (t *Trail) Read(ctx context.Context, f Filter, after *Cursor, limit int) (P
 	}
 	var p Page
 	start := 0
-	if after != nil {
-		start, _ = slices.BinarySearchFunc(t.list, Entry{ID: after.ID, Event: Event{Time: after.Time}}, newestFirst)
-		for start < len(t.list) && !after.before(&t.list[start]) {
-			start++
+	if !after.IsZero() {
+		at, ok := t.known[after]
+		if !ok {
+			return Page{}, fmt.Errorf("audit event %s: %w", after, vigil.ErrNotFound)
 		}
+		i, found := slices.BinarySearchFunc(t.list, Entry{ID: after, Event: Event{Time: at}}, newestFirst)
+		if found {
+			i++
+		}
+		start = i
 	}
 	for i := range t.list {
 		e := &t.list[i]
@@ -136,9 +131,8 @@ func (t *Trail) Read(ctx context.Context, f Filter, after *Cursor, limit int) (P
 		}
 		if len(p.Entries) < limit {
 			p.Entries = append(p.Entries, *e)
-		} else if p.Next == nil {
-			last := p.Entries[len(p.Entries)-1]
-			p.Next = &Cursor{Time: last.Time, ID: last.ID}
+		} else if p.Next.IsZero() && len(p.Entries) > 0 {
+			p.Next = p.Entries[len(p.Entries)-1].ID
 		}
 	}
 	p.Actors, p.Actions = sortedKeys(t.actors), sortedKeys(t.verbs)
@@ -275,12 +269,12 @@ func (t *Trail) merge(add []Entry) {
 		return
 	}
 	if t.known == nil {
-		t.known, t.actors, t.verbs = map[vigil.ID]struct{}{}, map[string]int{}, map[string]int{}
+		t.known, t.actors, t.verbs = map[vigil.ID]time.Time{}, map[string]int{}, map[string]int{}
 	}
 	fresh := add[:0:0]
 	for _, e := range add {
 		if _, ok := t.known[e.ID]; !ok {
-			t.known[e.ID] = struct{}{}
+			t.known[e.ID] = e.Time
 			t.actors[e.Actor]++
 			t.verbs[Verb(e.Action)]++
 			fresh = append(fresh, e)

@@ -49,14 +49,14 @@ func TestTrail(t *testing.T) {
 	read := func(f audit.Filter) []audit.Entry {
 		t.Helper()
 		var all []audit.Entry
-		var after *audit.Cursor
+		var after vigil.ID
 		for range 20 {
 			p, err := tr.Read(ctx, f, after, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
 			all = append(all, p.Entries...)
-			if p.Next == nil {
+			if p.Next.IsZero() {
 				if p.Total != len(all) {
 					t.Errorf("total %d, read %d", p.Total, len(all))
 				}
@@ -85,6 +85,9 @@ func TestTrail(t *testing.T) {
 	if n := tr.Scans(); n != 1 {
 		t.Errorf("%d scans after the first reads, want 1", n)
 	}
+	if _, err := tr.Read(ctx, audit.Filter{}, vigil.NewID(), 3); !errors.Is(err, vigil.ErrNotFound) {
+		t.Errorf("unknown cursor: %v", err)
+	}
 
 	// New events of this process: no rescan. One prepared but never
 	// committed: never listed.
@@ -112,7 +115,7 @@ func TestTrail(t *testing.T) {
 	}
 
 	d.Vault.Seal()
-	if _, err := tr.Read(ctx, audit.Filter{}, nil, 5); !errors.Is(err, vigil.ErrSealed) {
+	if _, err := tr.Read(ctx, audit.Filter{}, vigil.ID{}, 5); !errors.Is(err, vigil.ErrSealed) {
 		t.Errorf("sealed: %v", err)
 	}
 	if err := d.Vault.Unseal([]byte(pass)); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
+	"github.com/vigil-hr/vigil/audit"
 	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/evidence"
 	"github.com/vigil-hr/vigil/intake"
@@ -79,7 +80,7 @@ func newEnv(t testing.TB, unsealed, insecure bool) *env {
 	}
 	tokens := &auth.Tokens{Store: d.Store, Vault: d.Vault, Audit: d.Intake.Audit}
 	srv := &staffweb.Server{Sessions: s, Vault: d.Vault, Inbox: d.Intake, Tokens: tokens, Cases: d.Cases,
-		Generation: staffweb.LogGeneration(d.Store),
+		Generation: staffweb.LogGeneration(d.Store), Audit: &audit.Trail{Store: d.Store, Vault: d.Vault},
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			return staffweb.Status{TreeSize: 12345, Checkpoint: -1}, nil
 		}}

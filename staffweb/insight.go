@@ -12,6 +12,7 @@ func insightRoutes() []Route {
 		{"GET", "/search", Staff, readers, false, h(func(s *Server) http.HandlerFunc { return s.searchPage })},
 		{"POST", "/search", Staff, readers, false, h(func(s *Server) http.HandlerFunc { return s.searchPost })},
 		{"GET", "/figures", Staff, readers, false, h(func(s *Server) http.HandlerFunc { return s.figuresPage })},
+		{"GET", "/audit", Staff, admins, false, h(func(s *Server) http.HandlerFunc { return s.auditPage })},
 	}
 }
 
@@ -23,6 +24,8 @@ type insightState struct {
 	mu      sync.Mutex
 	queries map[string]*sessionQueries // by session (hash of its CSRF token)
 	figs    map[string]*figCache       // by visibility key
+	// actorKey keys the audit page's actor tokens.
+	actorKey []byte
 }
 
 // sealNotifier is what *vault.Vault offers to run code on seal.

@@ -116,6 +116,9 @@ type Server struct {
 	// caches its numbers per generation. Nil: figures are computed on
 	// every request.
 	Generation func(ctx context.Context) (int64, error)
+	// Audit reads the audit trail for the admins' /audit page; nil: the
+	// page is not found.
+	Audit AuditTrail
 
 	insightState insightState
 
