@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/cases"
@@ -88,7 +89,9 @@ func TestAuditPage(t *testing.T) {
 			t.Errorf("the creation of %s is missing", ref.ID)
 		}
 	}
-	// The newest event is first: a new write shows on top.
+	// The newest event is first: a new write shows on top (a second later:
+	// events of the same second are ordered by ID).
+	time.Sleep(1100 * time.Millisecond)
 	refs2, err := e.d.Cases.Apply(context.Background(), writer, []cases.Change{{Doc: vigil.Party{Name: "Newest party"}}})
 	must(t, err)
 	r = c.get("/audit?actor=" + opt[1])
