@@ -13,6 +13,12 @@ func insightRoutes() []Route {
 		{"POST", "/search", Staff, readers, false, h(func(s *Server) http.HandlerFunc { return s.searchPost })},
 		{"GET", "/figures", Staff, readers, false, h(func(s *Server) http.HandlerFunc { return s.figuresPage })},
 		{"GET", "/audit", Staff, admins, false, h(func(s *Server) http.HandlerFunc { return s.auditPage })},
+		{"GET", "/account", Staff, anyStaff, false, h(func(s *Server) http.HandlerFunc { return s.accountPage })},
+		{"POST", "/account/language", Staff, anyStaff, false, h(func(s *Server) http.HandlerFunc { return s.accountLanguage })},
+		{"POST", "/account/passkeys/remove", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.removePasskey })},
+		{"POST", "/account/passkeys/begin", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.registerBegin })},
+		{"POST", "/account/passkeys/finish", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.registerFinish })},
+		{"POST", "/account/passphrase", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.changePassphrase })},
 	}
 }
 
