@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-hr/vigil"
@@ -147,4 +148,43 @@ func TestBrowserFigures(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "01-figures-en")
 	narrow(t, ctx, "02-figures-375-en")
+}
+
+// TestBrowserAccount: in English, an account signed in with TOTP opens its
+// page, confirms its passphrase, adds a passkey (Chromium's virtual
+// authenticator), removes it again, and sees its sessions; at 375 px too.
+func TestBrowserAccount(t *testing.T) {
+	ctx := startBrowser(t, browsertest.Options{Lang: "en"})
+	e := newEnv(t, true, false)
+	base := e.listen(t)
+	e.account(t, "Pavel", vigil.RoleInvestigator, "en", "a long investigator passphrase")
+	browserSignIn(t, ctx, e, base, "Pavel", "a long investigator passphrase")
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+		HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/account"]`)), chromedp.WaitVisible(chromedp.ID("confirm-me")))
+	checkLang(t, ctx, "en", "this browser")
+	browsertest.Screenshot(t, ctx, "01-account-en")
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.ID("confirm-me")), chromedp.WaitVisible(chromedp.ID("passphrase")),
+		chromedp.SendKeys(chromedp.ID("passphrase"), "a long investigator passphrase"),
+		chromedp.Submit(chromedp.ID("passphrase")),
+		chromedp.WaitVisible(chromedp.ID("add-passkey")))
+	checkLang(t, ctx, "en", "An authenticator app is set up.")
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.ID("add-passkey")), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/passkeys/remove"]`)))
+	checkLang(t, ctx, "en", "The passkey was added.")
+	browsertest.Screenshot(t, ctx, "02-passkey-added-en")
+	narrow(t, ctx, "03-account-375-en")
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/account/passkeys/remove"] button`)), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	checkLang(t, ctx, "en", "The passkey was removed.")
+	if n := browsertest.Run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('form[action="/account/passkeys/remove"]').length`)); n != 0 {
+		t.Errorf("%d remove buttons with TOTP as the last factor", n)
+	}
+	browsertest.Screenshot(t, ctx, "04-passkey-removed-en")
 }
