@@ -114,14 +114,22 @@ func (s *Server) removePasskey(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, vigil.ErrNotFound):
 		s.showAccount(w, r, http.StatusBadRequest, map[string]string{"passkeys": "insight.account.err.passkey"})
 		return
+	}
+	s.afterSelfChange(w, r, err, "removed")
+}
+
+// afterSelfChange answers a change to the account's second factors or
+// passphrase: back to the account page with notice done, or to the
+// re-authentication if the session's is stale.
+func (s *Server) afterSelfChange(w http.ResponseWriter, r *http.Request, err error, done string) {
+	switch {
 	case errors.Is(err, account.ErrStep):
 		http.Redirect(w, r, "/reauth?next=/account", http.StatusSeeOther)
-		return
 	case err != nil:
 		s.fail(w, r, err)
-		return
+	default:
+		http.Redirect(w, r, "/account?done="+done, http.StatusSeeOther)
 	}
-	http.Redirect(w, r, "/account?done=removed", http.StatusSeeOther)
 }
 
 // changePassphrase sets a new passphrase, typed twice; the account's
@@ -138,14 +146,5 @@ func (s *Server) changePassphrase(w http.ResponseWriter, r *http.Request) {
 		s.showAccount(w, r, http.StatusBadRequest, map[string]string{"new": "err.passphrase"})
 		return
 	}
-	err := s.Sessions.ChangePassphrase(r, pass)
-	switch {
-	case errors.Is(err, account.ErrStep):
-		http.Redirect(w, r, "/reauth?next=/account", http.StatusSeeOther)
-		return
-	case err != nil:
-		s.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/account?done=passphrase", http.StatusSeeOther)
+	s.afterSelfChange(w, r, s.Sessions.ChangePassphrase(r, pass), "passphrase")
 }

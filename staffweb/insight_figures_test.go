@@ -32,14 +32,7 @@ func figureRow(t testing.TB, body, by, label string) string {
 // non-member's never do, even right after the member's were cached; a write
 // shows in the next page.
 func TestFiguresRestricted(t *testing.T) {
-	e := newEnv(t, true, true)
-	e.account(t, ivanName, vigil.RoleInvestigator, "en", ivanPass)
-	e.account(t, ninaName, vigil.RoleAnalyst, "en", ninaPass)
-	f := e.insightRecords(t)
-	base := e.serve(t)
-	nina, ivan := newClient(t, base), newClient(t, base)
-	e.signIn(t, nina, ninaName, ninaPass, nil)
-	e.signIn(t, ivan, ivanName, ivanPass, nil)
+	e, f, nina, ivan := memberAndNot(t)
 
 	r := ivan.get("/figures")
 	if r.status != 200 {

@@ -77,6 +77,20 @@ func (e *env) insightRecords(t testing.TB) insightRecords {
 	return f
 }
 
+// memberAndNot serves the insight records with Nina (not let into the
+// restricted incident) and Ivan (let in) signed in.
+func memberAndNot(t *testing.T) (e *env, f insightRecords, nina, ivan *client) {
+	e = newEnv(t, true, true)
+	e.account(t, ivanName, vigil.RoleInvestigator, "en", ivanPass)
+	e.account(t, ninaName, vigil.RoleAnalyst, "en", ninaPass)
+	f = e.insightRecords(t)
+	base := e.serve(t)
+	nina, ivan = newClient(t, base), newClient(t, base)
+	e.signIn(t, nina, ninaName, ninaPass, nil)
+	e.signIn(t, ivan, ivanName, ivanPass, nil)
+	return e, f, nina, ivan
+}
+
 // search posts a search and returns the results page and its URL.
 func (c *client) search(form url.Values) (resp, string) {
 	c.t.Helper()
@@ -161,14 +175,7 @@ func TestSearchPage(t *testing.T) {
 // TestSearchRestricted: a non-member finds nothing of a restricted
 // incident, in hits or facets; a member does.
 func TestSearchRestricted(t *testing.T) {
-	e := newEnv(t, true, true)
-	e.account(t, ivanName, vigil.RoleInvestigator, "en", ivanPass)
-	e.account(t, ninaName, vigil.RoleAnalyst, "en", ninaPass)
-	f := e.insightRecords(t)
-	base := e.serve(t)
-	nina, ivan := newClient(t, base), newClient(t, base)
-	e.signIn(t, nina, ninaName, ninaPass, nil)
-	e.signIn(t, ivan, ivanName, ivanPass, nil)
+	_, f, nina, ivan := memberAndNot(t)
 	for _, q := range []string{"", "torture", "Hidden", "basement", "Secretville"} {
 		page, _ := nina.search(url.Values{"q": {q}})
 		for _, leak := range []string{f.restrictedTitle, f.actQuote, f.restricted.String(), f.restrictedAct.String(), "type:torture"} {
