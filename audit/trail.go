@@ -40,7 +40,8 @@ type Trail struct {
 	known map[vigil.ID]time.Time // the time of every event listed
 	// actors and verbs count the events of each actor and action verb.
 	actors, verbs map[string]int
-	scans         int // full reads of the store (see Scans)
+	scans         int   // full reads of the store (see Scans)
+	tree          int64 // the log's size when the index was last brought up to date
 }
 
 // An Entry is an audit event with its record ID.
@@ -160,7 +161,7 @@ func (t *Trail) Scans() int {
 func (t *Trail) drop() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.list, t.known, t.actors, t.verbs, t.built = nil, nil, nil, nil, false
+	t.list, t.known, t.actors, t.verbs, t.built, t.tree = nil, nil, nil, nil, false, 0
 	takePending(t.Vault)
 }
 
@@ -173,9 +174,19 @@ func (t *Trail) sync(ctx context.Context) error {
 	pend := takePending(t.Vault)
 	var keep []pending
 	var add []Entry
-	var count int64
+	var count, tree int64
+	same := false
 	err := t.Store.View(ctx, func(tx store.ReadTx) error {
 		var err error
+		// Every audit event appends a log leaf: a log of the same size
+		// holds no new event, and costs one row to learn.
+		if tree, err = tx.TreeSize(); err != nil {
+			return err
+		}
+		if t.built && tree == t.tree {
+			same = true
+			return nil
+		}
 		if count, err = tx.CountRecords(Kind.Name); err != nil {
 			return err
 		}
@@ -204,12 +215,21 @@ func (t *Trail) sync(ctx context.Context) error {
 		requeue(t.Vault, pend)
 		return err
 	}
+	if same {
+		requeue(t.Vault, pend)
+		return nil
+	}
 	requeue(t.Vault, keep)
 	t.merge(add)
 	if t.built && int64(len(t.known)) == count {
+		t.tree = tree
 		return nil
 	}
-	return t.scan(ctx)
+	if err := t.scan(ctx); err != nil {
+		return err
+	}
+	t.tree = tree
+	return nil
 }
 
 // scan reads every audit record and decrypts those the index lacks.

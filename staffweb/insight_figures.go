@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/figures"
 	"github.com/vigil-hr/vigil/store"
 )
@@ -77,8 +78,22 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 	// leaves newer numbers under the older generation, recomputed on the
 	// next request.
 	c := &figCache{gen: gen, charts: map[figures.By][]figRow{}, more: map[figures.By]int{}, places: map[vigil.ID]vigil.Place{}, order: figOrder}
+	// Every act is corroborated once (Cases.Acts, as p may see them) and
+	// grouped three ways here: what Cases.Figures does once per grouping.
+	results, err := s.Cases.Acts(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	acts := make([]figures.Act, len(results))
+	for i, a := range results {
+		acts[i] = figures.Act{ID: a.ID, Act: a.Act, Result: a.Result}
+	}
+	allPlaces, err := s.allPlaces(r)
+	if err != nil {
+		return nil, err
+	}
 	for _, by := range figOrder {
-		table, err := s.Cases.Figures(r.Context(), p, by)
+		table, err := figures.Group(by, acts, allPlaces)
 		if err != nil {
 			return nil, err
 		}
@@ -108,14 +123,8 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 		}
 		if by == figures.ByPlace {
 			for _, row := range rows {
-				id, err := vigil.ParseID(row.Key)
-				if err != nil {
-					continue
-				}
-				if rec, err := s.Cases.Get(r.Context(), p, id); err == nil {
-					if pl, ok := rec.Doc.(vigil.Place); ok {
-						c.places[id] = pl
-					}
+				if id, err := vigil.ParseID(row.Key); err == nil {
+					c.places[id] = allPlaces[id]
 				}
 			}
 		}
@@ -137,6 +146,28 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 		st.mu.Unlock()
 	}
 	return c, nil
+}
+
+// allPlaces returns every place, for grouping acts by place and its
+// ancestors.
+func (s *Server) allPlaces(r *http.Request) (map[vigil.ID]vigil.Place, error) {
+	out := map[vigil.ID]vigil.Place{}
+	var after vigil.ID
+	for {
+		recs, err := s.Cases.List(r.Context(), principal(r), cases.KindPlace, after, cases.MaxLimit)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			if pl, ok := rec.Doc.(vigil.Place); ok {
+				out[rec.ID] = pl
+			}
+		}
+		if len(recs) < cases.MaxLimit {
+			return out, nil
+		}
+		after = recs[len(recs)-1].ID
+	}
 }
 
 // A figBar is one row of a chart, laid out.
