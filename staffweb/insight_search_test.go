@@ -271,3 +271,38 @@ func TestInsightIntake(t *testing.T) {
 		t.Errorf("intake /figures: %d, want 403", r.status)
 	}
 }
+
+// TestInsightInert: HTML and script in stored names, titles, quotes, place
+// names and account names come out escaped on the search, figures, audit
+// and account pages.
+func TestInsightInert(t *testing.T) {
+	e := newEnv(t, true, true)
+	const evil = `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	const name, pass = `Olga <b>Admin<b>`, "correct horse battery staple"
+	e.account(t, name, vigil.RoleAdmin, "en", pass)
+	place := create(t, e, vigil.Place{Names: map[string]string{"en": "Town " + evil}})
+	src := create(t, e, vigil.Source{Name: "Source " + evil, Type: vigil.SourceNGO, Reliability: vigil.ReliabilityB})
+	src2 := create(t, e, vigil.Source{Name: "Paper " + evil, Type: vigil.SourceMedia, Reliability: vigil.ReliabilityB})
+	create(t, e, vigil.Person{Pseudonym: "Person " + evil})
+	inc := create(t, e, vigil.Incident{Title: "Incident " + evil, Place: place})
+	act := create(t, e, vigil.Act{Incident: inc, Type: "torture", Place: place, Victims: vigil.VictimCount{Min: 1, Max: 2}})
+	create(t, e, vigil.Claim{Act: act, Source: src, Stance: vigil.Affirms, Credibility: 2, Quote: "Quote " + evil})
+	create(t, e, vigil.Claim{Act: act, Source: src2, Stance: vigil.Affirms, Credibility: 2})
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, name, pass, nil)
+	page, _ := c.search(url.Values{"q": {"script alert"}})
+	pages := []resp{page, c.get("/figures"), c.get("/audit"), c.get("/account")}
+	for i, r := range pages {
+		if r.status != 200 {
+			t.Fatalf("page %d: %d", i, r.status)
+		}
+		for _, bad := range []string{"<script>alert", "<img src=x", "<b>Admin"} {
+			if strings.Contains(r.body, bad) {
+				t.Errorf("page %d renders %q raw", i, bad)
+			}
+		}
+	}
+	if !strings.Contains(page.body, "&lt;script&gt;") || !strings.Contains(pages[1].body, "Town &lt;script&gt;") {
+		t.Error("the escaped text is missing")
+	}
+}
