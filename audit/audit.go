@@ -56,8 +56,13 @@ func Prepare(v *vault.Vault, p vigil.Principal, action string, target vigil.ID, 
 	if !target.IsZero() {
 		ev.Target = target.String()
 	}
-	return Kind.Seal(v, record.Version{ID: vigil.NewID(), Version: 1, Time: ev.Time,
+	id := vigil.NewID()
+	prep, err := Kind.Seal(v, record.Version{ID: id, Version: 1, Time: ev.Time,
 		Created: now.Truncate(precision), Author: p.Actor, Prev: -1}, ev)
+	if err == nil {
+		note(v, id, ev)
+	}
+	return prep, err
 }
 
 // Decode opens a stored audit record into its event.

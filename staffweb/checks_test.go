@@ -170,6 +170,9 @@ func TestRestrictedEverywhere(t *testing.T) {
 		// restricted record's ID.
 		look := func(what string, res resp, ids bool) {
 			marks := []string{secretMarker}
+			if strings.HasPrefix(what, "search "+secretMarker) {
+				marks = nil // the search form shows what was typed
+			}
 			if ids {
 				marks = append(marks, r.incident.String(), r.act.String(), r.claim.String())
 			}

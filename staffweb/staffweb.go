@@ -118,6 +118,16 @@ type Server struct {
 	// with UnsealLimit (zero fields: 5 attempts, then one a minute).
 	Unsealer    *unsealguard.Guard
 	UnsealLimit ratelimit.Config
+	// Generation returns a number that changes whenever a case record
+	// changes (vigil serve: the evidence log's size); the figures page
+	// caches its numbers per generation. Nil: figures are computed on
+	// every request.
+	Generation func(ctx context.Context) (int64, error)
+	// Audit reads the audit trail for the admins' /audit page; nil: the
+	// page is not found.
+	Audit AuditTrail
+
+	insightState insightState
 
 	once  sync.Once
 	pages map[string]*template.Template

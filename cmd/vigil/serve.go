@@ -24,6 +24,7 @@ import (
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/api"
+	"github.com/vigil-hr/vigil/audit"
 	"github.com/vigil-hr/vigil/backup"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/cluster"
@@ -379,6 +380,7 @@ func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Add
 		hosts = append(slices.Clone(hosts), u.Hostname())
 	}
 	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), Cases: d.Cases, Evidence: d.Evidence, Bundle: d.BundlePublished, OnUnseal: apiSrv.OnUnseal, Unsealer: apiSrv.Unsealer, Hosts: hosts,
+		Generation: staffweb.LogGeneration(d.Store), Audit: &audit.Trail{Store: d.Store, Vault: d.Vault},
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 			h, err := apiSrv.Health(r)

@@ -1,0 +1,294 @@
+package staffweb
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/cases"
+	"github.com/vigil-hr/vigil/figures"
+	"github.com/vigil-hr/vigil/store"
+)
+
+// Figures page geometry (SVG user units) and limits.
+const (
+	chartWidth = 640
+	chartRow   = 40 // height of one bar with its label
+	chartTop   = 36 // room for the legend
+	figPlaces  = 25 // places shown: those with the highest "reported up to"
+	figCaches  = 64 // visibility keys cached at once
+)
+
+// A figRow is one group's numbers.
+type figRow struct {
+	Key                 string
+	Confirmed, Reported int
+	Acts                int
+}
+
+// figCache is the figures one visibility computed at one generation.
+type figCache struct {
+	gen    int64
+	charts map[figures.By][]figRow
+	more   map[figures.By]int       // rows left out
+	places map[vigil.ID]vigil.Place // the places of the place chart's rows
+	order  []figures.By             // the charts, in page order
+}
+
+// figOrder are the charts of the figures page.
+var figOrder = []figures.By{figures.ByType, figures.ByMonth, figures.ByPlace}
+
+// visibilityKey names what p may see of the figures: admins see every
+// incident; anyone else what their account is let into, with their role's
+// right to read at all. Cached figures are never shared across keys.
+func visibilityKey(p vigil.Principal) string {
+	if p.Role == vigil.RoleAdmin {
+		return "admin"
+	}
+	return string(p.Role) + "\x00" + p.Account
+}
+
+// figuresOf returns p's figures, from the cache when the generation has
+// not moved since they were computed.
+func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
+	p := principal(r)
+	gen := int64(-1)
+	if s.Generation != nil {
+		g, err := s.Generation(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		gen = g
+	}
+	st := s.insight()
+	key := visibilityKey(p)
+	if gen >= 0 {
+		st.mu.Lock()
+		c := st.figs[key]
+		st.mu.Unlock()
+		if c != nil && c.gen == gen {
+			return c, nil
+		}
+	}
+	// The generation is read before the figures: a write in between
+	// leaves newer numbers under the older generation, recomputed on the
+	// next request.
+	c := &figCache{gen: gen, charts: map[figures.By][]figRow{}, more: map[figures.By]int{}, places: map[vigil.ID]vigil.Place{}, order: figOrder}
+	// Every act is corroborated once (Cases.Acts, as p may see them) and
+	// grouped three ways here: what Cases.Figures does once per grouping.
+	results, err := s.Cases.Acts(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	acts := make([]figures.Act, len(results))
+	for i, a := range results {
+		acts[i] = figures.Act{ID: a.ID, Act: a.Act, Result: a.Result}
+	}
+	allPlaces, err := s.allPlaces(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, by := range figOrder {
+		table, err := figures.Group(by, acts, allPlaces)
+		if err != nil {
+			return nil, err
+		}
+		rows := make([]figRow, 0, len(table))
+		for k, f := range table {
+			rows = append(rows, figRow{Key: k, Confirmed: f.ConfirmedAtLeast, Reported: f.ReportedUpTo, Acts: len(f.Acts)})
+		}
+		switch by {
+		case figures.ByMonth:
+			slices.SortFunc(rows, func(a, b figRow) int {
+				if (a.Key == figures.Unknown) != (b.Key == figures.Unknown) {
+					if a.Key == figures.Unknown {
+						return 1
+					}
+					return -1
+				}
+				return cmp.Compare(a.Key, b.Key)
+			})
+		default:
+			slices.SortFunc(rows, func(a, b figRow) int {
+				return cmp.Or(cmp.Compare(b.Reported, a.Reported), cmp.Compare(b.Confirmed, a.Confirmed), cmp.Compare(a.Key, b.Key))
+			})
+		}
+		if by == figures.ByPlace && len(rows) > figPlaces {
+			c.more[by] = len(rows) - figPlaces
+			rows = rows[:figPlaces]
+		}
+		if by == figures.ByPlace {
+			for _, row := range rows {
+				if id, err := vigil.ParseID(row.Key); err == nil {
+					c.places[id] = allPlaces[id]
+				}
+			}
+		}
+		c.charts[by] = rows
+	}
+	if gen >= 0 {
+		st.mu.Lock()
+		if len(st.figs) >= figCaches {
+			for k, o := range st.figs {
+				if o.gen != gen {
+					delete(st.figs, k)
+				}
+			}
+			if len(st.figs) >= figCaches {
+				clear(st.figs)
+			}
+		}
+		st.figs[key] = c
+		st.mu.Unlock()
+	}
+	return c, nil
+}
+
+// allPlaces returns every place, for grouping acts by place and its
+// ancestors.
+func (s *Server) allPlaces(r *http.Request) (map[vigil.ID]vigil.Place, error) {
+	out := map[vigil.ID]vigil.Place{}
+	var after vigil.ID
+	for {
+		recs, err := s.Cases.List(r.Context(), principal(r), cases.KindPlace, after, cases.MaxLimit)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			if pl, ok := rec.Doc.(vigil.Place); ok {
+				out[rec.ID] = pl
+			}
+		}
+		if len(recs) < cases.MaxLimit {
+			return out, nil
+		}
+		after = recs[len(recs)-1].ID
+	}
+}
+
+// A figBar is one row of a chart, laid out.
+type figBar struct {
+	figRow
+	Label            string
+	Href             string
+	Y, TextY         int
+	ConfirmedW, RepX int
+	RepW             int
+}
+
+// A figChart is one chart of the figures page with its table.
+type figChart struct {
+	By     string
+	Title  string // message key
+	Desc   string // translated summary for the SVG's desc
+	Bars   []figBar
+	Height int
+	More   int
+}
+
+type figuresData struct {
+	Charts []figChart
+	Empty  bool
+	Width  int
+	Legend int // y of the legend's text
+}
+
+func (s *Server) figuresPage(w http.ResponseWriter, r *http.Request) {
+	if s.Cases == nil {
+		s.fail(w, r, vigil.ErrNotFound)
+		return
+	}
+	c, err := s.figuresOf(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := &figuresData{Width: chartWidth, Empty: true}
+	v := s.newView(r, "insight.figures.title", d)
+	for _, by := range c.order {
+		rows := c.charts[by]
+		top := 1
+		for _, row := range rows {
+			top = max(top, row.Reported)
+		}
+		ch := figChart{By: string(by), Title: "insight.figures.by." + string(by), More: c.more[by], Height: chartTop + chartRow*len(rows) + 4}
+		for i, row := range rows {
+			if row.Acts > 0 {
+				d.Empty = false
+			}
+			y := chartTop + i*chartRow
+			cw := row.Confirmed * chartWidth / top
+			rw := row.Reported*chartWidth/top - cw
+			b := figBar{figRow: row, Label: s.figLabel(v, by, row.Key, c), Y: y + 20, TextY: y + 14, ConfirmedW: cw, RepX: cw, RepW: max(rw, 0)}
+			if by == figures.ByPlace && row.Key != figures.Unknown {
+				b.Href = "/places/" + row.Key
+			}
+			ch.Bars = append(ch.Bars, b)
+		}
+		ch.Desc = v.T("insight.figures.desc", len(rows))
+		d.Charts = append(d.Charts, ch)
+	}
+	d.Legend = 16
+	s.render(w, http.StatusOK, "insight_figures", v)
+}
+
+// figLabel names a chart row's key in the page's language.
+func (s *Server) figLabel(v *view, by figures.By, key string, c *figCache) string {
+	if key == figures.Unknown {
+		return v.T("insight.unknown")
+	}
+	switch by {
+	case figures.ByType:
+		return typeLabel(key, v.Lang)
+	case figures.ByMonth:
+		return monthLabel(v, key)
+	case figures.ByPlace:
+		if id, err := vigil.ParseID(key); err == nil {
+			if p, ok := c.places[id]; ok {
+				return placeName(p, v.Lang)
+			}
+		}
+	}
+	return key
+}
+
+var (
+	enMonthNames = []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
+	ruMonthNames = []string{"январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь"}
+)
+
+// monthLabel names "YYYY-MM" ("March 2024", "март 2024") or a year
+// bucket "YYYY" ("2024, month unknown").
+func monthLabel(v *view, key string) string {
+	y, m, ok := strings.Cut(key, "-")
+	if !ok {
+		return v.T("insight.figures.yearonly", y)
+	}
+	n, err := strconv.Atoi(m)
+	if err != nil || n < 1 || n > 12 {
+		return key
+	}
+	if v.Lang == "ru" {
+		return ruMonthNames[n-1] + " " + y
+	}
+	return enMonthNames[n-1] + " " + y
+}
+
+// LogGeneration returns a [Server.Generation] reading the evidence log's
+// size from st: every case record write appends to the log (so do other
+// writes, which only make the cache recompute sooner).
+func LogGeneration(st store.Store) func(ctx context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		var n int64
+		err := st.View(ctx, func(tx store.ReadTx) error {
+			var err error
+			n, err = tx.TreeSize()
+			return err
+		})
+		return n, err
+	}
+}

@@ -1,0 +1,82 @@
+package staffweb_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vigil-hr/vigil"
+)
+
+// figureRow returns the "confirmed at least" and "reported up to" cells of
+// the row labelled label in the table of chart by, or "" if there is none.
+func figureRow(t testing.TB, body, by, label string) string {
+	t.Helper()
+	i := strings.Index(body, `<section class="figure" id="by-`+by+`"`)
+	if i < 0 {
+		t.Fatalf("no %s chart:\n%s", by, body)
+	}
+	sec := body[i:]
+	if j := strings.Index(sec[1:], `<section`); j >= 0 {
+		sec = sec[:j+1]
+	}
+	re := regexp.MustCompile(`<th scope="row">(?:<a href="[^"]*">)?` + regexp.QuoteMeta(label) + `(?:</a>)?</th><td class="num">([0-9,]+)</td><td class="num">([0-9,]+)</td>`)
+	m := re.FindStringSubmatch(sec)
+	if m == nil {
+		return ""
+	}
+	return m[1] + "-" + m[2]
+}
+
+// TestFiguresRestricted: the member's figures count the restricted act, the
+// non-member's never do, even right after the member's were cached; a write
+// shows in the next page.
+func TestFiguresRestricted(t *testing.T) {
+	e, f, nina, ivan := memberAndNot(t)
+
+	r := ivan.get("/figures")
+	if r.status != 200 {
+		t.Fatalf("member figures: %d", r.status)
+	}
+	for _, c := range []struct{ by, label, want string }{
+		{"type", "Torture", "5-7"}, {"type", "Arbitrary detention", "10-40"},
+		{"month", "May 2024", "5-7"}, {"month", "March 2024", "10-40"},
+		{"place", f.restrictedPlace, "5-7"}, {"place", "Chechnya", "10-40"}, {"place", "Argun", "10-40"},
+	} {
+		if got := figureRow(t, r.body, c.by, c.label); got != c.want {
+			t.Errorf("member's %s %s: %q, want %q", c.by, c.label, got, c.want)
+		}
+	}
+	r = nina.get("/figures")
+	if r.status != 200 {
+		t.Fatalf("non-member figures: %d", r.status)
+	}
+	for _, c := range []struct{ by, label, want string }{
+		{"type", "Torture", ""}, {"type", "Arbitrary detention", "10-40"},
+		{"month", "May 2024", ""}, {"month", "March 2024", "10-40"},
+		{"place", f.restrictedPlace, ""}, {"place", "Chechnya", "10-40"},
+	} {
+		if got := figureRow(t, r.body, c.by, c.label); got != c.want {
+			t.Errorf("non-member's %s %s: %q, want %q", c.by, c.label, got, c.want)
+		}
+	}
+	for _, leak := range []string{"Torture", f.restrictedPlace, "May 2024", "at least 5,"} {
+		if strings.Contains(r.body, leak) {
+			t.Errorf("non-member's figures show %q", leak)
+		}
+	}
+	// The chart is an accessible SVG with a title and a description.
+	if !strings.Contains(r.body, `<svg class="chart"`) || !strings.Contains(r.body, `<title id="t-type">By act type</title>`) || !strings.Contains(r.body, `<desc id="s-type">`) {
+		t.Errorf("no accessible chart:\n%s", r.body)
+	}
+	// A write: another detention of 2 people in Argun, affirmed by both
+	// sources, shows at once.
+	act := create(t, e, vigil.Act{Incident: f.incident, Type: "arbitrary_detention", Place: f.town, Period: vigil.Period{From: day(t, "2024-03-20")},
+		Victims: vigil.VictimCount{Min: 2, Max: 3}})
+	create(t, e, vigil.Claim{Act: act, Source: f.ngo, Stance: vigil.Affirms, Credibility: 2})
+	create(t, e, vigil.Claim{Act: act, Source: f.paper, Stance: vigil.Affirms, Credibility: 2})
+	r = nina.get("/figures")
+	if got := figureRow(t, r.body, "type", "Arbitrary detention"); got != "12-43" {
+		t.Errorf("after a write: %q, want 12-43", got)
+	}
+}
