@@ -30,6 +30,7 @@ type insightState struct {
 	mu      sync.Mutex
 	queries map[string]*sessionQueries // by session (hash of its CSRF token)
 	figs    map[string]*figCache       // by visibility key
+	figMu   sync.Mutex                 // held while figures are computed
 	// actorKey keys the audit page's actor tokens.
 	actorKey []byte
 }

@@ -66,13 +66,23 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 	}
 	st := s.insight()
 	key := visibilityKey(p)
-	if gen >= 0 {
+	cached := func() *figCache {
 		st.mu.Lock()
-		c := st.figs[key]
-		st.mu.Unlock()
-		if c != nil && c.gen == gen {
-			return c, nil
+		defer st.mu.Unlock()
+		if c := st.figs[key]; gen >= 0 && c != nil && c.gen == gen {
+			return c
 		}
+		return nil
+	}
+	if c := cached(); c != nil {
+		return c, nil
+	}
+	// One computation at a time: requests arriving together after a write
+	// wait for the first one's numbers instead of computing them again.
+	st.figMu.Lock()
+	defer st.figMu.Unlock()
+	if c := cached(); c != nil {
+		return c, nil
 	}
 	// The generation is read before the figures: a write in between
 	// leaves newer numbers under the older generation, recomputed on the
