@@ -216,24 +216,7 @@ func TestIntakeCrash(t *testing.T) {
 		}
 		err = func() error {
 			defer d.Close()
-			if err := icrashParallel(len(check), func(i int) error {
-				if err := icrashOpen(ctx, d, check[i]); err != nil {
-					return fmt.Errorf("receipt of round %d (%q): %w", check[i].round, check[i].text, err)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-			st.receiptChecks += len(check)
-			n, err := icrashRecords(ctx, d, len(all), verified, &st)
-			if err != nil {
-				return err
-			}
-			st.committedUnacked = n - len(all)
-			if err := d.Store.View(ctx, func(tx store.ReadTx) error { return evlog.Check(tx) }); err != nil {
-				return fmt.Errorf("evlog.Check: %w", err)
-			}
-			c, err := icrashCheckpoint(ctx, d, prevCP, havePrev)
+			c, err := icrashVerify(ctx, d, check, len(all), verified, &st, prevCP, havePrev)
 			if err != nil {
 				return err
 			}
@@ -417,6 +400,31 @@ func icrashOpen(ctx context.Context, d *datadir.Dir, s icrashSub) error {
 		return fmt.Errorf("file %s decrypts to %d bytes (%v), not what was sent", f.ID, len(b), err)
 	}
 	return nil
+}
+
+// icrashVerify checks d after a kill, the server down: every submission in
+// check opens with its receipt (icrashOpen), records and log agree
+// (icrashRecords, with acked receipts given so far), evlog.Check passes, and
+// a checkpoint signed now extends prev (icrashCheckpoint), which it returns.
+func icrashVerify(ctx context.Context, d *datadir.Dir, check []icrashSub, acked int, verified map[vigil.ID]int64, st *icrashStats, prev evlog.Checkpoint, havePrev bool) (evlog.Checkpoint, error) {
+	if err := icrashParallel(len(check), func(i int) error {
+		if err := icrashOpen(ctx, d, check[i]); err != nil {
+			return fmt.Errorf("receipt of round %d (%q): %w", check[i].round, check[i].text, err)
+		}
+		return nil
+	}); err != nil {
+		return evlog.Checkpoint{}, err
+	}
+	st.receiptChecks += len(check)
+	n, err := icrashRecords(ctx, d, acked, verified, st)
+	if err != nil {
+		return evlog.Checkpoint{}, err
+	}
+	st.committedUnacked = n - acked
+	if err := d.Store.View(ctx, func(tx store.ReadTx) error { return evlog.Check(tx) }); err != nil {
+		return evlog.Checkpoint{}, fmt.Errorf("evlog.Check: %w", err)
+	}
+	return icrashCheckpoint(ctx, d, prev, havePrev)
 }
 
 // icrashRecords checks every record against the log: records name no leaf

@@ -30,7 +30,6 @@ import (
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/pgtest"
 	"github.com/vigil-hr/vigil/internal/s3test"
-	"github.com/vigil-hr/vigil/store"
 )
 
 // A scaleKind is what one round of TestScaleCrash kills.
@@ -187,23 +186,7 @@ func TestScaleCrash(t *testing.T) {
 			if err := d.Vault.Unseal([]byte(inboxPass)); err != nil {
 				return fmt.Errorf("unseal: %w", err)
 			}
-			if err := icrashParallel(len(check), func(i int) error {
-				if err := icrashOpen(ctx, d, check[i]); err != nil {
-					return fmt.Errorf("receipt of round %d (%q): %w", check[i].round, check[i].text, err)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-			n, err := icrashRecords(ctx, d, len(all), verified, &ist)
-			if err != nil {
-				return err
-			}
-			ist.committedUnacked = n - len(all)
-			if err := d.Store.View(ctx, func(tx store.ReadTx) error { return evlog.Check(tx) }); err != nil {
-				return fmt.Errorf("evlog.Check: %w", err)
-			}
-			c, err := icrashCheckpoint(ctx, d, prevCP, havePrev)
+			c, err := icrashVerify(ctx, d, check, len(all), verified, &ist, prevCP, havePrev)
 			if err != nil {
 				return err
 			}
