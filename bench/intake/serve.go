@@ -137,7 +137,7 @@ func lastLine(s string) string {
 // backend, each with a data directory of its own holding the same
 // vigil.json and keys.age (docs/scale.md, "Several servers"), and splits
 // the clients between them: client w posts to server w mod n. Several
-// servers need a shared backend, so n > 1 is for PostgreSQL only.
+// servers need shared backends, so n > 1 is for postgres+s3 only.
 func (b *bench) servePhase(n int) (result, error) {
 	name := "serve"
 	if n > 1 {
