@@ -188,44 +188,16 @@ func TestIntakeCrash(t *testing.T) {
 		st.inServer += time.Since(t0)
 
 		// Server down: the directory opens (the lock died with the server).
-		t0 = time.Now()
-		d, err := datadir.Open(ctx, data)
-		if err != nil {
-			t.Fatalf("round %d: open after kill: %v", round, err)
-		}
-		if err := d.Vault.Unseal([]byte(pass)); err != nil {
-			d.Close()
-			t.Fatalf("round %d: unseal: %v", round, err)
-		}
 		// Up to ten of this round's receipts and five earlier ones each
 		// round; all of them after the last round (later kills must not
 		// lose earlier submissions).
-		last := round == rounds-1
-		var check []icrashSub
-		if last {
-			check = all
-		} else {
-			for _, i := range rng.Perm(len(got))[:min(10, len(got))] {
-				check = append(check, got[i])
-			}
-			if prev := all[:len(all)-len(got)]; len(prev) > 0 {
-				for range min(5, len(prev)) {
-					check = append(check, prev[rng.IntN(len(prev))])
-				}
-			}
-		}
-		err = func() error {
-			defer d.Close()
-			c, err := icrashVerify(ctx, d, check, len(all), verified, &st, prevCP, havePrev)
-			if err != nil {
-				return err
-			}
-			prevCP, havePrev = c, true
-			return nil
-		}()
+		t0 = time.Now()
+		check := icrashPick(rng, all, len(got), 10, round == rounds-1)
+		c, err := icrashVerify(ctx, data, pass, check, len(all), verified, &st, prevCP, havePrev)
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
+		prevCP, havePrev = c, true
 		st.inChecks += time.Since(t0)
 	}
 	out := vigilRun(t, bin, unsealedEnv, "fsck", "--data", data)
@@ -402,11 +374,40 @@ func icrashOpen(ctx context.Context, d *datadir.Dir, s icrashSub) error {
 	return nil
 }
 
-// icrashVerify checks d after a kill, the server down: every submission in
-// check opens with its receipt (icrashOpen), records and log agree
-// (icrashRecords, with acked receipts given so far), evlog.Check passes, and
-// a checkpoint signed now extends prev (icrashCheckpoint), which it returns.
-func icrashVerify(ctx context.Context, d *datadir.Dir, check []icrashSub, acked int, verified map[vigil.ID]int64, st *icrashStats, prev evlog.Checkpoint, havePrev bool) (evlog.Checkpoint, error) {
+// icrashPick returns the receipts to check after a round whose got
+// submissions are the last of all: up to n of the round's and five earlier
+// ones, or all of them after the last round.
+func icrashPick(rng *rand.Rand, all []icrashSub, got, n int, last bool) []icrashSub {
+	if last {
+		return all
+	}
+	var check []icrashSub
+	for _, i := range rng.Perm(got)[:min(n, got)] {
+		check = append(check, all[len(all)-got+i])
+	}
+	if prev := all[:len(all)-got]; len(prev) > 0 {
+		for range min(5, len(prev)) {
+			check = append(check, prev[rng.IntN(len(prev))])
+		}
+	}
+	return check
+}
+
+// icrashVerify checks the data directory data after a kill, the server
+// down: it opens (the lock died with the server) and unseals with pass,
+// every submission in check opens with its receipt (icrashOpen), records
+// and log agree (icrashRecords, with acked receipts given so far),
+// evlog.Check passes, and a checkpoint signed now extends prev
+// (icrashCheckpoint), which it returns.
+func icrashVerify(ctx context.Context, data, pass string, check []icrashSub, acked int, verified map[vigil.ID]int64, st *icrashStats, prev evlog.Checkpoint, havePrev bool) (evlog.Checkpoint, error) {
+	d, err := datadir.Open(ctx, data)
+	if err != nil {
+		return evlog.Checkpoint{}, fmt.Errorf("open after the kill: %w", err)
+	}
+	defer d.Close()
+	if err := d.Vault.Unseal([]byte(pass)); err != nil {
+		return evlog.Checkpoint{}, fmt.Errorf("unseal: %w", err)
+	}
 	if err := icrashParallel(len(check), func(i int) error {
 		if err := icrashOpen(ctx, d, check[i]); err != nil {
 			return fmt.Errorf("receipt of round %d (%q): %w", check[i].round, check[i].text, err)

@@ -27,7 +27,6 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/evlog"
-	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/pgtest"
 	"github.com/vigil-hr/vigil/internal/s3test"
 )
@@ -165,37 +164,12 @@ func TestScaleCrash(t *testing.T) {
 		cut += int(tr.cut.Load())
 
 		// Server dead, database up: check in-process.
-		last := round == rounds-1
-		var check []icrashSub
-		if last {
-			check = all
-		} else {
-			check = append(check, got...)
-			if prev := all[:len(all)-len(got)]; len(prev) > 0 {
-				for range min(5, len(prev)) {
-					check = append(check, prev[rng.IntN(len(prev))])
-				}
-			}
-		}
-		d, err := datadir.Open(ctx, data)
-		if err != nil {
-			t.Fatalf("round %d: open after the kill: %v", round, err)
-		}
-		err = func() error {
-			defer d.Close()
-			if err := d.Vault.Unseal([]byte(inboxPass)); err != nil {
-				return fmt.Errorf("unseal: %w", err)
-			}
-			c, err := icrashVerify(ctx, d, check, len(all), verified, &ist, prevCP, havePrev)
-			if err != nil {
-				return err
-			}
-			prevCP, havePrev = c, true
-			return nil
-		}()
+		check := icrashPick(rng, all, len(got), len(got), round == rounds-1)
+		c, err := icrashVerify(ctx, data, inboxPass, check, len(all), verified, &ist, prevCP, havePrev)
 		if err != nil {
 			t.Fatalf("round %d (%v): %v", round, kind, err)
 		}
+		prevCP, havePrev = c, true
 		t.Logf("round %d (%v): %d receipts, %d clean 503s, %d requests cut; %d receipts opened, tree %d",
 			round, kind, len(got), tr.clean503.Load(), tr.cut.Load(), len(check), prevCP.N)
 	}
