@@ -261,6 +261,22 @@ func icrashStart(t *testing.T, bin string, env []string, data string) icrashServ
 // icrashSubmit posts s as the submission form does and returns the receipt
 // shown on the answer page.
 func icrashSubmit(client *http.Client, base string, s icrashSub) (string, error) {
+	status, page, err := icrashPost(client, base, s)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("POST /submit: %d %s: %.300s", status, http.StatusText(status), page)
+	}
+	m := icrashReceiptRE.FindSubmatch(page)
+	if m == nil {
+		return "", fmt.Errorf("POST /submit: 200 without a receipt: %.300s", page)
+	}
+	return string(m[1]), nil
+}
+
+// icrashPost posts s as the submission form does and returns the answer.
+func icrashPost(client *http.Client, base string, s icrashSub) (int, []byte, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	mw.WriteField("lang", "en")
@@ -274,26 +290,16 @@ func icrashSubmit(client *http.Client, base string, s icrashSub) (string, error)
 	mw.Close()
 	req, err := http.NewRequest(http.MethodPost, base+"/submit", &buf)
 	if err != nil {
-		return "", err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	page, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("POST /submit: %s: %.300s", resp.Status, page)
-	}
-	m := icrashReceiptRE.FindSubmatch(page)
-	if m == nil {
-		return "", fmt.Errorf("POST /submit: 200 without a receipt: %.300s", page)
-	}
-	return string(m[1]), nil
+	return resp.StatusCode, page, err
 }
 
 // icrashFollowup opens s's receipt over HTTP and checks that its thread page

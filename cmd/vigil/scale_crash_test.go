@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -321,7 +320,7 @@ func (tr *scaleTraffic) source(t *testing.T, c int, seed uint64) {
 			}
 		}
 		during := tr.outage.Load()
-		status, page, err := scaleSubmit(client, tr.base, s)
+		status, page, err := icrashPost(client, tr.base, s)
 		during = during || tr.outage.Load()
 		switch {
 		case err != nil:
@@ -384,32 +383,6 @@ func (tr *scaleTraffic) kill(t *testing.T, srv icrashServer) {
 	if !errors.As(werr, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
 		t.Fatalf("round %d: server exited with %v, not by the kill\n%s", tr.round, werr, srv.stderr)
 	}
-}
-
-// scaleSubmit posts s as the submission form does and returns the answer.
-func scaleSubmit(client *http.Client, base string, s icrashSub) (int, []byte, error) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for _, f := range [][2]string{{"lang", "en"}, {"text", s.text}, {"language", "en"}, {"contact", ""}} {
-		mw.WriteField(f[0], f[1])
-	}
-	if s.fileName != "" {
-		fw, _ := mw.CreateFormFile("files", s.fileName)
-		fw.Write(s.file)
-	}
-	mw.Close()
-	req, err := http.NewRequest(http.MethodPost, base+"/submit", &buf)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	page, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, page, err
 }
 
 // scaleCleanOutage checks an answer given while the database is down: the
