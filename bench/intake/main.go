@@ -4,7 +4,7 @@
 //
 //	go run ./bench/intake [-n 5000] [-c 32] [-duration 30s] [-size 5000] [-file 0] [-dir DIR]
 //	        [-phases http,service,single,baseline] [-cpuprofile FILE]
-//	        [-backends sqlite,postgres,postgres+s3] [-postgres URL] [-s3 URL]
+//	        [-backends sqlite,postgres,postgres+s3] [-postgres URL] [-s3 URL] [-vigil BIN]
 //
 // It creates a fresh data directory under DIR (default: the system temporary
 // directory; datadir.Init with a low scrypt work factor), opens it and
@@ -42,6 +42,23 @@
 // or else `weed server -s3` from PATH on loopback (internal/s3test). -file
 // attaches a file of that many random bytes to every submission, so that
 // each one writes a blob.
+//
+// Two more phases run the real server instead of the handler in this
+// process (name them in -phases; -vigil names the binary, else cmd/vigil is
+// built with go build):
+//
+//   - serve: one `vigil serve` process on the backend, the clients posting
+//     to its public listener;
+//   - serve2: two `vigil serve` processes on one PostgreSQL database and
+//     one bucket prefix, each with a data directory of its own holding the
+//     same vigil.json and keys.age, the clients split between them (client
+//     w posts to server w mod 2). On postgres+s3 only: a SQLite data
+//     directory has one server, and with local blobs each server would keep
+//     its own files.
+//
+// Both servers are unsealed and sign a checkpoint every second. serve2's
+// ratio is given against serve on sqlite (one server, the embedded
+// default) and against serve on the same backend.
 package main
 
 import (
@@ -94,12 +111,13 @@ func main() {
 	pgURL := flag.String("postgres", "", "PostgreSQL server `URL` (its role may create databases); default: a throwaway cluster, fsync on")
 	s3URL := flag.String("s3", "", "S3 endpoint `URL` with credentials (http[s]://KEY:SECRET@host:port); default: weed server -s3 from PATH")
 	file := flag.Int("file", 0, "attach a file of this many random bytes to every submission (0: none)")
+	vigilBin := flag.String("vigil", "", "the vigil `BINARY` the serve and serve2 phases run (default: go build ./cmd/vigil)")
 	flag.Parse()
 	if *n < 1 || *c < 1 || *size < 1 || *dur <= 0 || *file < 0 {
 		fmt.Fprintln(os.Stderr, "intake bench: -n, -c, -size and -duration must be positive, -file not negative")
 		os.Exit(2)
 	}
-	b := &bench{n: *n, c: *c, dur: *dur, size: *size, file: *file, cpuprofile: *cpuprofile}
+	b := &bench{n: *n, c: *c, dur: *dur, size: *size, file: *file, cpuprofile: *cpuprofile, vigil: *vigilBin}
 	for _, be := range strings.Split(*backends, ",") {
 		be = strings.TrimSpace(be)
 		if be != "sqlite" && be != "postgres" && be != "postgres+s3" {
@@ -131,6 +149,7 @@ type bench struct {
 	dur        time.Duration
 	cpuprofile string
 	work       string
+	vigil      string // the vigil binary of the serve phases
 }
 
 // A result is one phase's measurements.
@@ -197,7 +216,13 @@ func (b *bench) run(dir string, phases []string) error {
 	res := map[string]result{}
 	for _, p := range phases {
 		p = strings.TrimSpace(p)
-		if p != "http" && p != "service" && p != "single" && p != "baseline" {
+		switch p {
+		case "http", "service", "single", "baseline":
+		case "serve", "serve2":
+			if err := b.buildVigil(); err != nil {
+				return err
+			}
+		default:
 			return fmt.Errorf("unknown phase %q", p)
 		}
 	}
@@ -217,6 +242,16 @@ func (b *bench) run(dir string, phases []string) error {
 					continue // one baseline: bare SQLite
 				}
 				r, err = b.baselinePhase()
+			case "serve":
+				r, err = b.servePhase(1)
+			case "serve2":
+				if be != "postgres+s3" {
+					// SQLite has one server per data directory; with local
+					// blobs each server would keep its own files.
+					fmt.Printf("serve2: skipped on %s (several servers share PostgreSQL and S3)\n", be)
+					continue
+				}
+				r, err = b.servePhase(2)
 			}
 			if err != nil {
 				return fmt.Errorf("%s on %s: %w", p, be, err)
@@ -232,12 +267,14 @@ func (b *bench) run(dir string, phases []string) error {
 		if be == "sqlite" {
 			continue
 		}
-		for _, name := range []string{"http", "service", "single"} {
-			r, ok := res[name+"@"+be]
-			base, okBase := res[name]
-			if ok && okBase && base.rate() > 0 && base.pct(0.99) > 0 {
-				fmt.Printf("%s@%s/sqlite = %.2f (submissions/s), p99 %.2f×\n", name, be, r.rate()/base.rate(), float64(r.pct(0.99))/float64(base.pct(0.99)))
+		for _, name := range []string{"http", "service", "single", "serve"} {
+			if r, ok := res[name+"@"+be]; ok {
+				ratio(r, res[name], "sqlite")
 			}
+		}
+		if r, ok := res["serve2@"+be]; ok {
+			ratio(r, res["serve"], "serve(sqlite)")
+			ratio(r, res["serve@"+be], "serve@"+be)
 		}
 	}
 	if g, ok := res["service"]; ok {
@@ -259,6 +296,14 @@ func (b *bench) run(dir string, phases []string) error {
 		}
 	}
 	return nil
+}
+
+// ratio prints r's submissions/s and p99 against base's, if base ran.
+func ratio(r, base result, baseName string) {
+	if base.name == "" || base.rate() == 0 || base.pct(0.99) == 0 {
+		return
+	}
+	fmt.Printf("%s/%s = %.2f (submissions/s), p99 %.2f×\n", r.name, baseName, r.rate()/base.rate(), float64(r.pct(0.99))/float64(base.pct(0.99)))
 }
 
 // openData creates and opens a fresh data directory, unsealed.

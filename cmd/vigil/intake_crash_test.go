@@ -188,61 +188,16 @@ func TestIntakeCrash(t *testing.T) {
 		st.inServer += time.Since(t0)
 
 		// Server down: the directory opens (the lock died with the server).
-		t0 = time.Now()
-		d, err := datadir.Open(ctx, data)
-		if err != nil {
-			t.Fatalf("round %d: open after kill: %v", round, err)
-		}
-		if err := d.Vault.Unseal([]byte(pass)); err != nil {
-			d.Close()
-			t.Fatalf("round %d: unseal: %v", round, err)
-		}
 		// Up to ten of this round's receipts and five earlier ones each
 		// round; all of them after the last round (later kills must not
 		// lose earlier submissions).
-		last := round == rounds-1
-		var check []icrashSub
-		if last {
-			check = all
-		} else {
-			for _, i := range rng.Perm(len(got))[:min(10, len(got))] {
-				check = append(check, got[i])
-			}
-			if prev := all[:len(all)-len(got)]; len(prev) > 0 {
-				for range min(5, len(prev)) {
-					check = append(check, prev[rng.IntN(len(prev))])
-				}
-			}
-		}
-		err = func() error {
-			defer d.Close()
-			if err := icrashParallel(len(check), func(i int) error {
-				if err := icrashOpen(ctx, d, check[i]); err != nil {
-					return fmt.Errorf("receipt of round %d (%q): %w", check[i].round, check[i].text, err)
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-			st.receiptChecks += len(check)
-			n, err := icrashRecords(ctx, d, len(all), verified, &st)
-			if err != nil {
-				return err
-			}
-			st.committedUnacked = n - len(all)
-			if err := d.Store.View(ctx, func(tx store.ReadTx) error { return evlog.Check(tx) }); err != nil {
-				return fmt.Errorf("evlog.Check: %w", err)
-			}
-			c, err := icrashCheckpoint(ctx, d, prevCP, havePrev)
-			if err != nil {
-				return err
-			}
-			prevCP, havePrev = c, true
-			return nil
-		}()
+		t0 = time.Now()
+		check := icrashPick(rng, all, len(got), 10, round == rounds-1)
+		c, err := icrashVerify(ctx, data, pass, check, len(all), verified, &st, prevCP, havePrev)
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
+		prevCP, havePrev = c, true
 		st.inChecks += time.Since(t0)
 	}
 	out := vigilRun(t, bin, unsealedEnv, "fsck", "--data", data)
@@ -306,6 +261,22 @@ func icrashStart(t *testing.T, bin string, env []string, data string) icrashServ
 // icrashSubmit posts s as the submission form does and returns the receipt
 // shown on the answer page.
 func icrashSubmit(client *http.Client, base string, s icrashSub) (string, error) {
+	status, page, err := icrashPost(client, base, s)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", fmt.Errorf("POST /submit: %d %s: %.300s", status, http.StatusText(status), page)
+	}
+	m := icrashReceiptRE.FindSubmatch(page)
+	if m == nil {
+		return "", fmt.Errorf("POST /submit: 200 without a receipt: %.300s", page)
+	}
+	return string(m[1]), nil
+}
+
+// icrashPost posts s as the submission form does and returns the answer.
+func icrashPost(client *http.Client, base string, s icrashSub) (int, []byte, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	mw.WriteField("lang", "en")
@@ -319,26 +290,16 @@ func icrashSubmit(client *http.Client, base string, s icrashSub) (string, error)
 	mw.Close()
 	req, err := http.NewRequest(http.MethodPost, base+"/submit", &buf)
 	if err != nil {
-		return "", err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	page, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("POST /submit: %s: %.300s", resp.Status, page)
-	}
-	m := icrashReceiptRE.FindSubmatch(page)
-	if m == nil {
-		return "", fmt.Errorf("POST /submit: 200 without a receipt: %.300s", page)
-	}
-	return string(m[1]), nil
+	return resp.StatusCode, page, err
 }
 
 // icrashFollowup opens s's receipt over HTTP and checks that its thread page
@@ -417,6 +378,60 @@ func icrashOpen(ctx context.Context, d *datadir.Dir, s icrashSub) error {
 		return fmt.Errorf("file %s decrypts to %d bytes (%v), not what was sent", f.ID, len(b), err)
 	}
 	return nil
+}
+
+// icrashPick returns the receipts to check after a round whose got
+// submissions are the last of all: up to n of the round's and five earlier
+// ones, or all of them after the last round.
+func icrashPick(rng *rand.Rand, all []icrashSub, got, n int, last bool) []icrashSub {
+	if last {
+		return all
+	}
+	var check []icrashSub
+	for _, i := range rng.Perm(got)[:min(n, got)] {
+		check = append(check, all[len(all)-got+i])
+	}
+	if prev := all[:len(all)-got]; len(prev) > 0 {
+		for range min(5, len(prev)) {
+			check = append(check, prev[rng.IntN(len(prev))])
+		}
+	}
+	return check
+}
+
+// icrashVerify checks the data directory data after a kill, the server
+// down: it opens (the lock died with the server) and unseals with pass,
+// every submission in check opens with its receipt (icrashOpen), records
+// and log agree (icrashRecords, with acked receipts given so far),
+// evlog.Check passes, and a checkpoint signed now extends prev
+// (icrashCheckpoint), which it returns.
+func icrashVerify(ctx context.Context, data, pass string, check []icrashSub, acked int, verified map[vigil.ID]int64, st *icrashStats, prev evlog.Checkpoint, havePrev bool) (evlog.Checkpoint, error) {
+	d, err := datadir.Open(ctx, data)
+	if err != nil {
+		return evlog.Checkpoint{}, fmt.Errorf("open after the kill: %w", err)
+	}
+	defer d.Close()
+	if err := d.Vault.Unseal([]byte(pass)); err != nil {
+		return evlog.Checkpoint{}, fmt.Errorf("unseal: %w", err)
+	}
+	if err := icrashParallel(len(check), func(i int) error {
+		if err := icrashOpen(ctx, d, check[i]); err != nil {
+			return fmt.Errorf("receipt of round %d (%q): %w", check[i].round, check[i].text, err)
+		}
+		return nil
+	}); err != nil {
+		return evlog.Checkpoint{}, err
+	}
+	st.receiptChecks += len(check)
+	n, err := icrashRecords(ctx, d, acked, verified, st)
+	if err != nil {
+		return evlog.Checkpoint{}, err
+	}
+	st.committedUnacked = n - acked
+	if err := d.Store.View(ctx, func(tx store.ReadTx) error { return evlog.Check(tx) }); err != nil {
+		return evlog.Checkpoint{}, fmt.Errorf("evlog.Check: %w", err)
+	}
+	return icrashCheckpoint(ctx, d, prev, havePrev)
 }
 
 // icrashRecords checks every record against the log: records name no leaf
