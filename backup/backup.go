@@ -32,6 +32,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,6 +97,9 @@ type Source struct {
 	// Dir is the data directory: vigil.json, keys.age and blobs/ are read
 	// from it (files written once, blobs immutable once committed).
 	Dir string
+	// Blobs, if set, is the blob store to copy instead of Dir/blobs (an S3
+	// bucket the data directory's vigil.json or --blobs names).
+	Blobs blob.Store
 	// Meta describes the database snapshot; Seal writes it age-encrypted.
 	Meta SnapshotMeta
 	Seal func(w io.Writer) error
@@ -156,10 +160,16 @@ func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result
 	res.Snapshot, res.TreeSize = name, src.Meta.TreeSize
 
 	// Blobs first, then the snapshot's files, the manifest last.
-	blobs, err := listBlobs(filepath.Join(src.Dir, "blobs"))
+	var blobs []string
+	if src.Blobs != nil {
+		err = src.Blobs.List(ctx, func(n string) error { blobs = append(blobs, n); return nil })
+	} else {
+		blobs, err = listBlobs(filepath.Join(src.Dir, "blobs"))
+	}
 	if err != nil {
 		return res, fmt.Errorf("list blobs: %w", err)
 	}
+	slices.Sort(blobs)
 	for _, b := range blobs {
 		tn := "blobs/" + b
 		if sum, ok := prev.Blobs[b]; ok {
@@ -168,7 +178,7 @@ func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result
 				continue
 			}
 		}
-		f, err := os.Open(filepath.Join(src.Dir, "blobs", b[:2], b))
+		f, err := openBlob(ctx, src, b)
 		if err != nil {
 			return res, fmt.Errorf("blob %s: %w", b, err)
 		}
@@ -248,6 +258,14 @@ func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// openBlob opens the blob name of src.
+func openBlob(ctx context.Context, src Source, name string) (io.ReadCloser, error) {
+	if src.Blobs != nil {
+		return src.Blobs.Open(ctx, name)
+	}
+	return os.Open(filepath.Join(src.Dir, "blobs", name[:2], name))
 }
 
 // listBlobs lists the committed blobs of a local blob directory
