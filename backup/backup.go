@@ -21,6 +21,7 @@ package backup
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -98,8 +99,11 @@ type Source struct {
 	// from it (files written once, blobs immutable once committed).
 	Dir string
 	// Blobs, if set, is the blob store to copy instead of Dir/blobs (an S3
-	// bucket the data directory's vigil.json or --blobs names).
-	Blobs blob.Store
+	// bucket the data directory's vigil.json or --blobs names), and
+	// BlobStore its [BlobLocation]: it must be Meta.BlobStore, where the
+	// snapshot's server keeps its blobs.
+	Blobs     blob.Store
+	BlobStore string
 	// Meta describes the database snapshot; Seal writes it age-encrypted.
 	Meta SnapshotMeta
 	Seal func(w io.Writer) error
@@ -124,6 +128,10 @@ type Verifier func(config []byte) (origin string, v note.Verifier, err error)
 // since are copied too (fsck calls them unreferenced after a restore).
 func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result, error) {
 	var res Result
+	if src.BlobStore != src.Meta.BlobStore {
+		here, there := cmp.Or(src.BlobStore, filepath.Join(src.Dir, "blobs")), cmp.Or(src.Meta.BlobStore, filepath.Join(src.Dir, "blobs"))
+		return res, fmt.Errorf("%w: the snapshot's blobs are in %s, but this backup would copy those of %s (hint: give vigil backup the --blobs vigil serve has, or set blobs in vigil.json)", vigil.ErrInvalid, there, here)
+	}
 	config, err := os.ReadFile(filepath.Join(src.Dir, "vigil.json"))
 	if err != nil {
 		return res, fmt.Errorf("read config: %w", err)
@@ -157,6 +165,7 @@ func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result
 	}
 	m := Manifest{Format: ManifestFormat, Snapshot: name, Created: time.Now().UTC().Truncate(time.Hour),
 		Origin: origin, SnapshotMeta: src.Meta, Files: map[string]FileSum{}, Blobs: map[string]FileSum{}}
+	m.BlobStore = "" // the live store's location: not the backup's business
 	res.Snapshot, res.TreeSize = name, src.Meta.TreeSize
 
 	// Blobs first, then the snapshot's files, the manifest last.

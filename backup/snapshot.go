@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/auth"
+	s3blob "github.com/vigil-hr/vigil/blob/s3"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/datadir"
 	"github.com/vigil-hr/vigil/internal/migrate"
@@ -42,6 +43,23 @@ type SnapshotMeta struct {
 	// was signed; Cosigned is DIR/checkpoint.cosigned, empty if none.
 	Checkpoint []byte `json:"checkpoint,omitempty"`
 	Cosigned   []byte `json:"cosigned,omitempty"`
+	// BlobStore is where the snapshot's blobs are: an S3 location without
+	// credentials ([BlobLocation]), empty for DIR/blobs. [Write] checks it
+	// against its Source's and leaves it out of the manifest.
+	BlobStore string `json:"blob_store,omitempty"`
+}
+
+// BlobLocation returns the S3 blob store URL rawURL without credentials,
+// to compare where two processes read blobs; "" for "" (DIR/blobs).
+func BlobLocation(rawURL string) string {
+	if rawURL == "" {
+		return ""
+	}
+	l, err := s3blob.ParseURL(rawURL)
+	if err != nil {
+		return "unparsable blob URL"
+	}
+	return l.String()
 }
 
 // A Snapshot is a consistent copy of a data directory's database, taken
@@ -87,8 +105,13 @@ func Take(ctx context.Context, dataDir string, recipient age.Recipient) (*Snapsh
 // latest checkpoint in that transaction may be newer than this server's
 // anchor: the snapshot then carries it.
 func TakeDir(ctx context.Context, d *datadir.Dir) (*Snapshot, error) {
+	where := BlobLocation(d.Backends.Blobs)
 	if d.Backends.Store == "" {
-		return Take(ctx, d.Path, d.Vault.Recipient())
+		s, err := Take(ctx, d.Path, d.Vault.Recipient())
+		if err == nil {
+			s.Meta.BlobStore = where
+		}
+		return s, err
 	}
 	// Every kind the store holds: the directory's, API tokens and staff
 	// accounts (as vigil migrate copies).
@@ -115,6 +138,7 @@ func TakeDir(ctx context.Context, d *datadir.Dir) (*Snapshot, error) {
 		return nil
 	}
 	newer := func(meta *SnapshotMeta) {
+		meta.BlobStore = where
 		v := d.Vault.LogVerifier()
 		cp, err := evlog.OpenCheckpoint(latest, v)
 		if err != nil {

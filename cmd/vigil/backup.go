@@ -72,7 +72,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	var res backup.Result
 	if srv != nil {
 		src := backup.Source{Dir: *data}
-		if src.Blobs, err = serverBlobs(ctx, *data, *blobsURL); err != nil {
+		if src.Blobs, src.BlobStore, err = serverBlobs(ctx, *data, *blobsURL); err != nil {
 			return err
 		}
 		res, err = srv.Backup(ctx, t, src)
@@ -85,7 +85,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 		defer snap.Close()
 		src := backup.Source{Dir: d.Path, Meta: snap.Meta, Seal: snap.Seal}
 		if d.Backends.Blobs != "" {
-			src.Blobs = d.Blobs
+			src.Blobs, src.BlobStore = d.Blobs, backup.BlobLocation(d.Backends.Blobs)
 		}
 		res, err = backup.Write(ctx, t, src, backup.ConfigVerifier)
 	}
@@ -98,24 +98,25 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 }
 
 // serverBlobs opens the S3 blob store of a data directory a server holds:
-// over, else vigil.json's blobs; nil when the blobs are in DIR/blobs.
-func serverBlobs(ctx context.Context, dir, over string) (blob.Store, error) {
+// over, else vigil.json's blobs; nil when the blobs are in DIR/blobs. It
+// returns the store's location too (backup.BlobLocation).
+func serverBlobs(ctx context.Context, dir, over string) (blob.Store, string, error) {
 	url, from := over, "--blobs"
 	if url == "" {
 		cfg, err := datadir.ReadConfig(dir)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		url, from = cfg.Backends.Blobs, "vigil.json blobs"
 	}
 	if url == "" {
-		return nil, nil
+		return nil, "", nil
 	}
 	b, err := s3blob.Open(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", from, err)
+		return nil, "", fmt.Errorf("%s: %w", from, err)
 	}
-	return b, nil
+	return b, backup.BlobLocation(url), nil
 }
 
 // Backup writes a backup to t with the database snapshot streamed by the
