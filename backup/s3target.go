@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/vigil-hr/vigil"
 	s3blob "github.com/vigil-hr/vigil/blob/s3"
@@ -45,12 +44,7 @@ func OpenS3(ctx context.Context, rawURL string) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	creds := loc.Creds
-	if creds == nil {
-		creds = credentials.NewEnvAWS()
-	}
-	client, err := minio.New(loc.Endpoint, &minio.Options{Creds: creds, Secure: loc.Secure, Region: loc.Region,
-		BucketLookup: minio.BucketLookupPath})
+	client, err := loc.Client()
 	if err != nil {
 		return nil, fmt.Errorf("%w: backup target %s: %v", vigil.ErrInvalid, loc, err)
 	}
