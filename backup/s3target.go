@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -107,16 +108,26 @@ func (s *S3) Stat(ctx context.Context, name string) (int64, error) {
 	return info.Size, nil
 }
 
-// Put implements [Target]: one PUT, or a multipart upload for a file
-// larger than PartSize, streamed a part at a time. The object exists only
-// once the upload completes.
+// Put implements [Target]: one PUT for a file of up to PartSize bytes, or
+// a multipart upload streamed a part at a time (at most two parts in
+// memory). The object exists only once the upload completes.
 func (s *S3) Put(ctx context.Context, name string, r io.Reader) error {
 	k, err := s.key(name)
 	if err != nil {
 		return err
 	}
-	_, err = s.client.PutObject(ctx, s.loc.Bucket, k, ctxReader{ctx, r}, -1,
-		minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: uint64(max(s.PartSize, 5<<20))})
+	part := max(s.PartSize, 5<<20)
+	var first bytes.Buffer
+	n, err := io.CopyN(&first, ctxReader{ctx, r}, part+1)
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("backup target %s: upload %s: %w", s.loc, name, err)
+	}
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: uint64(part)}
+	if n <= part { // the whole file
+		_, err = s.client.PutObject(ctx, s.loc.Bucket, k, &first, n, opts)
+	} else {
+		_, err = s.client.PutObject(ctx, s.loc.Bucket, k, io.MultiReader(&first, ctxReader{ctx, r}), -1, opts)
+	}
 	if err != nil {
 		return s.mapErr(err, "upload "+name)
 	}
