@@ -31,7 +31,8 @@ import (
 // bucket prefix: fsck clean (every item decrypted), every submission
 // acknowledged before the backup opens with its receipt. The second backup
 // uploads only the new blobs; an old snapshot over a newer log is refused
-// saying how many entries would be lost; an offline backup works too.
+// saying how many entries would be lost; an offline backup works too, to
+// S3 and to a local directory.
 func TestBackupRestorePostgresS3(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the vigil binary")
@@ -130,6 +131,15 @@ func TestBackupRestorePostgresS3(t *testing.T) {
 	if !strings.HasPrefix(out3, "snapshot 000003:") || !strings.Contains(out3, "(0 new, copied)") {
 		t.Errorf("backup 3, offline, nothing new: %q", out3)
 	}
+
+	// The same directory to a local disk, and back.
+	local := filepath.Join(root, "local-bk")
+	if out := vigilRun(t, bin, env, "backup", "--data", data, "--to", local); !strings.Contains(out, fmt.Sprintf("(%d new, copied)", inStore)) {
+		t.Errorf("backup of PostgreSQL + S3 to a local directory: %q", out)
+	}
+	fromLocal := filepath.Join(root, "from-local")
+	vigilRun(t, bin, env, "restore", "--from", local, "--data", fromLocal)
+	checkRestored(t, bin, env, fromLocal, pass, acked)
 
 	// Snapshot 1 into a new SQLite directory: refused over the newer log
 	// (the target's record of snapshot 3), saying what would be lost.
