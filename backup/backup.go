@@ -21,6 +21,7 @@ package backup
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -32,6 +33,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,6 +98,12 @@ type Source struct {
 	// Dir is the data directory: vigil.json, keys.age and blobs/ are read
 	// from it (files written once, blobs immutable once committed).
 	Dir string
+	// Blobs, if set, is the blob store to copy instead of Dir/blobs (an S3
+	// bucket the data directory's vigil.json or --blobs names), and
+	// BlobStore its [BlobLocation]: it must be Meta.BlobStore, where the
+	// snapshot's server keeps its blobs.
+	Blobs     blob.Store
+	BlobStore string
 	// Meta describes the database snapshot; Seal writes it age-encrypted.
 	Meta SnapshotMeta
 	Seal func(w io.Writer) error
@@ -120,6 +128,10 @@ type Verifier func(config []byte) (origin string, v note.Verifier, err error)
 // since are copied too (fsck calls them unreferenced after a restore).
 func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result, error) {
 	var res Result
+	if src.BlobStore != src.Meta.BlobStore {
+		here, there := cmp.Or(src.BlobStore, filepath.Join(src.Dir, "blobs")), cmp.Or(src.Meta.BlobStore, filepath.Join(src.Dir, "blobs"))
+		return res, fmt.Errorf("%w: the snapshot's blobs are in %s, but this backup would copy those of %s (hint: give vigil backup the --blobs vigil serve has, or set blobs in vigil.json)", vigil.ErrInvalid, there, here)
+	}
 	config, err := os.ReadFile(filepath.Join(src.Dir, "vigil.json"))
 	if err != nil {
 		return res, fmt.Errorf("read config: %w", err)
@@ -153,13 +165,20 @@ func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result
 	}
 	m := Manifest{Format: ManifestFormat, Snapshot: name, Created: time.Now().UTC().Truncate(time.Hour),
 		Origin: origin, SnapshotMeta: src.Meta, Files: map[string]FileSum{}, Blobs: map[string]FileSum{}}
+	m.BlobStore = "" // the live store's location: not the backup's business
 	res.Snapshot, res.TreeSize = name, src.Meta.TreeSize
 
 	// Blobs first, then the snapshot's files, the manifest last.
-	blobs, err := listBlobs(filepath.Join(src.Dir, "blobs"))
+	var blobs []string
+	if src.Blobs != nil {
+		err = src.Blobs.List(ctx, func(n string) error { blobs = append(blobs, n); return nil })
+	} else {
+		blobs, err = listBlobs(filepath.Join(src.Dir, "blobs"))
+	}
 	if err != nil {
 		return res, fmt.Errorf("list blobs: %w", err)
 	}
+	slices.Sort(blobs)
 	for _, b := range blobs {
 		tn := "blobs/" + b
 		if sum, ok := prev.Blobs[b]; ok {
@@ -168,7 +187,7 @@ func Write(ctx context.Context, t Target, src Source, verifier Verifier) (Result
 				continue
 			}
 		}
-		f, err := os.Open(filepath.Join(src.Dir, "blobs", b[:2], b))
+		f, err := openBlob(ctx, src, b)
 		if err != nil {
 			return res, fmt.Errorf("blob %s: %w", b, err)
 		}
@@ -248,6 +267,14 @@ func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// openBlob opens the blob name of src.
+func openBlob(ctx context.Context, src Source, name string) (io.ReadCloser, error) {
+	if src.Blobs != nil {
+		return src.Blobs.Open(ctx, name)
+	}
+	return os.Open(filepath.Join(src.Dir, "blobs", name[:2], name))
 }
 
 // listBlobs lists the committed blobs of a local blob directory

@@ -75,7 +75,7 @@ func TestOffline(t *testing.T) {
 	d := newDir(t, filepath.Join(root, "data"))
 	defer d.Close()
 	submit(t, d, 4, "a")
-	tg, err := OpenTarget(filepath.Join(root, "bk"), true)
+	tg, err := OpenTarget(context.Background(), filepath.Join(root, "bk"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestManifestChecked(t *testing.T) {
 	defer d.Close()
 	submit(t, d, 2, "a")
 	bk := filepath.Join(root, "bk")
-	tg, _ := OpenTarget(bk, true)
+	tg, _ := OpenTarget(context.Background(), bk, true)
 	if _, err := backupDir(t, d, tg); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg, _ := OpenTarget(filepath.Join(root, "bk"), true)
+	tg, _ := OpenTarget(context.Background(), filepath.Join(root, "bk"), true)
 	if _, err := backupDir(t, d, tg); err != nil {
 		t.Fatal(err)
 	}
@@ -213,8 +213,30 @@ func TestTargetNames(t *testing.T) {
 			t.Errorf("Put(%q): %v, want ErrInvalid", n, err)
 		}
 	}
-	if _, err := OpenTarget("s3://bucket/prefix", true); !errors.Is(err, vigil.ErrInvalid) || !strings.Contains(err.Error(), "s3://") {
-		t.Errorf("s3 target: %v", err)
+}
+
+// TestS3TargetURLErrors refuses malformed S3 target URLs before any
+// request, saying what is wrong and never repeating the secret.
+func TestS3TargetURLErrors(t *testing.T) {
+	const secret = "sEcReT-never-shown"
+	for _, c := range []struct{ url, want string }{
+		{"ftp://host/bucket", `scheme "ftp"`},
+		{"s3://host", "names no bucket"},
+		{"s3:///bucket", "names no host"},
+		{"s3://KEY:" + secret + "@host/Bad_Bucket", `bucket "Bad_Bucket"`},
+		{"s3://KEY:" + secret + "@host:99999/bucket", "bad port"},
+		{"s3://KEY:" + secret + "@host/bucket?regoin=x", `unknown parameter "regoin"`},
+		{"s3://KEY@host/bucket", "KEY:SECRET"},
+		{"s3://host/bucket/a/../b", "prefix"},
+		{"s3+http://KEY:" + secret + "@host:port/bucket", "not a URL"},
+	} {
+		_, err := OpenTarget(context.Background(), c.url, true)
+		if !errors.Is(err, vigil.ErrInvalid) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("OpenTarget(%q): %v, want ErrInvalid saying %q", c.url, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("OpenTarget(%q): the error repeats the secret: %v", c.url, err)
+		}
 	}
 }
 
@@ -226,7 +248,7 @@ func FuzzManifest(f *testing.F) {
 	d := newDir(f, filepath.Join(root, "data"))
 	submit(f, d, 1, "a")
 	bk := filepath.Join(root, "bk")
-	tg, _ := OpenTarget(bk, true)
+	tg, _ := OpenTarget(context.Background(), bk, true)
 	if _, err := backupDir(f, d, tg); err != nil {
 		f.Fatal(err)
 	}

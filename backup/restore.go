@@ -19,11 +19,16 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/account"
+	"github.com/vigil-hr/vigil/auth"
 	"github.com/vigil-hr/vigil/blob"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/internal/atomicfile"
 	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/internal/migrate"
+	"github.com/vigil-hr/vigil/record"
 	"github.com/vigil-hr/vigil/store"
+	"github.com/vigil-hr/vigil/store/postgres"
 	"github.com/vigil-hr/vigil/vault"
 	"github.com/vigil-hr/vigil/witness"
 )
@@ -58,6 +63,14 @@ type RestoreOptions struct {
 	// AllowRollback restores a log shorter than a known checkpoint; the
 	// restored directory records it in RollbackNote.
 	AllowRollback bool
+	// Into names where the restored records and blobs go: an empty
+	// PostgreSQL database and an empty S3 bucket prefix (either may be
+	// empty: the new directory's vigil.db, blobs/). The snapshot's own
+	// store and blobs keys (the backed-up server's database and bucket) are
+	// never used: the new directory's vigil.json names Into's.
+	Into datadir.Backends
+	// Progress reports the copy into Into's backends (nil: none).
+	Progress migrate.Progress
 }
 
 // RestoreResult says what Restore did.
@@ -71,6 +84,8 @@ type RestoreResult struct {
 	// restored log (AllowRollback only).
 	Lost int64
 	Fsck datadir.FsckReport
+	// Moved is what was copied into RestoreOptions.Into's backends.
+	Moved migrate.Counts
 }
 
 // RollbackError is a restore refused because a known checkpoint is larger
@@ -162,7 +177,13 @@ func Restore(ctx context.Context, t Target, dir string, opt RestoreOptions) (res
 	}
 
 	// The keys, then the database, decrypted as it streams in; its
-	// ciphertext hash is checked before anything opens it.
+	// ciphertext hash is checked before anything opens it. The snapshot's
+	// store and blobs keys name the backed-up server's database and bucket:
+	// the restored directory keeps its records and blobs in itself until
+	// they move to Into's.
+	if err := SetBackends(filepath.Join(dir, "vigil.json"), datadir.Backends{}); err != nil {
+		return res, err
+	}
 	cfg, err := os.ReadFile(filepath.Join(dir, "vigil.json"))
 	if err != nil {
 		return res, err
@@ -187,7 +208,11 @@ func Restore(ctx context.Context, t Target, dir string, opt RestoreOptions) (res
 	if err != nil {
 		return res, fmt.Errorf("open the restored directory: %w", err)
 	}
-	defer d.Close()
+	defer func() {
+		if d != nil {
+			d.Close()
+		}
+	}() // d is reopened on Into's backends
 	if err := d.Vault.Unseal(opt.Passphrase); err != nil {
 		return res, fmt.Errorf("unseal: %w", err)
 	}
@@ -262,13 +287,141 @@ func Restore(ctx context.Context, t Target, dir string, opt RestoreOptions) (res
 			return res, err
 		}
 	}
-	if res.Fsck, err = d.Fsck(ctx); err != nil {
-		return res, fmt.Errorf("fsck: %w", err)
+	if res.Fsck, err = fsckClean(ctx, d); err != nil {
+		return res, err
 	}
-	if !res.Fsck.OK("") {
-		return res, fmt.Errorf("%w: fsck of the restored directory found %d problems (first: %s: %s)", vigil.ErrCorrupt, len(res.Fsck.Problems), res.Fsck.Problems[0].Part, res.Fsck.Problems[0].Text)
+	if opt.Into == (datadir.Backends{}) {
+		return res, nil
 	}
-	return res, nil
+	if res.Moved, err = moveInto(ctx, d, opt.Into, opt.Progress); err != nil {
+		return res, err
+	}
+	d.Close()
+	// The new directory on its new backends: checked again, unsealed.
+	d2, err := datadir.Open(ctx, dir)
+	if err != nil {
+		d = nil
+		return res, fmt.Errorf("open the restored directory on its new backends: %w", err)
+	}
+	d = d2
+	if err := d.Vault.Unseal(opt.Passphrase); err != nil {
+		return res, fmt.Errorf("unseal: %w", err)
+	}
+	res.Fsck, err = fsckClean(ctx, d)
+	return res, err
+}
+
+// fsckClean runs fsck on d and fails unless it is clean.
+func fsckClean(ctx context.Context, d *datadir.Dir) (datadir.FsckReport, error) {
+	rep, err := d.Fsck(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("fsck: %w", err)
+	}
+	if !rep.OK("") {
+		return rep, fmt.Errorf("%w: fsck of the restored directory found %d problems (first: %s: %s)", vigil.ErrCorrupt, len(rep.Problems), rep.Problems[0].Part, rep.Problems[0].Text)
+	}
+	return rep, nil
+}
+
+// moveInto copies the restored directory d's records (into.Store) and
+// blobs (into.Blobs) to the new backends, which must be empty, verifies
+// the copy as vigil migrate does, points d's vigil.json at them and
+// removes the local copies. A failure part-way leaves the backends
+// partly filled: the error says to empty them.
+func moveInto(ctx context.Context, d *datadir.Dir, into datadir.Backends, progress migrate.Progress) (migrate.Counts, error) {
+	var c migrate.Counts
+	kinds := append(slices.Clone(d.Kinds), record.Kind{Name: auth.Kind}, record.Kind{Name: account.Kind})
+	src := migrate.Source{Store: d.Store, Blobs: d.Blobs, Kinds: kinds}
+	dst := migrate.Target{Store: d.Store}
+	if into.Store != "" {
+		db, err := postgres.Open(ctx, into.Store)
+		if err != nil {
+			return c, fmt.Errorf("--store: %w", err)
+		}
+		defer db.Close()
+		dst.Store = db
+	}
+	var err error
+	if into.Blobs != "" {
+		if dst.Blobs, err = migrate.OpenS3(ctx, into.Blobs); err != nil {
+			return c, fmt.Errorf("--blobs: %w", err)
+		}
+	} else if dst.Blobs, err = migrate.OpenLocal(filepath.Join(d.Path, "blobs"), d.Evidence.CoarseTime); err != nil {
+		return c, err
+	}
+	check := migrate.Target{}
+	if into.Store != "" {
+		check.Store = dst.Store
+	}
+	if into.Blobs != "" {
+		check.Blobs = dst.Blobs
+	}
+	if err := migrate.CheckEmpty(ctx, check, kinds); err != nil {
+		return c, err
+	}
+	failed := func(err error) error {
+		return fmt.Errorf("restore into --store/--blobs (they are now incomplete: empty them before restoring again): %w", err)
+	}
+	if into.Blobs != "" {
+		if c, err = migrate.CopyBlobs(ctx, d.Blobs, dst.Blobs, progress); err != nil {
+			return c, failed(err)
+		}
+	}
+	if into.Store != "" {
+		err := d.Store.View(ctx, func(tx store.ReadTx) error {
+			rc, err := migrate.CopyRecords(ctx, tx, dst.Store, kinds, progress)
+			c.Entries, c.Records, c.Versions, c.Checkpoints = rc.Entries, rc.Records, rc.Versions, rc.Checkpoints
+			return err
+		})
+		if err != nil {
+			return c, failed(err)
+		}
+	}
+	if _, err := migrate.Verify(ctx, src, dst, d.Vault.LogVerifier(), progress); err != nil {
+		return c, failed(fmt.Errorf("verify: %w", err))
+	}
+	if err := SetBackends(filepath.Join(d.Path, "vigil.json"), into); err != nil {
+		return c, err
+	}
+	// The local copies, now on the new backends.
+	if into.Store != "" {
+		for _, f := range []string{"vigil.db", "vigil.db-wal", "vigil.db-shm"} {
+			if err := os.Remove(filepath.Join(d.Path, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return c, err
+			}
+		}
+	}
+	if into.Blobs != "" {
+		if err := os.RemoveAll(filepath.Join(d.Path, "blobs")); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// SetBackends rewrites the vigil.json at path with its store and blobs
+// keys set to be's (removed where empty), keeping every other key as it
+// is.
+func SetBackends(path string, be datadir.Backends) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return fmt.Errorf("%w: %s: %v", vigil.ErrCorrupt, path, err)
+	}
+	for k, v := range map[string]string{"store": be.Store, "blobs": be.Blobs} {
+		delete(cfg, k)
+		if v != "" {
+			cfg[k], _ = json.Marshal(v)
+		}
+	}
+	out, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, append(out, '\n'), 0o644)
 }
 
 // copyChecked copies a target file to path, checking its size and SHA-256

@@ -10,12 +10,19 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"filippo.io/age"
 
+	"github.com/vigil-hr/vigil/account"
+	"github.com/vigil-hr/vigil/auth"
+	s3blob "github.com/vigil-hr/vigil/blob/s3"
 	"github.com/vigil-hr/vigil/evlog"
+	"github.com/vigil-hr/vigil/internal/datadir"
+	"github.com/vigil-hr/vigil/internal/migrate"
+	"github.com/vigil-hr/vigil/record"
 	"github.com/vigil-hr/vigil/store"
 	"github.com/vigil-hr/vigil/store/sqlite"
 )
@@ -36,6 +43,23 @@ type SnapshotMeta struct {
 	// was signed; Cosigned is DIR/checkpoint.cosigned, empty if none.
 	Checkpoint []byte `json:"checkpoint,omitempty"`
 	Cosigned   []byte `json:"cosigned,omitempty"`
+	// BlobStore is where the snapshot's blobs are: an S3 location without
+	// credentials ([BlobLocation]), empty for DIR/blobs. [Write] checks it
+	// against its Source's and leaves it out of the manifest.
+	BlobStore string `json:"blob_store,omitempty"`
+}
+
+// BlobLocation returns the S3 blob store URL rawURL without credentials,
+// to compare where two processes read blobs; "" for "" (DIR/blobs).
+func BlobLocation(rawURL string) string {
+	if rawURL == "" {
+		return ""
+	}
+	l, err := s3blob.ParseURL(rawURL)
+	if err != nil {
+		return "unparsable blob URL"
+	}
+	return l.String()
 }
 
 // A Snapshot is a consistent copy of a data directory's database, taken
@@ -67,6 +91,69 @@ var snapMu sync.Mutex
 // checkpoint is signed only over entries already committed, and the anchor
 // is written before the database copy starts.
 func Take(ctx context.Context, dataDir string, recipient age.Recipient) (*Snapshot, error) {
+	return take(ctx, dataDir, recipient, func(dst string) error {
+		return vacuumInto(ctx, filepath.Join(dataDir, "vigil.db"), dst)
+	}, nil)
+}
+
+// TakeDir snapshots the open data directory d (the caller holds it, or is
+// the server holding it): its SQLite database as [Take] does, or, when its
+// records are in PostgreSQL, every log entry, record version and
+// checkpoint one read-only REPEATABLE READ transaction sees (store.View),
+// copied into a SQLite database in DIR/backup-tmp, so that a restore gets
+// an ordinary data directory. With several servers on one database, the
+// latest checkpoint in that transaction may be newer than this server's
+// anchor: the snapshot then carries it.
+func TakeDir(ctx context.Context, d *datadir.Dir) (*Snapshot, error) {
+	where := BlobLocation(d.Backends.Blobs)
+	if d.Backends.Store == "" {
+		s, err := Take(ctx, d.Path, d.Vault.Recipient())
+		if err == nil {
+			s.Meta.BlobStore = where
+		}
+		return s, err
+	}
+	// Every kind the store holds: the directory's, API tokens and staff
+	// accounts (as vigil migrate copies).
+	kinds := append(slices.Clone(d.Kinds), record.Kind{Name: auth.Kind}, record.Kind{Name: account.Kind})
+	var latest []byte
+	copyStore := func(dst string) error {
+		db, err := sqlite.Open(ctx, dst)
+		if err != nil {
+			return fmt.Errorf("create the snapshot database: %w", err)
+		}
+		err = d.Store.View(ctx, func(tx store.ReadTx) error {
+			if _, err := migrate.CopyRecords(ctx, tx, db, kinds, nil); err != nil {
+				return err
+			}
+			latest, err = tx.LatestCheckpoint()
+			return err
+		})
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("copy the store: %w", err)
+		}
+		return nil
+	}
+	newer := func(meta *SnapshotMeta) {
+		meta.BlobStore = where
+		v := d.Vault.LogVerifier()
+		cp, err := evlog.OpenCheckpoint(latest, v)
+		if err != nil {
+			return
+		}
+		if anchor, err := evlog.OpenCheckpoint(meta.Checkpoint, v); err != nil || anchor.N < cp.N {
+			meta.Checkpoint = latest
+		}
+	}
+	return take(ctx, d.Path, d.Vault.Recipient(), copyStore, newer)
+}
+
+// take reads the anchors, fills DIR/backup-tmp/vigil.db with fill (which
+// creates it), reads the copy's tree, and lets adjust change the meta.
+func take(ctx context.Context, dataDir string, recipient age.Recipient, fill func(dst string) error, adjust func(*SnapshotMeta)) (*Snapshot, error) {
 	snapMu.Lock()
 	ok := false
 	defer func() {
@@ -97,7 +184,7 @@ func Take(ctx context.Context, dataDir string, recipient age.Recipient) (*Snapsh
 			os.RemoveAll(tmp)
 		}
 	}()
-	if err := vacuumInto(ctx, filepath.Join(dataDir, "vigil.db"), s.db); err != nil {
+	if err := fill(s.db); err != nil {
 		return nil, err
 	}
 	db, err := sqlite.Open(ctx, s.db)
@@ -118,6 +205,9 @@ func Take(ctx context.Context, dataDir string, recipient age.Recipient) (*Snapsh
 	// sqlite.Open put the copy in WAL mode: fold it back into one file.
 	for _, suffix := range []string{"-wal", "-shm"} {
 		os.Remove(s.db + suffix)
+	}
+	if adjust != nil {
+		adjust(&s.Meta)
 	}
 	ok = true
 	return s, nil

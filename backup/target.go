@@ -40,15 +40,15 @@ type Target interface {
 }
 
 // OpenTarget opens a backup target given on the command line: a local
-// directory path (created if missing, mode 0700). s3:// URLs are refused
-// until the S3 blob store's client is wired in.
-func OpenTarget(spec string, create bool) (Target, error) {
+// directory path (created if missing, mode 0700), or an S3 URL
+// (s3://HOST/BUCKET/PREFIX or s3+http://…, see [S3]) whose bucket must
+// exist. Errors never repeat a URL's secret.
+func OpenTarget(ctx context.Context, spec string, create bool) (Target, error) {
 	if spec == "" {
 		return nil, fmt.Errorf("%w: empty backup target", vigil.ErrInvalid)
 	}
-	if strings.Contains(spec, "://") {
-		scheme, _, _ := strings.Cut(spec, "://")
-		return nil, fmt.Errorf("%w: backup target %q: scheme %s:// is not supported by this vigil (want a local directory path)", vigil.ErrInvalid, spec, scheme)
+	if IsURL(spec) {
+		return OpenS3(ctx, spec)
 	}
 	if create {
 		if err := os.MkdirAll(spec, 0o700); err != nil {
@@ -65,6 +65,11 @@ func OpenTarget(spec string, create bool) (Target, error) {
 	return &Local{Root: spec, TimePrecision: time.Hour}, nil
 }
 
+// IsURL reports whether a backup target is given as a URL rather than a
+// directory path. Any URL is taken for an S3 one, so that a wrong scheme
+// is refused by name rather than made a directory.
+func IsURL(spec string) bool { return strings.Contains(spec, "://") }
+
 // Local is a [Target] in a local directory (which may be a mounted disk or
 // a directory synced off-site with rsync or rclone: everything in it is
 // ciphertext or public).
@@ -78,15 +83,25 @@ type Local struct {
 var _ Target = (*Local)(nil)
 
 func (l *Local) path(name string) (string, error) {
+	if err := checkName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(l.Root, filepath.FromSlash(name)), nil
+}
+
+// checkName refuses a file name that could leave the target or hide in
+// it: empty, absolute, with a backslash or an empty, dot or dot-dot (or
+// hidden) segment.
+func checkName(name string) error {
 	if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "\\") {
-		return "", fmt.Errorf("%w: backup file name %q", vigil.ErrInvalid, name)
+		return fmt.Errorf("%w: backup file name %q", vigil.ErrInvalid, name)
 	}
 	for _, part := range strings.Split(name, "/") {
 		if part == "" || part == "." || part == ".." || strings.HasPrefix(part, ".") {
-			return "", fmt.Errorf("%w: backup file name %q", vigil.ErrInvalid, name)
+			return fmt.Errorf("%w: backup file name %q", vigil.ErrInvalid, name)
 		}
 	}
-	return filepath.Join(l.Root, filepath.FromSlash(name)), nil
+	return nil
 }
 
 // Stat implements [Target].

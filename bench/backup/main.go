@@ -96,7 +96,7 @@ func run(n, fileSize int, tmp string) error {
 		return err
 	}
 	bk := filepath.Join(root, "bk")
-	t, err := backup.OpenTarget(bk, true)
+	t, err := backup.OpenTarget(ctx, bk, true)
 	if err != nil {
 		return err
 	}

@@ -180,14 +180,20 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	return OpenLocation(ctx, l)
 }
 
-// OpenLocation is [Open] with a parsed URL.
-func OpenLocation(ctx context.Context, l Location) (*Store, error) {
+// Client returns a client of the location's endpoint with its
+// credentials: the URL's, else the environment's.
+func (l Location) Client() (*minio.Client, error) {
 	creds := l.Creds
 	if creds == nil {
 		creds = credentials.NewEnvAWS()
 	}
-	client, err := minio.New(l.Endpoint, &minio.Options{Creds: creds, Secure: l.Secure, Region: l.Region,
+	return minio.New(l.Endpoint, &minio.Options{Creds: creds, Secure: l.Secure, Region: l.Region,
 		BucketLookup: minio.BucketLookupPath})
+}
+
+// OpenLocation is [Open] with a parsed URL.
+func OpenLocation(ctx context.Context, l Location) (*Store, error) {
+	client, err := l.Client()
 	if err != nil {
 		return nil, fmt.Errorf("%w: blob store %s: %v", vigil.ErrInvalid, l, err)
 	}

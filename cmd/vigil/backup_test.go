@@ -72,52 +72,11 @@ func TestBackupRestore(t *testing.T) {
 
 	// Backup 1, under load: four sources keep submitting through the
 	// public listener while it runs.
-	var stop, started atomic.Bool
-	var mu sync.Mutex
-	var underLoad []icrashSub
-	var during atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	for c := range 4 {
-		wg.Go(func() {
-			for i := 0; !stop.Load(); i++ {
-				s := icrashSub{text: fmt.Sprintf("during backup %d/%d %s", c, i, canary), fileName: "d.bin", file: canaryLarge(canary, 5000+i)}
-				r, err := icrashSubmit(client, srv.url, s)
-				if err != nil {
-					errs <- err
-					return
-				}
-				s.receipt = r
-				if !started.Load() { // acknowledged before the backup started
-					mu.Lock()
-					underLoad = append(underLoad, s)
-					mu.Unlock()
-				}
-				during.Add(1)
-			}
-		})
-	}
-	time.Sleep(300 * time.Millisecond) // let the load start
-	started.Store(true)
-	before := during.Load()
-	out1 := vigilRun(t, bin, env, "backup", "--data", data, "--to", bk)
-	after := during.Load()
-	time.Sleep(200 * time.Millisecond)
-	stop.Store(true)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("submission during the backup: %v", err)
-	}
-	t.Logf("backup 1 (%d submissions acknowledged during it, %d in all under load): %s", after-before, during.Load(), strings.TrimSpace(out1))
-	if after == before {
-		t.Errorf("no submission was acknowledged while the backup ran: not a backup under load")
-	}
+	underLoad, out1 := backupUnderLoad(t, client, srv.url, func(c, i int) icrashSub {
+		return icrashSub{text: fmt.Sprintf("during backup %d/%d %s", c, i, canary), fileName: "d.bin", file: canaryLarge(canary, 5000+i)}
+	}, data, func() string { return vigilRun(t, bin, env, "backup", "--data", data, "--to", bk) })
 	if !strings.HasPrefix(out1, "snapshot 000001:") {
 		t.Fatalf("backup 1 output %q", out1)
-	}
-	if _, err := os.Stat(filepath.Join(data, backup.TmpDir)); !os.IsNotExist(err) {
-		t.Errorf("%s left in the data directory after the backup: %v", backup.TmpDir, err)
 	}
 
 	// Backup 2 copies exactly the blobs the target lacks.
@@ -203,9 +162,6 @@ func TestBackupRestore(t *testing.T) {
 	}
 	// Snapshot 1 was taken under load: fsck is clean and every submission
 	// acknowledged before it started opens and decrypts.
-	if len(underLoad) == 0 {
-		t.Error("no submission of the load was acknowledged before the backup started")
-	}
 	t.Logf("checking snapshot 1: %d submissions of the load acknowledged before it started, and the 12 before the load", len(underLoad))
 	checkRestored(t, bin, env, old, pass, append(underLoad, acked[:12]...))
 
@@ -257,6 +213,63 @@ func TestBackupRestore(t *testing.T) {
 		}
 		os.WriteFile(p, orig, 0o600)
 	}
+}
+
+// backupUnderLoad starts four sources submitting to base (sub makes
+// source c's i-th submission), lets them run, then runs backup while they
+// go on, and stops them. It returns the submissions acknowledged before
+// backup started and backup's output. It fails t if no submission was
+// acknowledged while backup ran (not a backup under load), if one
+// failed, or if the database copy is left in the data directory.
+func backupUnderLoad(t *testing.T, client *http.Client, base string, sub func(c, i int) icrashSub, data string, run func() string) (before []icrashSub, out string) {
+	t.Helper()
+	var stop, started atomic.Bool
+	var mu sync.Mutex
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for c := range 4 {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				s := sub(c, i)
+				r, err := icrashSubmit(client, base, s)
+				if err != nil {
+					errs <- err
+					return
+				}
+				s.receipt = r
+				if !started.Load() { // acknowledged before the backup started
+					mu.Lock()
+					before = append(before, s)
+					mu.Unlock()
+				}
+				n.Add(1)
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // let the load start
+	started.Store(true)
+	n0 := n.Load()
+	out = run()
+	during := n.Load() - n0
+	time.Sleep(200 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("submission during the backup: %v", err)
+	}
+	if during == 0 {
+		t.Errorf("no submission was acknowledged while the backup ran: not a backup under load")
+	}
+	if len(before) == 0 {
+		t.Error("no submission of the load was acknowledged before the backup started")
+	}
+	t.Logf("backup under load (%d submissions acknowledged during it): %s", during, strings.TrimSpace(out))
+	if _, err := os.Stat(filepath.Join(data, backup.TmpDir)); !os.IsNotExist(err) {
+		t.Errorf("%s left in the data directory after the backup: %v", backup.TmpDir, err)
+	}
+	return before, out
 }
 
 // checkRestored runs fsck on a restored directory (it must be clean) and

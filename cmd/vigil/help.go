@@ -67,9 +67,11 @@ var examples = map[string][]example{
 	},
 	"backup": {
 		{"an encrypted, incremental backup while serve runs (no passphrase needed)", `vigil backup --data /var/lib/vigil --to /mnt/backup/vigil`},
+		{"the same into an S3 bucket prefix (keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); records in PostgreSQL and blobs in S3 (vigil.json store and blobs) are backed up too", `vigil backup --data /var/lib/vigil --to s3://s3.example.net/vigil-backup/hotline`},
 	},
 	"restore": {
 		{"rebuild a data directory from the latest snapshot, refusing one older than a checkpoint you kept", `vigil restore --from /mnt/backup/vigil --data /var/lib/vigil-new --known-checkpoint last-checkpoint.txt`},
+		{"from an S3 bucket prefix into an empty PostgreSQL database and bucket prefix", `vigil restore --from s3://s3.example.net/vigil-backup/hotline --data /var/lib/vigil-new --store postgres://vigil@db.internal/vigil2 --blobs s3://s3.example.net/vigil-blobs2/hotline`},
 	},
 	"advisory": {
 		{"a signed warning in two languages, valid for three days", `vigil advisory create --data d --text en="Leave the city tonight." --text ru="Уезжайте из города сегодня." --for 72h`},

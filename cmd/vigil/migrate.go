@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +14,7 @@ import (
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/account"
 	"github.com/vigil-hr/vigil/auth"
+	"github.com/vigil-hr/vigil/backup"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/internal/atomicfile"
 	"github.com/vigil-hr/vigil/internal/datadir"
@@ -238,20 +238,6 @@ func writeMigratedDir(from, dir, storeURL, blobsURL string) error {
 	if err != nil {
 		return err
 	}
-	var cfg map[string]json.RawMessage
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return fmt.Errorf("%w: %s: %v", vigil.ErrInvalid, filepath.Join(from, "vigil.json"), err)
-	}
-	for k, v := range map[string]string{"store": storeURL, "blobs": blobsURL} {
-		delete(cfg, k)
-		if v != "" {
-			cfg[k], _ = json.Marshal(v)
-		}
-	}
-	out, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -270,8 +256,12 @@ func writeMigratedDir(from, dir, storeURL, blobsURL string) error {
 			return err
 		}
 	}
-	if err := atomicfile.WriteNew(filepath.Join(dir, "vigil.json"), append(out, '\n'), 0o644); err != nil {
+	cfg := filepath.Join(dir, "vigil.json")
+	if err := atomicfile.WriteNew(cfg, b, 0o644); err != nil {
 		return err
+	}
+	if err := backup.SetBackends(cfg, datadir.Backends{Store: storeURL, Blobs: blobsURL}); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(from, "vigil.json"), err)
 	}
 	return atomicfile.SyncDir(dir)
 }

@@ -644,7 +644,7 @@ func listenStaffSocket(d *datadir.Dir, apiSrv *api.Server, logger *slog.Logger) 
 	apiSrv.Bundle = d.BundlePublished // never signs off the checkpoint grid
 	apiSrv.Fsck = d.Fsck
 	apiSrv.Backup = func(ctx context.Context) (*backup.Snapshot, error) {
-		return backup.Take(ctx, d.Path, d.Vault.Recipient())
+		return backup.TakeDir(ctx, d)
 	}
 	apiSrv.Import = func(ctx context.Context, p vigil.Principal, file io.Reader) (api.ImportResult, error) {
 		return importFile(ctx, d, p, file)

@@ -136,15 +136,54 @@ func Copy(ctx context.Context, src Source, dst Target, progress Progress) (Count
 	if progress == nil {
 		progress = func(string, int64, int64) {}
 	}
+	c, err := CopyBlobs(ctx, src.Blobs, dst.Blobs, progress)
+	if err != nil {
+		return c, err
+	}
+	err = src.Store.View(ctx, func(tx store.ReadTx) error {
+		sc, err := CopyRecords(ctx, tx, dst.Store, src.Kinds, progress)
+		c.Entries, c.Records, c.Versions, c.Checkpoints = sc.Entries, sc.Records, sc.Versions, sc.Checkpoints
+		return err
+	})
+	return c, err
+}
+
+// CopyRecords copies what tx sees (one snapshot of a store) into dst:
+// every log entry with its stored hashes, every version of every record
+// of kinds, every stored checkpoint. Blobs are not copied (Counts.Blobs is
+// zero). dst must be empty. vigil backup uses it to snapshot a PostgreSQL
+// store into a SQLite database.
+func CopyRecords(ctx context.Context, tx store.ReadTx, dst store.Store, kinds record.Registry, progress Progress) (Counts, error) {
+	if progress == nil {
+		progress = func(string, int64, int64) {}
+	}
+	var c Counts
+	var err error
+	if c.Entries, err = copyLog(ctx, tx, dst, progress); err != nil {
+		return c, err
+	}
+	if c.Records, c.Versions, err = copyRecords(ctx, tx, dst, kinds, progress); err != nil {
+		return c, err
+	}
+	c.Checkpoints, err = copyCheckpoints(ctx, tx, dst, c.Entries, progress)
+	return c, err
+}
+
+// CopyBlobs copies every blob of from into to under its name (only
+// Counts.Blobs and BlobBytes are set). to must hold none of them.
+func CopyBlobs(ctx context.Context, from blob.Store, to NamedStore, progress Progress) (Counts, error) {
+	if progress == nil {
+		progress = func(string, int64, int64) {}
+	}
 	var c Counts
 	var names []string
-	if err := src.Blobs.List(ctx, func(n string) error { names = append(names, n); return nil }); err != nil {
+	if err := from.List(ctx, func(n string) error { names = append(names, n); return nil }); err != nil {
 		return c, fmt.Errorf("list source blobs: %w", err)
 	}
 	sort.Strings(names)
 	for i, n := range names {
 		progress("blobs", int64(i), int64(len(names)))
-		k, err := copyBlob(ctx, src.Blobs, dst.Blobs, n)
+		k, err := copyBlob(ctx, from, to, n)
 		if err != nil {
 			return c, err
 		}
@@ -152,18 +191,7 @@ func Copy(ctx context.Context, src Source, dst Target, progress Progress) (Count
 		c.BlobBytes += k
 	}
 	progress("blobs", int64(len(names)), int64(len(names)))
-	err := src.Store.View(ctx, func(tx store.ReadTx) error {
-		var err error
-		if c.Entries, err = copyLog(ctx, tx, dst.Store, progress); err != nil {
-			return err
-		}
-		if c.Records, c.Versions, err = copyRecords(ctx, tx, dst.Store, src.Kinds, progress); err != nil {
-			return err
-		}
-		c.Checkpoints, err = copyCheckpoints(ctx, tx, dst.Store, c.Entries, progress)
-		return err
-	})
-	return c, err
+	return c, nil
 }
 
 func copyBlob(ctx context.Context, from blob.Store, to NamedStore, name string) (int64, error) {

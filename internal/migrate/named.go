@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/blob"
@@ -111,12 +110,7 @@ func OpenS3(ctx context.Context, url string) (*S3, error) {
 	if err != nil {
 		return nil, err
 	}
-	creds := loc.Creds
-	if creds == nil {
-		creds = credentials.NewEnvAWS()
-	}
-	client, err := minio.New(loc.Endpoint, &minio.Options{Creds: creds, Secure: loc.Secure, Region: loc.Region,
-		BucketLookup: minio.BucketLookupPath})
+	client, err := loc.Client()
 	if err != nil {
 		return nil, fmt.Errorf("%w: blob store %s: %v", vigil.ErrInvalid, loc, err)
 	}
