@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/corroborate"
 	"github.com/vigil-hr/vigil/evlog"
 	"github.com/vigil-hr/vigil/intake"
 	"github.com/vigil-hr/vigil/search"
@@ -65,6 +66,13 @@ type model struct {
 	// threads are the submissions indexed in ix, each with the IDs of its
 	// documents (itself and its messages); see indexThread.
 	threads map[vigil.ID][]vigil.ID
+
+	// results are acts' corroboration results, computed on first use and
+	// forgotten by reindex for every act a batch may change (the same
+	// acts whose search documents it rebuilds); readers share the model,
+	// so resMu guards the map.
+	resMu   sync.Mutex
+	results map[vigil.ID]corroborate.Result
 }
 
 func newModel() *model {
@@ -77,7 +85,7 @@ func newModel() *model {
 		ids:    map[string][]vigil.ID{}, keys: map[[2]string]vigil.ID{},
 		placeChildren: map[vigil.ID]set{}, partyChildren: map[vigil.ID]set{},
 		actsByIncident: map[vigil.ID]set{}, claimsByAct: map[vigil.ID]set{},
-		items: set{}, threads: map[vigil.ID][]vigil.ID{},
+		items: set{}, threads: map[vigil.ID][]vigil.ID{}, results: map[vigil.ID]corroborate.Result{},
 	}
 }
 
@@ -382,6 +390,9 @@ func (m *model) wipe() {
 	clear(m.claimsByAct)
 	clear(m.items)
 	clear(m.threads)
+	m.resMu.Lock()
+	clear(m.results)
+	m.resMu.Unlock()
 }
 
 // lookup returns the kind and document of record id.

@@ -266,8 +266,26 @@ func (s *Service) Acts(ctx context.Context, p vigil.Principal) ([]ActResult, err
 	return out, nil
 }
 
-// evaluate corroborates act id from the model.
+// evaluate corroborates act id from the model, once per version of what
+// the result depends on (see model.results).
 func (m *model) evaluate(id vigil.ID, rules corroborate.Rules) (corroborate.Result, error) {
+	m.resMu.Lock()
+	res, ok := m.results[id]
+	m.resMu.Unlock()
+	if ok {
+		return res, nil
+	}
+	res, err := m.corroborate(id, rules)
+	if err == nil {
+		m.resMu.Lock()
+		m.results[id] = res
+		m.resMu.Unlock()
+	}
+	return res, err
+}
+
+// corroborate evaluates act id from the model.
+func (m *model) corroborate(id vigil.ID, rules corroborate.Rules) (corroborate.Result, error) {
 	in := corroborate.Input{ActID: id, Act: m.acts[id], Sources: m.sources, Parties: m.parties}
 	for _, c := range sortedSet(m.claimsByAct[id]) {
 		cl := m.claims[c]

@@ -132,6 +132,11 @@ func (m *model) reindex(ws []*write, oldActs []vigil.ID, rules corroborate.Rules
 			}
 		}
 	}
+	m.resMu.Lock()
+	for id := range dirty {
+		delete(m.results, id)
+	}
+	m.resMu.Unlock()
 	for id := range dirty {
 		if _, ok := m.meta[id]; ok {
 			m.ix.Add(m.document(id, rules))
