@@ -154,6 +154,8 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		}
 	})
 	metrics := &serveMetrics{d: d, cs: cs, precision: precision}
+	// The staff UI's audit trail page reads through this index.
+	trail := &audit.Trail{Store: d.Store, Vault: d.Vault}
 	apiSrv := &api.Server{
 		Metrics:    &api.Metrics{Collect: metrics.collect},
 		Hosts:      cfg.StaffHosts,
@@ -164,9 +166,9 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		Items:      d.Evidence,
 		Stats:      statsPublisher(d),
 		Report:     reporter(d),
-		// At unseal, decrypt the case records and the inbox's summaries
-		// into memory at once, so the first investigator's read does not
-		// wait for them. It signs nothing.
+		// At unseal, decrypt the case records, the inbox's summaries and
+		// the audit trail's index into memory at once, so the first
+		// investigator's read does not wait for them. It signs nothing.
 		OnUnseal: func() {
 			if unsealed.Swap(true) {
 				logger.Info("unseal: the vault was already unsealed")
@@ -178,9 +180,12 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 					logger.Error("case records not loaded", "err", err.Error())
 				}
 			}()
-			go func() { // and the inbox's index of submissions (intake.Service.Page)
+			go func() { // the inbox's index of submissions (intake.Service.Page) and the audit trail's
 				if err := d.Intake.Warm(context.WithoutCancel(ctx)); err != nil && !errors.Is(err, vigil.ErrSealed) {
 					logger.Error("inbox index not built", "err", err.Error())
+				}
+				if _, err := trail.Read(context.WithoutCancel(ctx), audit.Filter{}, vigil.ID{}, 1); err != nil && !errors.Is(err, vigil.ErrSealed) {
+					logger.Error("audit trail index not built", "err", err.Error())
 				}
 			}()
 		},
@@ -238,7 +243,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), // may name client addresses
 	}
-	staffH, err := staffHandler(d, apiSrv, cs, sl.Addr(), cfg)
+	staffH, err := staffHandler(d, apiSrv, trail, cs, sl.Addr(), cfg)
 	if err != nil {
 		pl.Close()
 		sl.Close()
@@ -356,7 +361,7 @@ func serve(ctx context.Context, e *env, d *datadir.Dir, cfg serveConfig, ready f
 // staffHandler serves the staff listener: /api/v1 (and /metrics) from
 // apiSrv, the staff web UI (staffweb, docs/staff-ui.md) at /, its account
 // sessions ending on seal and on an admin's change to the account.
-func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Addr, cfg serveConfig) (http.Handler, error) {
+func staffHandler(d *datadir.Dir, apiSrv *api.Server, trail *audit.Trail, cs *cosigner, addr net.Addr, cfg serveConfig) (http.Handler, error) {
 	origins := []string{cfg.StaffOrigin}
 	if cfg.StaffOrigin == "" {
 		port := addr.(*net.TCPAddr).Port
@@ -380,7 +385,7 @@ func staffHandler(d *datadir.Dir, apiSrv *api.Server, cs *cosigner, addr net.Add
 		hosts = append(slices.Clone(hosts), u.Hostname())
 	}
 	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), Cases: d.Cases, Evidence: d.Evidence, Bundle: d.BundlePublished, OnUnseal: apiSrv.OnUnseal, Unsealer: apiSrv.Unsealer, Hosts: hosts,
-		Generation: staffweb.LogGeneration(d.Store), Audit: &audit.Trail{Store: d.Store, Vault: d.Vault},
+		Generation: staffweb.LogGeneration(d.Store), Audit: trail,
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 			h, err := apiSrv.Health(r)
