@@ -48,8 +48,11 @@ type inboxIndex struct {
 	triage map[vigil.ID]vigil.ID // triage record -> submission
 	sorted []Summary             // newest first; nil when it must be sorted again
 
-	pmu     sync.Mutex // guards pending and stale; writers never wait for a build
-	pending map[vigil.ID]bool
+	// pmu guards the marks below; writers and notifications never wait
+	// for a build.
+	pmu     sync.Mutex
+	pending map[vigil.ID]bool // submissions to read again
+	triaged map[vigil.ID]bool // triage records heard of, mapped by refresh
 	stale   bool
 }
 
@@ -63,13 +66,22 @@ func (x *inboxIndex) touch(sub vigil.ID) {
 	x.pmu.Unlock()
 }
 
-// takePending returns and clears the marks, and whether the index must be
-// built again from scratch.
+// takePending returns and clears the marks: the submissions to read again
+// (those of the triage records heard of included, mapped through the
+// index; x.mu is held), and whether to build the index from scratch.
 func (x *inboxIndex) takePending() (map[vigil.ID]bool, bool) {
 	x.pmu.Lock()
-	defer x.pmu.Unlock()
-	p, stale := x.pending, x.stale
-	x.pending, x.stale = nil, false
+	p, tr, stale := x.pending, x.triaged, x.stale
+	x.pending, x.triaged, x.stale = nil, nil, false
+	x.pmu.Unlock()
+	for id := range tr {
+		if sub, ok := x.triage[id]; ok {
+			if p == nil {
+				p = map[vigil.ID]bool{}
+			}
+			p[sub] = true
+		}
+	}
 	return p, stale
 }
 
@@ -84,12 +96,12 @@ func (s *Service) Heard(kind string, id vigil.ID) {
 	case KindSubmission:
 		x.touch(id)
 	case KindTriage:
-		x.mu.Lock()
-		sub, ok := x.triage[id]
-		x.mu.Unlock()
-		if ok {
-			x.touch(sub)
+		x.pmu.Lock()
+		if x.triaged == nil {
+			x.triaged = map[vigil.ID]bool{}
 		}
+		x.triaged[id] = true
+		x.pmu.Unlock()
 	case KindMessage:
 		x.pmu.Lock()
 		x.stale = true
@@ -103,7 +115,7 @@ func (s *Service) Forget() {
 	x := &s.inbox
 	x.pmu.Lock()
 	x.stale = true
-	x.pending = nil
+	x.pending, x.triaged = nil, nil
 	x.pmu.Unlock()
 	x.mu.Lock()
 	x.built, x.subs, x.triage, x.sorted = false, nil, nil, nil
@@ -190,14 +202,37 @@ func (s *Service) refresh(ctx context.Context) error {
 }
 
 // Warm builds the inbox index now (vigil serve calls it at unseal), so
-// that the first Page does not wait for it.
+// that the first Page or List does not wait for it.
 func (s *Service) Warm(ctx context.Context) error {
 	if s.Vault.Sealed() {
 		return vigil.ErrSealed
 	}
-	s.inbox.mu.Lock()
-	defer s.inbox.mu.Unlock()
-	return s.refresh(ctx)
+	_, err := s.sortedLocked(ctx)
+	s.inbox.mu.Unlock()
+	return err
+}
+
+// sortedLocked locks the inbox index, brings it up to date and returns
+// its summaries newest first (log order is arrival order); the caller
+// unlocks s.inbox.mu, also after an error.
+func (s *Service) sortedLocked(ctx context.Context) ([]Summary, error) {
+	x := &s.inbox
+	x.mu.Lock()
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	if s.Vault.Sealed() { // sealed while building: show nothing
+		x.built, x.subs, x.triage, x.sorted = false, nil, nil, nil
+		return nil, vigil.ErrSealed
+	}
+	if x.sorted == nil {
+		x.sorted = make([]Summary, 0, len(x.subs))
+		for _, sum := range x.subs {
+			x.sorted = append(x.sorted, sum)
+		}
+		slices.SortFunc(x.sorted, func(a, b Summary) int { return cmp.Compare(b.LeafIndex, a.LeafIndex) })
+	}
+	return x.sorted, nil
 }
 
 // Page returns a page of the staff inbox, newest first (log order is
@@ -223,26 +258,13 @@ func (s *Service) Page(ctx context.Context, p vigil.Principal, q Query) (Page, e
 	}
 	limit = min(limit, 500)
 
-	x := &s.inbox
-	x.mu.Lock()
-	if err := s.refresh(ctx); err != nil {
-		x.mu.Unlock()
+	sorted, err := s.sortedLocked(ctx)
+	if err != nil {
+		s.inbox.mu.Unlock()
 		return Page{}, err
 	}
-	if s.Vault.Sealed() { // sealed while building: show nothing
-		x.mu.Unlock()
-		s.Forget()
-		return Page{}, vigil.ErrSealed
-	}
-	if x.sorted == nil {
-		x.sorted = make([]Summary, 0, len(x.subs))
-		for _, sum := range x.subs {
-			x.sorted = append(x.sorted, sum)
-		}
-		slices.SortFunc(x.sorted, func(a, b Summary) int { return cmp.Compare(b.LeafIndex, a.LeafIndex) })
-	}
 	out := Page{Counts: map[State]int{}}
-	for _, sum := range x.sorted {
+	for _, sum := range sorted {
 		out.Counts[sum.State]++
 		if q.State != "" && sum.State != q.State {
 			continue
@@ -257,6 +279,6 @@ func (s *Service) Page(ctx context.Context, p vigil.Principal, q Query) (Page, e
 			out.Next = out.Items[len(out.Items)-1].LeafIndex
 		}
 	}
-	x.mu.Unlock()
+	s.inbox.mu.Unlock()
 	return out, s.audit(ctx, p.Actor, "list", vigil.ID{})
 }

@@ -42,7 +42,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -676,19 +676,13 @@ func (s *Service) List(ctx context.Context, p vigil.Principal) ([]Summary, error
 	if err := allowed(p, vigil.ReadSubmissions); err != nil {
 		return nil, err
 	}
-	var out []Summary
-	err := s.Store.View(ctx, func(tx store.ReadTx) error {
-		return store.EachRecord(tx, KindSubmission, func(r store.Record) error {
-			sum, _, err := s.summary(tx, r)
-			out = append(out, sum)
-			return err
-		})
-	})
+	// The inbox index (see Page) holds every summary, newest first.
+	sorted, err := s.sortedLocked(ctx)
+	out := slices.Clone(sorted)
+	s.inbox.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	// Newest first: leaf order is arrival order.
-	sort.Slice(out, func(i, j int) bool { return out[i].LeafIndex > out[j].LeafIndex })
 	return out, s.audit(ctx, p.Actor, "list", vigil.ID{})
 }
 
