@@ -60,6 +60,21 @@ func path(t *testing.T, ctx context.Context) string {
 	return loc[len("http://")+i:]
 }
 
+// addAuthenticator gives the browser of ctx Chromium's virtual
+// authenticator (a platform passkey that verifies the user at once).
+func addAuthenticator(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+		HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // checkLang checks the page's language and that the body has want.
 func checkLang(t *testing.T, ctx context.Context, lang, want string) {
 	t.Helper()
@@ -85,15 +100,7 @@ func TestBrowserPasskey(t *testing.T) {
 	sub := e.submit(t, "I was detained on 3 March.\n<script>document.title='pwned'</script><b>bold?</b><img src=x onerror=alert(1)>",
 		map[string][]byte{"photo.png": pngBytes(t), "notes.txt": []byte("plain notes")})
 
-	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
-		HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
-	}}); err != nil {
-		t.Fatal(err)
-	}
+	addAuthenticator(t, ctx)
 
 	// 1. First sign-in: passphrase, then enrol a passkey.
 	browsertest.Do(t, ctx, chromedp.Navigate(base+"/inbox"), chromedp.WaitVisible(chromedp.ID("name")))

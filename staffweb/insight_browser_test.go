@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/vigil-hr/vigil"
@@ -17,9 +16,7 @@ import (
 func narrow(t *testing.T, ctx context.Context, shot string) {
 	t.Helper()
 	browsertest.Do(t, ctx, chromedp.EmulateViewport(375, 800))
-	if w := browsertest.Run(t, ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 375 {
-		t.Errorf("%s is %d px wide at 375 px", path(t, ctx), w)
-	}
+	noScroll(t, ctx)
 	browsertest.Screenshot(t, ctx, shot)
 	browsertest.Do(t, ctx, chromedp.EmulateViewport(1024, 768))
 }
@@ -139,15 +136,7 @@ func TestBrowserAccount(t *testing.T) {
 	base := e.listen(t)
 	e.account(t, "Pavel", vigil.RoleInvestigator, "en", "a long investigator passphrase")
 	browserSignIn(t, ctx, e, base, "Pavel", "a long investigator passphrase", nil)
-	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
-		HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
-	}}); err != nil {
-		t.Fatal(err)
-	}
+	addAuthenticator(t, ctx)
 
 	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/account"]`)), chromedp.WaitVisible(chromedp.ID("confirm-me")))
 	checkLang(t, ctx, "en", "this browser")
