@@ -277,6 +277,11 @@ func TestBrowserSealEverywhere(t *testing.T) {
 	admin := e.account(t, "Ольга", vigil.RoleAdmin, "ru", "длинная парольная фраза")
 	w := e.newWorld(t, admin)
 	browserSignIn(t, ctx, e, base, "Ольга", "длинная парольная фраза", nil)
+	// Another account in another browser.
+	other := startBrowser(t, browsertest.Options{Lang: "ru"})
+	e.account(t, "Иван", vigil.RoleInvestigator, "ru", "другая длинная фраза")
+	browserSignIn(t, other, e, base, "Иван", "другая длинная фраза", nil)
+	browsertest.Do(t, other, chromedp.Navigate(base+"/incidents"), chromedp.WaitVisible(chromedp.ID("seal-now")))
 	browsertest.Do(t, ctx, chromedp.Navigate(base+w.fill("/inbox/{id}")), chromedp.WaitVisible(chromedp.ID("seal-now")))
 	browsertest.Screenshot(t, ctx, "01-before-seal-ru")
 	browsertest.Do(t, ctx, chromedp.Click(chromedp.ID("seal-now")), chromedp.WaitVisible(chromedp.ID("name")))
@@ -285,6 +290,10 @@ func TestBrowserSealEverywhere(t *testing.T) {
 	}
 	if n := e.sessions.Len(); n != 0 {
 		t.Errorf("%d sessions live after seal", n)
+	}
+	browsertest.Do(t, other, chromedp.Navigate(base+"/incidents"), chromedp.WaitReady(chromedp.CSS("body")))
+	if got := path(t, other); !strings.HasPrefix(got, "/signin") {
+		t.Errorf("the other account's browser is at %s after seal, want the sign-in page", got)
 	}
 	checkLang(t, ctx, "ru", "")
 	browsertest.Screenshot(t, ctx, "02-sealed-ru")
