@@ -108,24 +108,63 @@ func ParseBy(s string) (By, error) {
 // ByPlace only, to follow Parent links; a place missing from it is a
 // top-level place.
 func Group(by By, acts []Act, places map[vigil.ID]vigil.Place) (map[string]Figure, error) {
-	keys, err := keyFunc(by, places)
+	tallies, err := group(by, acts, places, true)
 	if err != nil {
 		return nil, err
 	}
-	groups := map[string][]Act{}
-	for _, a := range acts {
-		for _, k := range keys(a) {
-			groups[k] = append(groups[k], a)
-		}
-	}
-	out := make(map[string]Figure, len(groups))
-	for k, g := range groups {
-		out[k] = Total(g)
+	out := make(map[string]Figure, len(tallies))
+	for k, t := range tallies {
+		out[k] = t.figure()
 	}
 	return out, nil
 }
 
-func keyFunc(by By, places map[vigil.ID]vigil.Place) (func(Act) []string, error) {
+// A Count is a [Figure] without its lists: the numbers a chart draws.
+type Count struct {
+	ConfirmedAtLeast int
+	ReportedUpTo     int
+	// Acts and ConfirmedActs are the lengths of Figure's lists.
+	Acts, ConfirmedActs int
+}
+
+// Counts returns what [Group] returns without the lists of acts and
+// claims, at a fraction of the cost: for pages that draw the numbers of
+// many acts grouped several ways. The numbers are Group's (TestCounts).
+func Counts(by By, acts []Act, places map[vigil.ID]vigil.Place) (map[string]Count, error) {
+	tallies, err := group(by, acts, places, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Count, len(tallies))
+	for k, t := range tallies {
+		f := t.figure()
+		out[k] = Count{ConfirmedAtLeast: f.ConfirmedAtLeast, ReportedUpTo: f.ReportedUpTo, Acts: t.acts, ConfirmedActs: t.confirmedActs}
+	}
+	return out, nil
+}
+
+// group tallies acts by, keeping the lists of IDs when lists is set.
+func group(by By, acts []Act, places map[vigil.ID]vigil.Place, lists bool) (map[string]*tally, error) {
+	keys, err := keyFunc(by, places)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*tally{}
+	for i := range acts {
+		a := &acts[i]
+		for _, k := range keys(a) {
+			t := out[k]
+			if t == nil {
+				t = newTally(lists)
+				out[k] = t
+			}
+			t.add(a)
+		}
+	}
+	return out, nil
+}
+
+func keyFunc(by By, places map[vigil.ID]vigil.Place) (func(*Act) []string, error) {
 	orUnknown := func(s string, known bool) []string {
 		if !known {
 			return []string{Unknown}
@@ -134,17 +173,17 @@ func keyFunc(by By, places map[vigil.ID]vigil.Place) (func(Act) []string, error)
 	}
 	switch by {
 	case ByType:
-		return func(a Act) []string { return orUnknown(a.Type, a.Type != "") }, nil
+		return func(a *Act) []string { return orUnknown(a.Type, a.Type != "") }, nil
 	case ByMonth:
-		return func(a Act) []string { return []string{monthKey(a.Period.From)} }, nil
+		return func(a *Act) []string { return []string{monthKey(a.Period.From)} }, nil
 	case ByIncident:
-		return func(a Act) []string { return orUnknown(a.Incident.String(), !a.Incident.IsZero()) }, nil
+		return func(a *Act) []string { return orUnknown(a.Incident.String(), !a.Incident.IsZero()) }, nil
 	case ByPlace:
 		parent := func(id vigil.ID) (vigil.ID, bool) {
 			p, ok := places[id]
 			return p.Parent, ok
 		}
-		return func(a Act) []string {
+		return func(a *Act) []string {
 			if a.Place.IsZero() {
 				return []string{Unknown}
 			}
@@ -175,42 +214,81 @@ func monthKey(d vigil.Date) string {
 // Total returns the figures of all acts as one group; see the package doc
 // for the formula.
 func Total(acts []Act) Figure {
-	f := Figure{Acts: []vigil.ID{}, ConfirmedActs: []vigil.ID{}, Claims: []vigil.ID{}}
-	seenAct := map[vigil.ID]bool{}
-	confirmedPersons, reportedPersons := map[vigil.ID]bool{}, map[vigil.ID]bool{}
-	seenClaim := map[vigil.ID]bool{}
-	for _, a := range acts {
-		if seenAct[a.ID] || len(a.Result.Affirming) == 0 {
-			continue
-		}
-		seenAct[a.ID] = true
-		persons := distinct(a.VictimPersons)
+	t := newTally(true)
+	for i := range acts {
+		t.add(&acts[i])
+	}
+	return t.figure()
+}
 
+// A tally is one group's figure as acts are added to it; with lists nil,
+// only its numbers.
+type tally struct {
+	seenAct                           map[vigil.ID]bool
+	confirmedPersons, reportedPersons map[vigil.ID]bool
+	confirmedExtra, reportedExtra     int // unidentified victims
+	acts, confirmedActs               int
+	lists                             *Figure // the IDs, or nil
+	seenClaim                         map[vigil.ID]bool
+}
+
+func newTally(lists bool) *tally {
+	t := &tally{seenAct: map[vigil.ID]bool{}, confirmedPersons: map[vigil.ID]bool{}, reportedPersons: map[vigil.ID]bool{}}
+	if lists {
+		t.lists = &Figure{Acts: []vigil.ID{}, ConfirmedActs: []vigil.ID{}, Claims: []vigil.ID{}}
+		t.seenClaim = map[vigil.ID]bool{}
+	}
+	return t
+}
+
+// add counts a in t, unless t counted it before or it has no affirming
+// claim.
+func (t *tally) add(a *Act) {
+	if t.seenAct[a.ID] || len(a.Result.Affirming) == 0 {
+		return
+	}
+	t.seenAct[a.ID] = true
+	persons := distinct(a.VictimPersons)
+	confirmed := a.Result.Status.Rank() >= corroborate.Corroborated.Rank()
+
+	t.acts++
+	for _, p := range persons {
+		t.reportedPersons[p] = true
+	}
+	t.reportedExtra += max(0, a.Victims.Max-len(persons))
+	if confirmed {
+		t.confirmedActs++
+		for _, p := range persons {
+			t.confirmedPersons[p] = true
+		}
+		t.confirmedExtra += max(0, a.Victims.Min-len(persons))
+	}
+	if f := t.lists; f != nil {
 		f.Acts = append(f.Acts, a.ID)
+		if confirmed {
+			f.ConfirmedActs = append(f.ConfirmedActs, a.ID)
+		}
 		for _, c := range a.Result.Affirming {
-			if !seenClaim[c] {
-				seenClaim[c] = true
+			if !t.seenClaim[c] {
+				t.seenClaim[c] = true
 				f.Claims = append(f.Claims, c)
 			}
 		}
-		for _, p := range persons {
-			reportedPersons[p] = true
-		}
-		f.ReportedUpTo += max(0, a.Victims.Max-len(persons))
+	}
+}
 
-		if a.Result.Status.Rank() >= corroborate.Corroborated.Rank() {
-			f.ConfirmedActs = append(f.ConfirmedActs, a.ID)
-			for _, p := range persons {
-				confirmedPersons[p] = true
-			}
-			f.ConfirmedAtLeast += max(0, a.Victims.Min-len(persons))
+// figure returns t's figure, its lists sorted by ID (empty without
+// lists).
+func (t *tally) figure() Figure {
+	f := Figure{Acts: []vigil.ID{}, ConfirmedActs: []vigil.ID{}, Claims: []vigil.ID{}}
+	if t.lists != nil {
+		f = *t.lists
+		for _, ids := range [][]vigil.ID{f.Acts, f.ConfirmedActs, f.Claims} {
+			slices.SortFunc(ids, func(a, b vigil.ID) int { return bytes.Compare(a[:], b[:]) })
 		}
 	}
-	f.ReportedUpTo += len(reportedPersons)
-	f.ConfirmedAtLeast += len(confirmedPersons)
-	for _, ids := range [][]vigil.ID{f.Acts, f.ConfirmedActs, f.Claims} {
-		slices.SortFunc(ids, func(a, b vigil.ID) int { return bytes.Compare(a[:], b[:]) })
-	}
+	f.ReportedUpTo = len(t.reportedPersons) + t.reportedExtra
+	f.ConfirmedAtLeast = len(t.confirmedPersons) + t.confirmedExtra
 	return f
 }
 

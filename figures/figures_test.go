@@ -297,3 +297,52 @@ func TestWithCorroborate(t *testing.T) {
 		t.Errorf("groups %s", s)
 	}
 }
+
+// TestCounts checks over seeded random acts, some listed twice, that
+// Counts gives Group's numbers for every group of every grouping.
+func TestCounts(t *testing.T) {
+	statuses := []corroborate.Status{unverified, reported, corroborated, confirmed}
+	persons := []vigil.ID{p1, p2, p3}
+	allPlaces := []vigil.ID{region, district, village, otherRegion, loopX, {}}
+	for seed := range uint64(300) {
+		r := rand.New(rand.NewPCG(seed, 2))
+		var acts []figures.Act
+		for range 1 + r.IntN(12) {
+			min := r.IntN(5)
+			s := spec{status: statuses[r.IntN(4)], min: min, max: min + r.IntN(5), place: allPlaces[r.IntN(len(allPlaces))],
+				from: []string{"", "2017", "2017-03", "2018-01"}[r.IntN(4)], typ: []string{"torture", "killing"}[r.IntN(2)],
+				incident: []vigil.ID{inc1, inc2}[r.IntN(2)]}
+			for _, p := range persons {
+				if r.IntN(3) == 0 {
+					s.persons = append(s.persons, p)
+				}
+			}
+			acts = append(acts, act(s))
+			if r.IntN(4) == 0 {
+				acts = append(acts, acts[r.IntN(len(acts))])
+			}
+		}
+		for _, by := range []figures.By{figures.ByType, figures.ByMonth, figures.ByPlace, figures.ByIncident} {
+			table, err := figures.Group(by, acts, places)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts, err := figures.Counts(by, acts, places)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(counts) != len(table) {
+				t.Errorf("seed %d, %s: %d counts for %d groups", seed, by, len(counts), len(table))
+			}
+			for k, f := range table {
+				want := figures.Count{ConfirmedAtLeast: f.ConfirmedAtLeast, ReportedUpTo: f.ReportedUpTo, Acts: len(f.Acts), ConfirmedActs: len(f.ConfirmedActs)}
+				if got, ok := counts[k]; !ok || got != want {
+					t.Errorf("seed %d, %s %s: counts %+v, want %+v", seed, by, k, got, want)
+				}
+			}
+		}
+	}
+	if _, err := figures.Counts("week", nil, nil); !errors.Is(err, vigil.ErrInvalid) {
+		t.Errorf("Counts by week: %v", err)
+	}
+}

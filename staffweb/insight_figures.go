@@ -89,7 +89,8 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 	// next request.
 	c := &figCache{gen: gen, charts: map[figures.By][]figRow{}, more: map[figures.By]int{}, places: map[vigil.ID]vigil.Place{}, order: figOrder}
 	// Every act is corroborated once (Cases.Acts, as p may see them) and
-	// grouped three ways here: what Cases.Figures does once per grouping.
+	// counted three ways here: what Cases.Figures does once per grouping,
+	// without the lists of acts and claims the page does not show.
 	results, err := s.Cases.Acts(r.Context(), p)
 	if err != nil {
 		return nil, err
@@ -103,13 +104,13 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 		return nil, err
 	}
 	for _, by := range figOrder {
-		table, err := figures.Group(by, acts, allPlaces)
+		table, err := figures.Counts(by, acts, allPlaces)
 		if err != nil {
 			return nil, err
 		}
 		rows := make([]figRow, 0, len(table))
 		for k, f := range table {
-			rows = append(rows, figRow{Key: k, Confirmed: f.ConfirmedAtLeast, Reported: f.ReportedUpTo, Acts: len(f.Acts)})
+			rows = append(rows, figRow{Key: k, Confirmed: f.ConfirmedAtLeast, Reported: f.ReportedUpTo, Acts: f.Acts})
 		}
 		switch by {
 		case figures.ByMonth:
