@@ -1,6 +1,8 @@
 package staffweb
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/corroborate"
+	"github.com/vigil-hr/vigil/search"
 	"github.com/vigil-hr/vigil/vocab"
 )
 
@@ -314,12 +317,16 @@ type claimForm struct {
 	Claim   vigil.Claim
 	Act     *actInfo // the act, once chosen
 	Acts    []choice // acts to choose from, when none is
-	Sources []choice
-	Items   []itemInfo // the evidence attached
-	Saved   bool       // just saved: show the act's status
-	Errs    map[string]string
-	Creds   []vigil.Credibility
-	Stances []vigil.Stance
+	Sources []choice // the chosen source first, then by name
+	// FindSource narrows Sources to those whose name or origin it names;
+	// SourceMatches of SourceTotal sources match (every one without it).
+	FindSource                 string
+	SourceMatches, SourceTotal int
+	Items                      []itemInfo // the evidence attached
+	Saved                      bool       // just saved: show the act's status
+	Errs                       map[string]string
+	Creds                      []vigil.Credibility
+	Stances                    []vigil.Stance
 }
 
 // Explanation returns the act's explanation in the page's language.
@@ -334,7 +341,8 @@ func (a *actInfo) Explanation(lang string) string {
 }
 
 // choices is how many acts or sources a select offers; more are reached
-// by ID (the act page links to a claim form with its act chosen).
+// by finding a source by name (the claim form's find-source) or by ID
+// (the act page links to a claim form with its act chosen).
 const choices = 200
 
 // actLabel describes an act for a select or a heading: its type's label
@@ -409,24 +417,69 @@ func (s *Server) fillChoices(r *http.Request, p vigil.Principal, f *claimForm) e
 			f.Acts = append(f.Acts, choice{rec.ID, t + " — " + actLabel(a, s.langOf(r))})
 		}
 	}
-	srcs, err := s.Cases.List(ctx, p, cases.KindSource, vigil.ID{}, choices)
-	if err != nil {
-		return err
+	f.FindSource = strings.TrimSpace(r.URL.Query().Get("find-source"))
+	if len([]rune(f.FindSource)) > 100 {
+		f.FindSource = string([]rune(f.FindSource)[:100])
 	}
-	found := f.Claim.Source.IsZero()
-	for _, rec := range srcs {
-		src := rec.Doc.(vigil.Source)
-		f.Sources = append(f.Sources, choice{rec.ID, src.Name + " (" + string(src.Reliability) + ")"})
-		found = found || rec.ID == f.Claim.Source
-	}
-	if !found {
-		if rec, err := s.Cases.Get(ctx, p, f.Claim.Source); err == nil {
-			if src, ok := rec.Doc.(vigil.Source); ok {
-				f.Sources = append([]choice{{rec.ID, src.Name + " (" + string(src.Reliability) + ")"}}, f.Sources...)
+	var all []choice
+	var after vigil.ID
+	for {
+		recs, err := s.Cases.List(ctx, p, cases.KindSource, after, cases.MaxLimit)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			src, ok := rec.Doc.(vigil.Source)
+			if !ok {
+				continue
+			}
+			f.SourceTotal++
+			matched := f.FindSource == "" || nameMatches(f.FindSource, src.Name+" "+src.Origin)
+			if matched {
+				f.SourceMatches++
+			}
+			if matched || rec.ID == f.Claim.Source {
+				all = append(all, choice{rec.ID, src.Name + " (" + string(src.Reliability) + ")"})
 			}
 		}
+		if len(recs) < cases.MaxLimit {
+			break
+		}
+		after = recs[len(recs)-1].ID
 	}
+	slices.SortFunc(all, func(a, b choice) int {
+		// The chosen source first, then by name.
+		if (a.ID == f.Claim.Source) != (b.ID == f.Claim.Source) {
+			if a.ID == f.Claim.Source {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)), bytes.Compare(a.ID[:], b.ID[:]))
+	})
+	f.Sources = all[:min(len(all), choices)]
 	return nil
+}
+
+// nameMatches reports whether every word of query begins a word of text,
+// or names it in the other script (search.NameKey: "Novaya" finds
+// "Новая"), ignoring case.
+func nameMatches(query, text string) bool {
+	words := search.Analyze(text)
+	for _, q := range search.Analyze(query) {
+		key := search.NameKey(q.Surface)
+		found := false
+		for _, w := range words {
+			if strings.HasPrefix(w.Surface, q.Surface) || key != "" && search.NameKey(w.Surface) == key {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) newClaimPage(w http.ResponseWriter, r *http.Request) {

@@ -468,3 +468,58 @@ func TestSourcesPages(t *testing.T) {
 		t.Errorf("bad cursor: %d", r.status)
 	}
 }
+
+// TestClaimFormFindSource: with more sources than the claim form's list
+// holds, a source beyond the first 200 by name is found by a word of its
+// name typed in the other script or by its origin, and the chosen source
+// stays listed first.
+func TestClaimFormFindSource(t *testing.T) {
+	e := newEnv(t, true, true)
+	e.account(t, "Ivan", vigil.RoleInvestigator, "en", "investigator passphrase")
+	cs := e.cases(t)
+	var changes []cases.Change
+	for i := range 250 {
+		changes = append(changes, cases.Change{Doc: vigil.Source{Name: fmt.Sprintf("Witness %03d", i), Type: vigil.SourceWitness, Reliability: vigil.ReliabilityD}})
+	}
+	_, err := e.d.Cases.Apply(context.Background(), cli, changes)
+	must(t, err)
+	paper := e.create(t, vigil.Source{Name: "Новая газета", Type: vigil.SourceMedia, Reliability: vigil.ReliabilityB, Origin: "newsroom"})
+	chosen := e.create(t, vigil.Source{Name: "Witness 999", Type: vigil.SourceWitness, Reliability: vigil.ReliabilityC})
+	c := newClient(t, e.serve(t))
+	e.signIn(t, c, "Ivan", "investigator passphrase", nil)
+	option := regexp.MustCompile(`<option value="([0-9a-z]{26})"[^>]*>([^<]*)</option>`)
+	sources := func(body string) []string {
+		var out []string
+		for _, m := range option.FindAllStringSubmatch(body, -1) {
+			if m[1] != cs.act.String() {
+				out = append(out, m[2])
+			}
+		}
+		return out
+	}
+	base := "/claims/new?act=" + cs.act.String()
+	r := c.get(base)
+	if got := sources(r.body); r.status != 200 || len(got) != 200 || got[0] != "Hotline (B)" || got[199] != "Witness 198 (D)" {
+		t.Fatalf("unfiltered: %d, %d sources from %q to %q", r.status, len(got), got[0], got[len(got)-1])
+	}
+	if !strings.Contains(r.body, "first 200 of 253 sources") || strings.Contains(r.body, paper.String()) {
+		t.Errorf("unfiltered list does not say it is cut, or holds the paper beyond 200:\n%s", r.body)
+	}
+	for _, q := range []string{"novaya", "Новая", "gazet", "NEWSROOM"} {
+		r := c.get(base + "&find-source=" + url.QueryEscape(q))
+		if got := sources(r.body); len(got) != 1 || got[0] != "Новая газета (B)" || !strings.Contains(r.body, "1 of 253 sources match") {
+			t.Errorf("find %q: %q\n%s", q, got, r.body)
+		}
+		if !strings.Contains(r.body, `name="act" value="`+cs.act.String()+`"`) {
+			t.Errorf("find %q: the form lost its act", q)
+		}
+	}
+	r = c.get(base + "&source=" + chosen.String() + "&find-source=novaya")
+	if got := sources(r.body); len(got) != 2 || got[0] != "Witness 999 (C)" || !strings.Contains(r.body, `value="`+chosen.String()+`" selected`) {
+		t.Errorf("the chosen source is not kept first and selected: %q", got)
+	}
+	if got := sources(c.get(base + "&find-source=zzz").body); len(got) != 0 {
+		t.Errorf("find zzz: %q", got)
+	}
+
+}
