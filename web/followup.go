@@ -270,12 +270,12 @@ func (p *public) followupLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.fail(w, http.StatusInternalServerError, lang, "/followup", "error.internal")
+		p.failErr(w, lang, "/followup", err)
 		return
 	}
 	id, err := p.sessions.create(ctx, src)
 	if err != nil {
-		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.internal")
+		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.unavailable")
 		return
 	}
 	p.setCookie(w, r, id, 0)
@@ -394,7 +394,7 @@ func crossSite(r *http.Request) bool {
 // could not be checked (a shared limiter's database is unreachable).
 func (p *public) refuse(w http.ResponseWriter, lang string, wait time.Duration, err error) {
 	if err != nil {
-		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.internal")
+		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.unavailable")
 		return
 	}
 	p.tooMany(w, lang, wait)
@@ -413,7 +413,7 @@ func (p *public) tooMany(w http.ResponseWriter, lang string, wait time.Duration)
 func (p *public) session(w http.ResponseWriter, r *http.Request, lang string) (string, *session) {
 	id, ss, expired, err := p.sessions.get(r)
 	if err != nil {
-		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.internal")
+		p.fail(w, http.StatusServiceUnavailable, lang, "/followup", "error.unavailable")
 		return "", nil
 	}
 	if ss == nil {
@@ -437,7 +437,7 @@ func (p *public) thread(w http.ResponseWriter, r *http.Request) {
 	defer p.sessions.release(ss)
 	v, err := p.in.SourceView(r.Context(), ss.src)
 	if err != nil {
-		p.fail(w, http.StatusInternalServerError, lang, "/followup", "error.internal")
+		p.failErr(w, lang, "/followup", err)
 		return
 	}
 	// Refresh the cookie so an active source is not cut off mid-answer.
@@ -489,7 +489,7 @@ func (p *public) logout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	id, ss, _, err := p.sessions.get(r)
 	if err != nil {
-		p.fail(w, http.StatusServiceUnavailable, lang, "/followup/thread", "error.internal")
+		p.fail(w, http.StatusServiceUnavailable, lang, "/followup/thread", "error.unavailable")
 		return
 	}
 	if ss != nil {
@@ -499,7 +499,7 @@ func (p *public) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := p.sessions.drop(r.Context(), id); err != nil {
-			p.fail(w, http.StatusServiceUnavailable, lang, "/followup/thread", "error.internal")
+			p.fail(w, http.StatusServiceUnavailable, lang, "/followup/thread", "error.unavailable")
 			return
 		}
 	}

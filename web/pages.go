@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/intake"
 )
 
@@ -254,12 +256,22 @@ func (p *public) renderData(w http.ResponseWriter, status int, name, lang string
 
 // fail renders the error page with a message key.
 func (p *public) fail(w http.ResponseWriter, status int, lang, back, key string, args ...any) {
-	if key == "error.internal" && p.opt.InternalError != nil {
+	if (key == "error.internal" || key == "error.unavailable") && p.opt.InternalError != nil {
 		p.opt.InternalError()
 	}
 	pg := p.newPage(lang, back, "error.title")
 	pg.Message, pg.MessageArgs, pg.Back = key, args, back
 	p.render(w, status, "error", pg)
+}
+
+// failErr renders the error page for an unexpected error: 503 if the
+// store is unreachable for a moment (vigil.ErrUnavailable), else 500.
+func (p *public) failErr(w http.ResponseWriter, lang, back string, err error) {
+	if errors.Is(err, vigil.ErrUnavailable) {
+		p.fail(w, http.StatusServiceUnavailable, lang, back, "error.unavailable")
+		return
+	}
+	p.fail(w, http.StatusInternalServerError, lang, back, "error.internal")
 }
 
 func (p *public) index(w http.ResponseWriter, r *http.Request) {

@@ -25,7 +25,7 @@ func (p *public) failUpload(w http.ResponseWriter, r *http.Request, lang, back s
 	if !errors.As(err, &ue) {
 		ue = &uploadError{http.StatusInternalServerError, "error.internal"}
 		if errors.Is(err, vigil.ErrUnavailable) {
-			ue = &uploadError{http.StatusServiceUnavailable, "error.internal"}
+			ue = &uploadError{http.StatusServiceUnavailable, "error.unavailable"}
 		}
 	}
 	if ue.status == http.StatusRequestEntityTooLarge || ue.status == http.StatusBadRequest {

@@ -128,7 +128,8 @@ type Options struct {
 	// a proxy.
 	ClientHeader string
 	// InternalError, if set, is called once for each request that failed on
-	// our side (the source was told "a problem on our side"), with nothing
+	// our side (the source was told "a problem on our side" or that the
+	// service is unavailable for a few minutes), with nothing
 	// about the request: vigil serve counts them and reports the count per
 	// intake time-precision window, never the moment.
 	InternalError func()

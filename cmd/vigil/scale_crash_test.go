@@ -386,11 +386,12 @@ func (tr *scaleTraffic) kill(t *testing.T, srv icrashServer) {
 }
 
 // scaleCleanOutage checks an answer given while the database is down: the
-// plain error page telling the source that nothing was stored, without a
-// receipt or anything of the server's internals.
+// plain error page telling the source that the service is unavailable
+// and what they sent got no receipt, without a receipt or anything of the
+// server's internals.
 func scaleCleanOutage(page []byte) error {
-	if !bytes.Contains(page, []byte("Nothing was stored")) {
-		return fmt.Errorf("503 page does not say nothing was stored: %.500s", page)
+	if !bytes.Contains(page, []byte("unavailable for a few minutes. Whatever you were sending got no receipt")) {
+		return fmt.Errorf("503 page does not say the service is unavailable and nothing got a receipt: %.500s", page)
 	}
 	if icrashReceiptRE.Match(page) {
 		return fmt.Errorf("503 page with a receipt: %.500s", page)
