@@ -73,6 +73,9 @@ type model struct {
 	// so resMu guards the map.
 	resMu   sync.Mutex
 	results map[vigil.ID]corroborate.Result
+
+	// history is the order in which acts changed, for ActsSince.
+	history actHistory
 }
 
 func newModel() *model {
@@ -181,6 +184,7 @@ func (s *Service) load(ctx context.Context) error {
 			return err
 		}
 	}
+	m.history.epoch = modelEpochs.Add(1)
 	s.m = m
 	return nil
 }

@@ -251,9 +251,14 @@ func (s *Service) Acts(ctx context.Context, p vigil.Principal) ([]ActResult, err
 		return nil, err
 	}
 	defer unlock()
-	rules := s.rules()
-	var out []ActResult
-	for _, id := range m.sorted(KindAct) {
+	return m.actResults(p, m.sorted(KindAct), s.rules())
+}
+
+// actResults returns the acts ids that p may see, in the order given,
+// with their corroboration results.
+func (m *model) actResults(p vigil.Principal, ids []vigil.ID, rules corroborate.Rules) ([]ActResult, error) {
+	out := make([]ActResult, 0, len(ids))
+	for _, id := range ids {
 		if !m.visible(p, id) {
 			continue
 		}

@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -124,24 +125,54 @@ func (m *model) reindex(ws []*write, oldActs []vigil.ID, rules corroborate.Rules
 	for _, a := range oldActs {
 		dirty[a] = struct{}{}
 	}
+	// The acts at or under a written place: their lineage may have moved
+	// (ActsSince).
+	var moved []vigil.ID
+	under := m.under(places)
 	if len(places) > 0 || statuses {
 		for id, a := range m.acts {
 			_, at := places[a.Place]
 			if at || statuses && len(m.claimsByAct[id]) > 0 {
 				dirty[id] = struct{}{}
 			}
+			if _, ok := under[a.Place]; ok && !at {
+				moved = append(moved, id)
+			}
 		}
 	}
 	m.resMu.Lock()
 	for id := range dirty {
 		delete(m.results, id)
+		if _, isAct := m.acts[id]; isAct || m.meta[id] == nil {
+			moved = append(moved, id)
+		}
 	}
 	m.resMu.Unlock()
+	m.history.note(moved, len(places) > 0)
 	for id := range dirty {
 		if _, ok := m.meta[id]; ok {
 			m.ix.Add(m.document(id, rules))
 		}
 	}
+}
+
+// under returns places and every place under them, following the
+// children links (a cycle in them ends the walk).
+func (m *model) under(places set) set {
+	out := set{}
+	next := slices.Collect(maps.Keys(places))
+	for len(next) > 0 {
+		id := next[len(next)-1]
+		next = next[:len(next)-1]
+		if _, seen := out[id]; seen {
+			continue
+		}
+		out[id] = struct{}{}
+		for c := range m.placeChildren[id] {
+			next = append(next, c)
+		}
+	}
+	return out
 }
 
 // document returns the search document of record id.

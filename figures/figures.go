@@ -108,9 +108,21 @@ func ParseBy(s string) (By, error) {
 // ByPlace only, to follow Parent links; a place missing from it is a
 // top-level place.
 func Group(by By, acts []Act, places map[vigil.ID]vigil.Place) (map[string]Figure, error) {
-	tallies, err := group(by, acts, places, true)
+	keys, err := keyFunc(by, places)
 	if err != nil {
 		return nil, err
+	}
+	tallies := map[string]*tally{}
+	for i := range acts {
+		a := &acts[i]
+		for _, k := range keys(a) {
+			t := tallies[k]
+			if t == nil {
+				t = newTally()
+				tallies[k] = t
+			}
+			t.add(a)
+		}
 	}
 	out := make(map[string]Figure, len(tallies))
 	for k, t := range tallies {
@@ -127,41 +139,92 @@ type Count struct {
 	Acts, ConfirmedActs int
 }
 
-// Counts returns what [Group] returns without the lists of acts and
-// claims, at a fraction of the cost: for pages that draw the numbers of
-// many acts grouped several ways. The numbers are Group's (TestCounts).
-func Counts(by By, acts []Act, places map[vigil.ID]vigil.Place) (map[string]Count, error) {
-	tallies, err := group(by, acts, places, false)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]Count, len(tallies))
-	for k, t := range tallies {
-		f := t.figure()
-		out[k] = Count{ConfirmedAtLeast: f.ConfirmedAtLeast, ReportedUpTo: f.ReportedUpTo, Acts: t.acts, ConfirmedActs: t.confirmedActs}
-	}
-	return out, nil
+// A Counter keeps the counts of acts grouped one or more ways while acts
+// are put, replaced and removed one by one: for a page that must not
+// count every act again after each write. Its counts are [Group]'s
+// numbers over the acts it holds (TestCounter). A Counter is not safe for
+// concurrent use.
+type Counter struct {
+	by     []By
+	keys   []func(*Act) []string
+	groups []map[string]*count // by grouping, then key
+	held   map[vigil.ID]heldAct
 }
 
-// group tallies acts by, keeping the lists of IDs when lists is set.
-func group(by By, acts []Act, places map[vigil.ID]vigil.Place, lists bool) (map[string]*tally, error) {
-	keys, err := keyFunc(by, places)
-	if err != nil {
-		return nil, err
+// heldAct is an act as a Counter holds it: its group keys in each
+// grouping, and its contribution.
+type heldAct struct {
+	keys [][]string
+	c    contribution
+}
+
+// NewCounter returns an empty Counter grouping by each of by. places is
+// used by ByPlace as in [Group], read as acts are put: it must not change
+// while the Counter is used (make a new Counter when places change).
+func NewCounter(places map[vigil.ID]vigil.Place, by ...By) (*Counter, error) {
+	c := &Counter{by: by, held: map[vigil.ID]heldAct{}}
+	for _, b := range by {
+		keys, err := keyFunc(b, places)
+		if err != nil {
+			return nil, err
+		}
+		c.keys = append(c.keys, keys)
+		c.groups = append(c.groups, map[string]*count{})
 	}
-	out := map[string]*tally{}
-	for i := range acts {
-		a := &acts[i]
-		for _, k := range keys(a) {
-			t := out[k]
-			if t == nil {
-				t = newTally(lists)
-				out[k] = t
+	return c, nil
+}
+
+// Put counts a, in place of the act of the same ID if c holds one.
+func (c *Counter) Put(a *Act) {
+	c.Remove(a.ID)
+	h := heldAct{keys: make([][]string, len(c.by)), c: contributionOf(a)}
+	for i, keys := range c.keys {
+		h.keys[i] = keys(a)
+		for _, k := range h.keys[i] {
+			g := c.groups[i][k]
+			if g == nil {
+				g = newCount()
+				c.groups[i][k] = g
 			}
-			t.add(a)
+			g.add(h.c, 1)
 		}
 	}
-	return out, nil
+	c.held[a.ID] = h
+}
+
+// Remove takes act id out of the counts, if c holds it.
+func (c *Counter) Remove(id vigil.ID) {
+	h, ok := c.held[id]
+	if !ok {
+		return
+	}
+	delete(c.held, id)
+	for i, keys := range h.keys {
+		for _, k := range keys {
+			g := c.groups[i][k]
+			g.add(h.c, -1)
+			if g.held == 0 {
+				delete(c.groups[i], k)
+			}
+		}
+	}
+}
+
+// Len returns the number of acts c holds.
+func (c *Counter) Len() int { return len(c.held) }
+
+// Counts returns the numbers of every group of grouping by that holds an
+// act, or nil if c does not group by.
+func (c *Counter) Counts(by By) map[string]Count {
+	i := slices.Index(c.by, by)
+	if i < 0 {
+		return nil
+	}
+	out := make(map[string]Count, len(c.groups[i]))
+	for k, g := range c.groups[i] {
+		out[k] = g.numbers()
+	}
+	return out
 }
 
 func keyFunc(by By, places map[vigil.ID]vigil.Place) (func(*Act) []string, error) {
@@ -214,81 +277,119 @@ func monthKey(d vigil.Date) string {
 // Total returns the figures of all acts as one group; see the package doc
 // for the formula.
 func Total(acts []Act) Figure {
-	t := newTally(true)
+	t := newTally()
 	for i := range acts {
 		t.add(&acts[i])
 	}
 	return t.figure()
 }
 
-// A tally is one group's figure as acts are added to it; with lists nil,
-// only its numbers.
-type tally struct {
-	seenAct                           map[vigil.ID]bool
-	confirmedPersons, reportedPersons map[vigil.ID]bool
-	confirmedExtra, reportedExtra     int // unidentified victims
-	acts, confirmedActs               int
-	lists                             *Figure // the IDs, or nil
-	seenClaim                         map[vigil.ID]bool
+// contribution is what one act brings to each group it is in.
+type contribution struct {
+	persons             []vigil.ID // its identified victims, distinct
+	reported, confirmed bool       // it has an affirming claim; and it is corroborated or confirmed
+	min, max            int
 }
 
-func newTally(lists bool) *tally {
-	t := &tally{seenAct: map[vigil.ID]bool{}, confirmedPersons: map[vigil.ID]bool{}, reportedPersons: map[vigil.ID]bool{}}
-	if lists {
-		t.lists = &Figure{Acts: []vigil.ID{}, ConfirmedActs: []vigil.ID{}, Claims: []vigil.ID{}}
-		t.seenClaim = map[vigil.ID]bool{}
+func contributionOf(a *Act) contribution {
+	reported := len(a.Result.Affirming) > 0
+	return contribution{
+		persons:   distinct(a.VictimPersons),
+		reported:  reported,
+		confirmed: reported && a.Result.Status.Rank() >= corroborate.Corroborated.Rank(),
+		min:       a.Victims.Min, max: a.Victims.Max,
 	}
-	return t
 }
 
-// add counts a in t, unless t counted it before or it has no affirming
-// claim.
-func (t *tally) add(a *Act) {
-	if t.seenAct[a.ID] || len(a.Result.Affirming) == 0 {
+// A count is one group's numbers. Persons are kept with the number of the
+// group's acts that name them, so that an act can be taken out again.
+type count struct {
+	held                              int // acts in the group, reported or not
+	acts, confirmedActs               int
+	reportedPersons, confirmedPersons map[vigil.ID]int
+	reportedExtra, confirmedExtra     int // unidentified victims
+}
+
+func newCount() *count {
+	return &count{reportedPersons: map[vigil.ID]int{}, confirmedPersons: map[vigil.ID]int{}}
+}
+
+// add adds an act's contribution to g (sign 1) or takes it out (sign -1):
+// the formula of the package doc.
+func (g *count) add(c contribution, sign int) {
+	g.held += sign
+	if !c.reported {
 		return
 	}
-	t.seenAct[a.ID] = true
-	persons := distinct(a.VictimPersons)
-	confirmed := a.Result.Status.Rank() >= corroborate.Corroborated.Rank()
-
-	t.acts++
-	for _, p := range persons {
-		t.reportedPersons[p] = true
-	}
-	t.reportedExtra += max(0, a.Victims.Max-len(persons))
-	if confirmed {
-		t.confirmedActs++
-		for _, p := range persons {
-			t.confirmedPersons[p] = true
-		}
-		t.confirmedExtra += max(0, a.Victims.Min-len(persons))
-	}
-	if f := t.lists; f != nil {
-		f.Acts = append(f.Acts, a.ID)
-		if confirmed {
-			f.ConfirmedActs = append(f.ConfirmedActs, a.ID)
-		}
-		for _, c := range a.Result.Affirming {
-			if !t.seenClaim[c] {
-				t.seenClaim[c] = true
-				f.Claims = append(f.Claims, c)
+	persons := func(m map[vigil.ID]int) {
+		for _, p := range c.persons {
+			if m[p] += sign; m[p] == 0 {
+				delete(m, p)
 			}
 		}
 	}
+	g.acts += sign
+	persons(g.reportedPersons)
+	g.reportedExtra += sign * max(0, c.max-len(c.persons))
+	if c.confirmed {
+		g.confirmedActs += sign
+		persons(g.confirmedPersons)
+		g.confirmedExtra += sign * max(0, c.min-len(c.persons))
+	}
 }
 
-// figure returns t's figure, its lists sorted by ID (empty without
-// lists).
-func (t *tally) figure() Figure {
-	f := Figure{Acts: []vigil.ID{}, ConfirmedActs: []vigil.ID{}, Claims: []vigil.ID{}}
-	if t.lists != nil {
-		f = *t.lists
-		for _, ids := range [][]vigil.ID{f.Acts, f.ConfirmedActs, f.Claims} {
-			slices.SortFunc(ids, func(a, b vigil.ID) int { return bytes.Compare(a[:], b[:]) })
+func (g *count) numbers() Count {
+	return Count{
+		ConfirmedAtLeast: len(g.confirmedPersons) + g.confirmedExtra,
+		ReportedUpTo:     len(g.reportedPersons) + g.reportedExtra,
+		Acts:             g.acts, ConfirmedActs: g.confirmedActs,
+	}
+}
+
+// A tally is one group's figure with its lists, as acts are added to it;
+// an act added twice counts once.
+type tally struct {
+	*count
+	seenAct, seenClaim map[vigil.ID]bool
+	lists              Figure
+}
+
+func newTally() *tally {
+	return &tally{count: newCount(), seenAct: map[vigil.ID]bool{}, seenClaim: map[vigil.ID]bool{},
+		lists: Figure{Acts: []vigil.ID{}, ConfirmedActs: []vigil.ID{}, Claims: []vigil.ID{}}}
+}
+
+func (t *tally) add(a *Act) {
+	if t.seenAct[a.ID] {
+		return
+	}
+	t.seenAct[a.ID] = true
+	c := contributionOf(a)
+	t.count.add(c, 1)
+	if !c.reported {
+		return
+	}
+	f := &t.lists
+	f.Acts = append(f.Acts, a.ID)
+	if c.confirmed {
+		f.ConfirmedActs = append(f.ConfirmedActs, a.ID)
+	}
+	for _, id := range a.Result.Affirming {
+		if !t.seenClaim[id] {
+			t.seenClaim[id] = true
+			f.Claims = append(f.Claims, id)
 		}
 	}
-	f.ReportedUpTo = len(t.reportedPersons) + t.reportedExtra
-	f.ConfirmedAtLeast = len(t.confirmedPersons) + t.confirmedExtra
+}
+
+// figure returns t's figure, its lists sorted by ID.
+func (t *tally) figure() Figure {
+	f := t.lists
+	for _, ids := range [][]vigil.ID{f.Acts, f.ConfirmedActs, f.Claims} {
+		slices.SortFunc(ids, func(a, b vigil.ID) int { return bytes.Compare(a[:], b[:]) })
+	}
+	n := t.numbers()
+	f.ConfirmedAtLeast, f.ReportedUpTo = n.ConfirmedAtLeast, n.ReportedUpTo
 	return f
 }
 

@@ -298,51 +298,80 @@ func TestWithCorroborate(t *testing.T) {
 	}
 }
 
-// TestCounts checks over seeded random acts, some listed twice, that
-// Counts gives Group's numbers for every group of every grouping.
-func TestCounts(t *testing.T) {
+// TestCounter puts, replaces and removes seeded random acts in a Counter
+// of every grouping and checks after each step that its counts are
+// Group's numbers over the acts it holds.
+func TestCounter(t *testing.T) {
 	statuses := []corroborate.Status{unverified, reported, corroborated, confirmed}
 	persons := []vigil.ID{p1, p2, p3}
 	allPlaces := []vigil.ID{region, district, village, otherRegion, loopX, {}}
-	for seed := range uint64(300) {
-		r := rand.New(rand.NewPCG(seed, 2))
-		var acts []figures.Act
-		for range 1 + r.IntN(12) {
-			min := r.IntN(5)
-			s := spec{status: statuses[r.IntN(4)], min: min, max: min + r.IntN(5), place: allPlaces[r.IntN(len(allPlaces))],
-				from: []string{"", "2017", "2017-03", "2018-01"}[r.IntN(4)], typ: []string{"torture", "killing"}[r.IntN(2)],
-				incident: []vigil.ID{inc1, inc2}[r.IntN(2)]}
-			for _, p := range persons {
-				if r.IntN(3) == 0 {
-					s.persons = append(s.persons, p)
-				}
-			}
-			acts = append(acts, act(s))
-			if r.IntN(4) == 0 {
-				acts = append(acts, acts[r.IntN(len(acts))])
+	random := func(r *rand.Rand) figures.Act {
+		min := r.IntN(5)
+		s := spec{status: statuses[r.IntN(4)], min: min, max: min + r.IntN(5), place: allPlaces[r.IntN(len(allPlaces))],
+			from: []string{"", "2017", "2017-03", "2018-01"}[r.IntN(4)], typ: []string{"torture", "killing"}[r.IntN(2)],
+			incident: []vigil.ID{inc1, inc2}[r.IntN(2)]}
+		for _, p := range persons {
+			if r.IntN(3) == 0 {
+				s.persons = append(s.persons, p, p)
 			}
 		}
-		for _, by := range []figures.By{figures.ByType, figures.ByMonth, figures.ByPlace, figures.ByIncident} {
-			table, err := figures.Group(by, acts, places)
-			if err != nil {
-				t.Fatal(err)
+		return act(s)
+	}
+	all := []figures.By{figures.ByType, figures.ByMonth, figures.ByPlace, figures.ByIncident}
+	for seed := range uint64(200) {
+		r := rand.New(rand.NewPCG(seed, 2))
+		c, err := figures.NewCounter(places, all...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := map[vigil.ID]figures.Act{}
+		var ids []vigil.ID
+		for step := range 30 {
+			switch n := r.IntN(10); {
+			case n < 5 || len(ids) == 0:
+				a := random(r)
+				ids = append(ids, a.ID)
+				held[a.ID] = a
+				c.Put(&a)
+			case n < 8: // replace
+				a := random(r)
+				a.ID = ids[r.IntN(len(ids))]
+				held[a.ID] = a
+				c.Put(&a)
+			default:
+				id := ids[r.IntN(len(ids))]
+				delete(held, id)
+				c.Remove(id)
 			}
-			counts, err := figures.Counts(by, acts, places)
-			if err != nil {
-				t.Fatal(err)
+			var acts []figures.Act
+			for _, a := range held {
+				acts = append(acts, a)
 			}
-			if len(counts) != len(table) {
-				t.Errorf("seed %d, %s: %d counts for %d groups", seed, by, len(counts), len(table))
+			if c.Len() != len(held) {
+				t.Fatalf("seed %d, step %d: %d acts held for %d", seed, step, c.Len(), len(held))
 			}
-			for k, f := range table {
-				want := figures.Count{ConfirmedAtLeast: f.ConfirmedAtLeast, ReportedUpTo: f.ReportedUpTo, Acts: len(f.Acts), ConfirmedActs: len(f.ConfirmedActs)}
-				if got, ok := counts[k]; !ok || got != want {
-					t.Errorf("seed %d, %s %s: counts %+v, want %+v", seed, by, k, got, want)
+			for _, by := range all {
+				table, err := figures.Group(by, acts, places)
+				if err != nil {
+					t.Fatal(err)
+				}
+				counts := c.Counts(by)
+				if len(counts) != len(table) {
+					t.Fatalf("%s, seed %d, step %d: %d counts for %d groups", by, seed, step, len(counts), len(table))
+				}
+				for k, f := range table {
+					want := figures.Count{ConfirmedAtLeast: f.ConfirmedAtLeast, ReportedUpTo: f.ReportedUpTo, Acts: len(f.Acts), ConfirmedActs: len(f.ConfirmedActs)}
+					if got, ok := counts[k]; !ok || got != want {
+						t.Fatalf("%s, seed %d, step %d, group %s: counts %+v, want %+v", by, seed, step, k, got, want)
+					}
 				}
 			}
 		}
 	}
-	if _, err := figures.Counts("week", nil, nil); !errors.Is(err, vigil.ErrInvalid) {
-		t.Errorf("Counts by week: %v", err)
+	if _, err := figures.NewCounter(nil, figures.ByType, "week"); !errors.Is(err, vigil.ErrInvalid) {
+		t.Errorf("NewCounter by week: %v", err)
+	}
+	if c, _ := figures.NewCounter(nil, figures.ByType); c.Counts(figures.ByMonth) != nil {
+		t.Errorf("Counts by a grouping the Counter does not keep")
 	}
 }

@@ -86,7 +86,7 @@ func newEnvOn(t testing.TB, d *datadir.Dir, unsealed, insecure bool) *env {
 	tokens := &auth.Tokens{Store: d.Store, Vault: d.Vault, Audit: d.Intake.Audit}
 	srv := &staffweb.Server{Sessions: s, Vault: d.Vault, Inbox: d.Intake, Tokens: tokens, Cases: d.Cases,
 		Evidence: d.Evidence, Bundle: d.Bundle,
-		Generation: staffweb.LogGeneration(d.Store), Audit: &audit.Trail{Store: d.Store, Vault: d.Vault},
+		Audit: &audit.Trail{Store: d.Store, Vault: d.Vault},
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			return staffweb.Status{TreeSize: 12345, Checkpoint: -1}, nil
 		}}

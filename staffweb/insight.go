@@ -29,8 +29,7 @@ type insightState struct {
 	once    sync.Once
 	mu      sync.Mutex
 	queries map[string]*sessionQueries // by session (hash of its CSRF token)
-	figs    map[string]*figCache       // by visibility key
-	figMu   sync.Mutex                 // held while figures are computed
+	figs    map[string]*figState       // by visibility key
 	// actorKey keys the audit page's actor tokens.
 	actorKey []byte
 }
@@ -43,7 +42,7 @@ func (s *Server) insight() *insightState {
 	st := &s.insightState
 	st.once.Do(func() {
 		st.queries = map[string]*sessionQueries{}
-		st.figs = map[string]*figCache{}
+		st.figs = map[string]*figState{}
 		if n, ok := s.Vault.(sealNotifier); ok {
 			n.OnSeal(st.drop)
 		}

@@ -153,7 +153,7 @@ func BenchmarkInsightPages(b *testing.B) {
 	accts := &account.Accounts{Store: d.Store, Vault: d.Vault, Salt: d.Config.ReceiptSalt, NameParams: fast, LoginParams: fast, Now: c.Now, Audit: d.Intake.Audit}
 	s := &account.Sessions{Accounts: accts, Now: c.Now, Insecure: true}
 	srv := &staffweb.Server{Sessions: s, Vault: d.Vault, Inbox: d.Intake, Tokens: &auth.Tokens{Store: d.Store, Vault: d.Vault, Audit: d.Intake.Audit}, Cases: d.Cases,
-		Generation: staffweb.LogGeneration(d.Store), Audit: &audit.Trail{Store: d.Store, Vault: d.Vault}}
+		Audit: &audit.Trail{Store: d.Store, Vault: d.Vault}}
 	e := &env{d: d, clock: c, accounts: accts, sessions: s, srv: srv, h: srv.Handler()}
 	name := fmt.Sprintf("Bench %d", time.Now().UnixNano())
 	e.account(b, name, vigil.RoleAdmin, "en", "a long benchmark passphrase")
@@ -188,9 +188,29 @@ func BenchmarkInsightPages(b *testing.B) {
 		_, loc := cl.search(url.Values{"q": {q}})
 		b.Run("search-"+q, func(b *testing.B) { page(b, loc, nil) })
 	}
-	b.Run("figures-after-write", func(b *testing.B) { page(b, "/figures", write) })
-	b.Run("figures-cached", func(b *testing.B) { page(b, "/figures", nil) })
+	// A claim changes one act's result: the page counts that act again.
+	// A place may change every act's lineage: the page counts them all.
+	acts, err := d.Cases.List(context.Background(), writer, cases.KindAct, vigil.ID{}, 100)
+	must(b, err)
+	srcs, err := d.Cases.List(context.Background(), writer, cases.KindSource, vigil.ID{}, 10)
+	must(b, err)
+	claim := func() {
+		_, err := d.Cases.Apply(context.Background(), writer, []cases.Change{{Doc: vigil.Claim{Act: acts[rand.IntN(len(acts))].ID,
+			Source: srcs[rand.IntN(len(srcs))].ID, Stance: vigil.Affirms, Credibility: 2}}})
+		must(b, err)
+	}
+	place := func() {
+		_, err := d.Cases.Apply(context.Background(), writer, []cases.Change{{Doc: vigil.Place{Names: map[string]string{"en": "new " + vigil.NewID().String()}}}})
+		must(b, err)
+	}
 	start := time.Now()
+	cl.get("/figures")
+	b.Logf("figures: first count of every act in %v", time.Since(start).Round(time.Millisecond))
+	b.Run("figures-after-claim", func(b *testing.B) { page(b, "/figures", claim) })
+	b.Run("figures-after-person", func(b *testing.B) { page(b, "/figures", write) })
+	b.Run("figures-after-place", func(b *testing.B) { page(b, "/figures", place) })
+	b.Run("figures-cached", func(b *testing.B) { page(b, "/figures", nil) })
+	start = time.Now()
 	cl.get("/audit")
 	b.Logf("audit trail index built in %v", time.Since(start).Round(time.Millisecond))
 	b.Run("audit-first-page", func(b *testing.B) { page(b, "/audit", nil) })

@@ -2,16 +2,16 @@ package staffweb
 
 import (
 	"cmp"
-	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/cases"
 	"github.com/vigil-hr/vigil/figures"
-	"github.com/vigil-hr/vigil/store"
 )
 
 // Figures page geometry (SVG user units) and limits.
@@ -30,13 +30,23 @@ type figRow struct {
 	Acts                int
 }
 
-// figCache is the figures one visibility computed at one generation.
+// figCache is the figures page's numbers for one visibility at one
+// point of the acts' history: immutable once made.
 type figCache struct {
-	gen    int64
 	charts map[figures.By][]figRow
 	more   map[figures.By]int       // rows left out
 	places map[vigil.ID]vigil.Place // the places of the place chart's rows
 	order  []figures.By             // the charts, in page order
+}
+
+// figState is what one visibility has counted: every act it sees, held
+// by a Counter that the acts changed since cursor bring up to date.
+type figState struct {
+	mu      sync.Mutex // held while counting
+	cursor  cases.ActsCursor
+	counter *figures.Counter
+	places  map[vigil.ID]vigil.Place // the counter's, refilled when places change
+	view    *figCache                // the rows at cursor
 }
 
 // figOrder are the charts of the figures page.
@@ -52,62 +62,70 @@ func visibilityKey(p vigil.Principal) string {
 	return string(p.Role) + "\x00" + p.Account
 }
 
-// figuresOf returns p's figures, from the cache when the generation has
-// not moved since they were computed.
+// figuresOf returns p's figures: the counts kept for p's visibility,
+// brought up to date with the acts changed since (cases.ActsSince), so
+// that a write costs the page the acts it changed, not every act.
 func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 	p := principal(r)
-	gen := int64(-1)
-	if s.Generation != nil {
-		g, err := s.Generation(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		gen = g
-	}
 	st := s.insight()
 	key := visibilityKey(p)
-	cached := func() *figCache {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if c := st.figs[key]; gen >= 0 && c != nil && c.gen == gen {
-			return c
+	st.mu.Lock()
+	fs := st.figs[key]
+	if fs == nil {
+		if len(st.figs) >= figCaches {
+			for k := range st.figs { // forget one
+				delete(st.figs, k)
+				break
+			}
 		}
-		return nil
+		fs = &figState{}
+		st.figs[key] = fs
 	}
-	if c := cached(); c != nil {
-		return c, nil
-	}
-	// One computation at a time: requests arriving together after a write
-	// wait for the first one's numbers instead of computing them again.
-	st.figMu.Lock()
-	defer st.figMu.Unlock()
-	if c := cached(); c != nil {
-		return c, nil
-	}
-	// The generation is read before the figures: a write in between
-	// leaves newer numbers under the older generation, recomputed on the
-	// next request.
-	c := &figCache{gen: gen, charts: map[figures.By][]figRow{}, more: map[figures.By]int{}, places: map[vigil.ID]vigil.Place{}, order: figOrder}
-	// Every act is corroborated once (Cases.Acts, as p may see them) and
-	// counted three ways here: what Cases.Figures does once per grouping,
-	// without the lists of acts and claims the page does not show.
-	results, err := s.Cases.Acts(r.Context(), p)
+	st.mu.Unlock()
+	// One count at a time per visibility: requests arriving together after
+	// a write wait for the first one's numbers instead of counting again.
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	ch, err := s.Cases.ActsSince(r.Context(), p, fs.cursor)
 	if err != nil {
 		return nil, err
 	}
-	acts := make([]figures.Act, len(results))
-	for i, a := range results {
-		acts[i] = figures.Act{ID: a.ID, Act: a.Act, Result: a.Result}
+	if !ch.All && len(ch.Acts) == 0 && len(ch.Gone) == 0 && fs.view != nil {
+		return fs.view, nil
 	}
-	allPlaces, err := s.allPlaces(r)
-	if err != nil {
-		return nil, err
-	}
-	for _, by := range figOrder {
-		table, err := figures.Counts(by, acts, allPlaces)
+	if ch.All || fs.counter == nil {
+		if fs.places, err = s.allPlaces(r); err != nil {
+			return nil, err
+		}
+		if fs.counter, err = figures.NewCounter(fs.places, figOrder...); err != nil {
+			return nil, err
+		}
+	} else if ch.Places {
+		// The counter reads fs.places: refill it for the acts put below,
+		// those at or under a written place.
+		places, err := s.allPlaces(r)
 		if err != nil {
 			return nil, err
 		}
+		clear(fs.places)
+		maps.Copy(fs.places, places)
+	}
+	for _, id := range ch.Gone {
+		fs.counter.Remove(id)
+	}
+	for _, a := range ch.Acts {
+		fs.counter.Put(&figures.Act{ID: a.ID, Act: a.Act, Result: a.Result})
+	}
+	fs.cursor, fs.view = ch.Next, s.figRows(fs.counter, fs.places)
+	return fs.view, nil
+}
+
+// figRows lays the counts out as the page's rows: months in order, other
+// groupings by "reported up to", the first figPlaces places.
+func (s *Server) figRows(counter *figures.Counter, allPlaces map[vigil.ID]vigil.Place) *figCache {
+	c := &figCache{charts: map[figures.By][]figRow{}, more: map[figures.By]int{}, places: map[vigil.ID]vigil.Place{}, order: figOrder}
+	for _, by := range figOrder {
+		table := counter.Counts(by)
 		rows := make([]figRow, 0, len(table))
 		for k, f := range table {
 			rows = append(rows, figRow{Key: k, Confirmed: f.ConfirmedAtLeast, Reported: f.ReportedUpTo, Acts: f.Acts})
@@ -141,22 +159,7 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 		}
 		c.charts[by] = rows
 	}
-	if gen >= 0 {
-		st.mu.Lock()
-		if len(st.figs) >= figCaches {
-			for k, o := range st.figs {
-				if o.gen != gen {
-					delete(st.figs, k)
-				}
-			}
-			if len(st.figs) >= figCaches {
-				clear(st.figs)
-			}
-		}
-		st.figs[key] = c
-		st.mu.Unlock()
-	}
-	return c, nil
+	return c
 }
 
 // allPlaces returns every place, for grouping acts by place and its
@@ -287,19 +290,4 @@ func monthLabel(v *view, key string) string {
 		return ruMonthNames[n-1] + " " + y
 	}
 	return enMonthNames[n-1] + " " + y
-}
-
-// LogGeneration returns a [Server.Generation] reading the evidence log's
-// size from st: every case record write appends to the log (so do other
-// writes, which only make the cache recompute sooner).
-func LogGeneration(st store.Store) func(ctx context.Context) (int64, error) {
-	return func(ctx context.Context) (int64, error) {
-		var n int64
-		err := st.View(ctx, func(tx store.ReadTx) error {
-			var err error
-			n, err = tx.TreeSize()
-			return err
-		})
-		return n, err
-	}
 }

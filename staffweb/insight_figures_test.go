@@ -1,11 +1,13 @@
 package staffweb_test
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/cases"
 )
 
 // figureRow returns the "confirmed at least" and "reported up to" cells of
@@ -78,5 +80,44 @@ func TestFiguresRestricted(t *testing.T) {
 	r = nina.get("/figures")
 	if got := figureRow(t, r.body, "type", "Arbitrary detention"); got != "12-43" {
 		t.Errorf("after a write: %q, want 12-43", got)
+	}
+
+	// The restricted incident is let into Nina instead of Ivan: the next
+	// page of each follows, though both had their figures counted.
+	if got := figureRow(t, ivan.get("/figures").body, "type", "Torture"); got != "5-7" {
+		t.Fatalf("member's torture before the move: %q", got)
+	}
+	rec, err := e.d.Cases.Get(context.Background(), writer, f.restricted)
+	must(t, err)
+	inc := rec.Doc.(vigil.Incident)
+	inc.Restricted = []string{ninaName}
+	_, err = e.d.Cases.Apply(context.Background(), writer, []cases.Change{{Kind: cases.KindIncident, ID: f.restricted, Version: rec.Version, Doc: inc}})
+	must(t, err)
+	r = ivan.get("/figures")
+	for _, leak := range []string{"Torture", f.restrictedPlace, "May 2024"} {
+		if strings.Contains(r.body, leak) {
+			t.Errorf("Ivan, let out, still sees %q in the figures", leak)
+		}
+	}
+	if got := figureRow(t, r.body, "type", "Arbitrary detention"); got != "12-43" {
+		t.Errorf("Ivan's detentions after the move: %q, want 12-43", got)
+	}
+	if got := figureRow(t, nina.get("/figures").body, "type", "Torture"); got != "5-7" {
+		t.Errorf("Nina, let in, sees torture %q, want 5-7", got)
+	}
+
+	// Argun moves from Chechnya to a new region: the place chart follows.
+	dagestan := create(t, e, vigil.Place{Names: map[string]string{"en": "Dagestan"}})
+	rec, err = e.d.Cases.Get(context.Background(), writer, f.town)
+	must(t, err)
+	town := rec.Doc.(vigil.Place)
+	town.Parent = dagestan
+	_, err = e.d.Cases.Apply(context.Background(), writer, []cases.Change{{Kind: cases.KindPlace, ID: f.town, Version: rec.Version, Doc: town}})
+	must(t, err)
+	r = ivan.get("/figures")
+	for label, want := range map[string]string{"Argun": "12-43", "Dagestan": "12-43", "Chechnya": ""} {
+		if got := figureRow(t, r.body, "place", label); got != want {
+			t.Errorf("after Argun moved, %s: %q, want %q", label, got, want)
+		}
 	}
 }

@@ -85,6 +85,7 @@ type Cases interface {
 	Children(ctx context.Context, p vigil.Principal, id vigil.ID) ([]cases.Record, error)
 	Versions(ctx context.Context, p vigil.Principal, id vigil.ID) ([]cases.Record, error)
 	Acts(ctx context.Context, p vigil.Principal) ([]cases.ActResult, error)
+	ActsSince(ctx context.Context, p vigil.Principal, c cases.ActsCursor) (cases.ActChanges, error)
 	Figures(ctx context.Context, p vigil.Principal, by figures.By) (map[string]figures.Figure, error)
 	Search(ctx context.Context, p vigil.Principal, text string, filter search.Filter, offset, limit int) (search.Result, error)
 }
@@ -118,11 +119,6 @@ type Server struct {
 	// with UnsealLimit (zero fields: 5 attempts, then one a minute).
 	Unsealer    *unsealguard.Guard
 	UnsealLimit ratelimit.Config
-	// Generation returns a number that changes whenever a case record
-	// changes (vigil serve: the evidence log's size); the figures page
-	// caches its numbers per generation. Nil: figures are computed on
-	// every request.
-	Generation func(ctx context.Context) (int64, error)
 	// Audit reads the audit trail for the admins' /audit page; nil: the
 	// page is not found.
 	Audit AuditTrail

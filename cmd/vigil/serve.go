@@ -385,7 +385,7 @@ func staffHandler(d *datadir.Dir, apiSrv *api.Server, trail *audit.Trail, cs *co
 		hosts = append(slices.Clone(hosts), u.Hostname())
 	}
 	ui := &staffweb.Server{Sessions: sessions, Vault: d.Vault, Inbox: d.Intake, Tokens: newTokens(d), Cases: d.Cases, Evidence: d.Evidence, Bundle: d.BundlePublished, OnUnseal: apiSrv.OnUnseal, Unsealer: apiSrv.Unsealer, Hosts: hosts,
-		Generation: staffweb.LogGeneration(d.Store), Audit: trail,
+		Audit: trail,
 		Status: func(ctx context.Context) (staffweb.Status, error) {
 			r, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 			h, err := apiSrv.Health(r)
