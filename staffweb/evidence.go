@@ -457,6 +457,9 @@ func (s *Server) fillChoices(r *http.Request, p vigil.Principal, f *claimForm) e
 		}
 		return cmp.Or(strings.Compare(strings.ToLower(a.Label), strings.ToLower(b.Label)), bytes.Compare(a.ID[:], b.ID[:]))
 	})
+	if f.FindSource != "" && f.SourceMatches == 1 && f.Claim.Source.IsZero() {
+		f.Claim.Source = all[0].ID // the one found: chosen
+	}
 	f.Sources = all[:min(len(all), choices)]
 	return nil
 }

@@ -73,6 +73,24 @@ func TestBrowserCorroborate(t *testing.T) {
 
 	// 3. Evidence for the last claim: upload with the progress bar, attach.
 	claimPath := path(t, ctx)
+
+	// The claim form finds a source by a word of its name typed in Latin
+	// letters, without JavaScript (a GET form), keeping its act.
+	browsertest.Do(t, ctx, chromedp.Navigate(base+"/claims/new?act="+cs.act.String()), chromedp.WaitVisible(chromedp.ID("find-source")),
+		chromedp.SendKeys(chromedp.ID("find-source"), "novaya"), chromedp.Click(chromedp.ID("find-source-go")),
+		chromedp.WaitVisible(chromedp.ID("find-source-hint")))
+	if got := browsertest.Run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#source option")].filter(o => o.value).map(o => o.text)`)); len(got) != 1 || !strings.HasPrefix(got[0], "Новая газета") {
+		t.Errorf("sources found for novaya: %q", got)
+	}
+	if got := browsertest.Run(t, ctx, chromedp.Evaluate[string](`document.getElementById("source").selectedOptions[0].text`)); !strings.HasPrefix(got, "Новая газета") {
+		t.Errorf("the one source found is not chosen: %q", got)
+	}
+	checkLang(t, ctx, "ru", "по запросу «novaya»")
+	if !strings.Contains(path(t, ctx), "act="+cs.act.String()) {
+		t.Errorf("the finder lost the act: %s", path(t, ctx))
+	}
+	browsertest.Screenshot(t, ctx, "05b-claim-find-source-ru")
+	browsertest.Do(t, ctx, chromedp.Navigate(base+claimPath), chromedp.WaitVisible(chromedp.ID("upload-for-claim")))
 	browsertest.Do(t, ctx, chromedp.EmulateViewport(375, 800))
 	noScroll(t, ctx)
 	browsertest.Screenshot(t, ctx, "06-claim-375-ru")

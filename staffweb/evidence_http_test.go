@@ -510,6 +510,9 @@ func TestClaimFormFindSource(t *testing.T) {
 		if got := sources(r.body); len(got) != 1 || got[0] != "Новая газета (B)" || !strings.Contains(r.body, "1 of 253 sources match") {
 			t.Errorf("find %q: %q\n%s", q, got, r.body)
 		}
+		if !strings.Contains(r.body, `value="`+paper.String()+`" selected`) {
+			t.Errorf("find %q: the one source found is not chosen", q)
+		}
 		if !strings.Contains(r.body, `name="act" value="`+cs.act.String()+`"`) {
 			t.Errorf("find %q: the form lost its act", q)
 		}
