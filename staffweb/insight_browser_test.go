@@ -146,8 +146,13 @@ func TestBrowserAccount(t *testing.T) {
 		chromedp.Submit(chromedp.ID("passphrase")),
 		chromedp.WaitVisible(chromedp.ID("add-passkey")))
 	checkLang(t, ctx, "en", "An authenticator app is set up.")
-	browsertest.Do(t, ctx, chromedp.Click(chromedp.ID("add-passkey")), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/passkeys/remove"]`)))
+	// The passkey is named, in any script; markup in the name stays text.
+	browsertest.Do(t, ctx, chromedp.SendKeys(chromedp.ID("pk-name"), "  Рабочий <b>ноутбук</b> "),
+		chromedp.Click(chromedp.ID("add-passkey")), chromedp.WaitVisible(chromedp.CSS(`form[action="/account/passkeys/remove"]`)))
 	checkLang(t, ctx, "en", "The passkey was added.")
+	if got := text(t, ctx, "ul.factors li span"); !strings.HasPrefix(got, "Рабочий <b>ноутбук</b> · added") {
+		t.Errorf("the passkey is listed as %q", got)
+	}
 	browsertest.Screenshot(t, ctx, "02-passkey-added-en")
 	narrow(t, ctx, "03-account-375-en")
 	// The "added" notice is on the page already: wait for the form to go.

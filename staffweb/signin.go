@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-hr/vigil/account"
 )
@@ -195,11 +197,32 @@ func (s *Server) registerBegin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) registerFinish(w http.ResponseWriter, r *http.Request) {
-	if err := s.Sessions.PasskeyRegisterFinish(w, r, "passkey"); err != nil {
+	if err := s.Sessions.PasskeyRegisterFinish(w, r, passkeyName(r)); err != nil {
 		s.ceremonyError(w, r, err, "")
 		return
 	}
 	writeJSON(w, http.StatusOK, ceremonyResult{Next: next(r)})
+}
+
+// maxPasskeyName bounds a passkey's name, in characters.
+const maxPasskeyName = 40
+
+// passkeyName is the name the account gives a new passkey
+// (X-Vigil-Passkey-Name, percent-encoded by webauthn.js): trimmed, without
+// control characters, at most maxPasskeyName characters, else "passkey".
+func passkeyName(r *http.Request) string {
+	raw, err := url.PathUnescape(r.Header.Get("X-Vigil-Passkey-Name"))
+	if err != nil || !utf8.ValidString(raw) {
+		return "passkey"
+	}
+	name := strings.Join(strings.FieldsFunc(raw, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }), " ")
+	if r := []rune(name); len(r) > maxPasskeyName {
+		name = string(r[:maxPasskeyName])
+	}
+	if name == "" {
+		return "passkey"
+	}
+	return name
 }
 
 // language keeps the browser's language choice in a cookie. With a

@@ -16,10 +16,12 @@
     for (var i = 0; i < b.length; i++) a[i] = b.charCodeAt(i);
     return a.buffer;
   }
-  function post(url, body) {
+  function post(url, body, name) {
     var h = { 'Content-Type': 'application/json' };
     var m = document.querySelector('meta[name="vigil-csrf"]');
     if (m) h['X-Vigil-CSRF'] = m.content;
+    // The passkey's name, percent-encoded: a header is Latin-1 only.
+    if (name) h['X-Vigil-Passkey-Name'] = encodeURIComponent(name);
     return fetch(url, { method: 'POST', headers: h, credentials: 'same-origin', body: JSON.stringify(body || {}) });
   }
   async function run(btn) {
@@ -45,7 +47,8 @@
           clientDataJSON: b64u(a.response.clientDataJSON), authenticatorData: b64u(a.response.authenticatorData),
           signature: b64u(a.response.signature), userHandle: a.response.userHandle ? b64u(a.response.userHandle) : null } };
       }
-      r = await post(btn.dataset.finish, body);
+      var name = btn.dataset.name && document.getElementById(btn.dataset.name);
+      r = await post(btn.dataset.finish, body, name && name.value.trim());
       j = await r.json();
       if (!r.ok) throw j;
       location.assign(j.next);
@@ -58,6 +61,8 @@
   if (!window.PublicKeyCredential) return;
   document.querySelectorAll('button[data-webauthn]').forEach(function (b) {
     b.hidden = false;
+    var row = b.dataset.name && document.getElementById(b.dataset.name + '-row');
+    if (row) row.hidden = false;
     b.addEventListener('click', function () { run(b); });
   });
 })();
