@@ -435,8 +435,9 @@ func (s *Accounts) Get(ctx context.Context, id vigil.ID) (Account, error) {
 }
 
 // changeStaff rewrites the staff part of account id with change, copying
-// the login box. It needs the vault unsealed.
-func (s *Accounts) changeStaff(ctx context.Context, actor, action string, id vigil.ID, change func(*staff) error) error {
+// the login box, then calls OnChange (the account's sessions end) unless
+// quiet. It needs the vault unsealed.
+func (s *Accounts) changeStaff(ctx context.Context, actor, action string, id vigil.ID, quiet bool, change func(*staff) error) error {
 	if s.Vault.Sealed() {
 		return vigil.ErrSealed
 	}
@@ -485,7 +486,7 @@ func (s *Accounts) changeStaff(ctx context.Context, actor, action string, id vig
 	if err != nil {
 		return err
 	}
-	if s.OnChange != nil {
+	if s.OnChange != nil && !quiet {
 		s.OnChange(id)
 	}
 	return s.audit(ctx, actor, action, id)
@@ -496,18 +497,21 @@ func (s *Accounts) SetRole(ctx context.Context, actor string, id vigil.ID, role 
 	if !role.Valid() {
 		return fmt.Errorf("%w: role %q: want admin, investigator, analyst or intake", vigil.ErrInvalid, role)
 	}
-	return s.changeStaff(ctx, actor, "account-role", id, func(st *staff) error {
+	return s.changeStaff(ctx, actor, "account-role", id, false, func(st *staff) error {
 		st.Role = role
 		return nil
 	})
 }
 
-// SetLanguage changes account id's UI language.
+// SetLanguage changes account id's UI language. Unlike the other changes
+// it does not call OnChange: the language grants nothing, so the
+// account's sessions go on ([Sessions.SetLanguage] gives them the new
+// language).
 func (s *Accounts) SetLanguage(ctx context.Context, actor string, id vigil.ID, lang string) error {
 	if err := checkLanguage(lang); err != nil {
 		return err
 	}
-	return s.changeStaff(ctx, actor, "account-language", id, func(st *staff) error {
+	return s.changeStaff(ctx, actor, "account-language", id, true, func(st *staff) error {
 		st.Language = lang
 		return nil
 	})
@@ -517,7 +521,7 @@ func (s *Accounts) SetLanguage(ctx context.Context, actor string, id vigil.ID, l
 // and its sessions end (through OnChange). Disabling a disabled account
 // is a no-op apart from a new version.
 func (s *Accounts) Disable(ctx context.Context, actor string, id vigil.ID) error {
-	return s.changeStaff(ctx, actor, "account-disable", id, func(st *staff) error {
+	return s.changeStaff(ctx, actor, "account-disable", id, false, func(st *staff) error {
 		if st.Disabled.IsZero() {
 			st.Disabled = s.now()
 		}
@@ -528,7 +532,7 @@ func (s *Accounts) Disable(ctx context.Context, actor string, id vigil.ID) error
 // Enable enables a disabled account again. It fails with an error
 // wrapping [vigil.ErrConflict] if another account took its name meanwhile.
 func (s *Accounts) Enable(ctx context.Context, actor string, id vigil.ID) error {
-	return s.changeStaff(ctx, actor, "account-enable", id, func(st *staff) error {
+	return s.changeStaff(ctx, actor, "account-enable", id, false, func(st *staff) error {
 		st.Disabled = time.Time{}
 		return nil
 	})

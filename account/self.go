@@ -101,9 +101,9 @@ func (s *Sessions) ChangePassphrase(r *http.Request, pass []byte) error {
 	return nil
 }
 
-// SetLanguage sets the UI language of r's account. Like any change to an
-// account ([Accounts.OnChange]) it ends the account's sessions; this one
-// is kept, with the new language.
+// SetLanguage sets the UI language of r's account, and of the account's
+// sessions on this server: they go on (sessions on other servers keep the
+// language they had until they sign in again).
 func (s *Sessions) SetLanguage(r *http.Request, lang string) error {
 	id, ok := s.cookieID(r)
 	if !ok {
@@ -116,27 +116,17 @@ func (s *Sessions) SetLanguage(r *http.Request, lang string) error {
 		return ErrNoSession
 	}
 	a := me.account
-	keep := *me
 	s.mu.Unlock()
 	if err := s.Accounts.SetLanguage(r.Context(), a.Actor(), a.ID, lang); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h := sha256.Sum256(id)
-	if cur := s.sessions[h]; cur != nil {
-		cur.account.Language = lang
-		return nil
+	for _, ss := range s.sessions {
+		if ss.account.ID == a.ID {
+			ss.account.Language = lang
+		}
 	}
-	// OnChange ended it: put it back as it was, without the keys of a
-	// re-authentication (wiped with it), so the next sensitive action asks
-	// for the passphrase again.
-	keep.verified, keep.totp, keep.loginCeremony, keep.regCeremony = nil, nil, nil, nil
-	keep.account.Language = lang
-	if s.sessions == nil {
-		s.sessions = map[[32]byte]*session{}
-	}
-	s.sessions[h] = &keep
 	return nil
 }
 
