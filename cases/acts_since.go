@@ -51,7 +51,7 @@ var modelEpochs atomic.Uint64
 // reindex marks them dirty.
 type actHistory struct {
 	epoch  uint64
-	base   uint64     // sequence number of changed[0]
+	base   uint64     // sequence number of ids[0]
 	ids    []vigil.ID // changed acts, oldest first, repeats kept
 	places uint64     // batches that wrote places
 }

@@ -94,12 +94,15 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 		return fs.view, nil
 	}
 	if ch.All || fs.counter == nil {
-		if fs.places, err = s.allPlaces(r); err != nil {
+		places, err := s.allPlaces(r)
+		if err != nil {
 			return nil, err
 		}
-		if fs.counter, err = figures.NewCounter(fs.places, figOrder...); err != nil {
+		counter, err := figures.NewCounter(places, figOrder...)
+		if err != nil {
 			return nil, err
 		}
+		fs.places, fs.counter = places, counter
 	} else if ch.Places {
 		// The counter reads fs.places: refill it for the acts put below,
 		// those at or under a written place.
