@@ -32,14 +32,14 @@ func FuzzPasskeyName(f *testing.F) {
 // as typed but for runs of space; nothing usable gives "passkey".
 func TestPasskeyName(t *testing.T) {
 	for header, want := range map[string]string{
-		"":                              "passkey",
-		"work%20laptop":                 "work laptop",
+		"":              "passkey",
+		"work%20laptop": "work laptop",
 		"%20%20Рабочий%0A%09ноутбук%20": "Рабочий ноутбук",
-		"%D0%AF":                        "Я",
-		"%ZZ":                           "passkey",
-		"%FF":                           "passkey",
-		"%00%01":                        "passkey",
-		strings.Repeat("ab", 30):        strings.Repeat("ab", 20),
+		"%D0%AF":                 "Я",
+		"%ZZ":                    "passkey",
+		"%FF":                    "passkey",
+		"%00%01":                 "passkey",
+		strings.Repeat("ab", 30): strings.Repeat("ab", 20),
 	} {
 		r := httptest.NewRequest("POST", "/", nil)
 		r.Header.Set("X-Vigil-Passkey-Name", header)
