@@ -58,14 +58,18 @@ const DefaultChromium = "/usr/bin/chromium"
 var Timeout = 60 * time.Second
 
 // ChromiumPath returns the browser to run: $VIGIL_CHROMIUM if set, else
-// [DefaultChromium]. It reports false if that file cannot be executed.
+// [DefaultChromium]. It reports false, with the path it looked at, if that
+// file cannot be executed.
 func ChromiumPath() (string, bool) {
 	p := os.Getenv("VIGIL_CHROMIUM")
 	if p == "" {
 		p = DefaultChromium
 	}
-	p, err := exec.LookPath(p)
-	return p, err == nil
+	found, err := exec.LookPath(p)
+	if err != nil {
+		return p, false // named in the skip message
+	}
+	return found, true
 }
 
 // Options adjust [StartWith]. The zero value is what [Start] uses.
