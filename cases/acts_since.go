@@ -2,6 +2,10 @@ package cases
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"slices"
 	"sync/atomic"
 
 	"github.com/vigil-hr/vigil"
@@ -24,9 +28,13 @@ type ActChanges struct {
 	// after another server's write), and when the cursor is older than
 	// the history the model keeps.
 	All bool
-	// Places says a place was written: its names or parent may have
-	// changed (the acts at or under it are in Acts).
-	Places bool
+	// Places, with All or after a place was written, are every place, as
+	// they were when Acts were read; else nil. A place's parent may have
+	// changed: the acts at or under it are in Acts.
+	Places map[vigil.ID]vigil.Place
+	// Visibility names what the principal sees of the acts (see
+	// [Service.Visibility]) when Acts were read.
+	Visibility string
 	// Acts are the acts the principal may see whose record or
 	// corroboration result may have changed, as they are now, in no
 	// particular order.
@@ -83,10 +91,12 @@ func (s *Service) ActsSince(ctx context.Context, p vigil.Principal, c ActsCursor
 	}
 	defer unlock()
 	h := &m.history
-	out := ActChanges{Next: ActsCursor{model: h.epoch, seq: h.next(), places: h.places}}
-	out.Places = c.places != h.places
-	if c.model != h.epoch || c.seq < h.base || c.seq > h.next() {
-		out.All, out.Places = true, true
+	out := ActChanges{Next: ActsCursor{model: h.epoch, seq: h.next(), places: h.places}, Visibility: m.visibility(p)}
+	out.All = c.model != h.epoch || c.seq < h.base || c.seq > h.next()
+	if out.All || c.places != h.places {
+		out.Places = maps.Clone(m.places)
+	}
+	if out.All {
 		out.Acts, err = m.actResults(p, m.sorted(KindAct), s.rules())
 		return out, err
 	}
@@ -105,4 +115,39 @@ func (s *Service) ActsSince(ctx context.Context, p vigil.Principal, c ActsCursor
 	}
 	out.Acts, err = m.actResults(p, changed, s.rules())
 	return out, err
+}
+
+// Visibility names what p sees of the acts: "all" for an admin; for
+// anyone else a digest of the restricted incidents p is let into ("open"
+// for none). Principals with the same visibility see the same acts, so a
+// page may share numbers counted from the acts between them, never across
+// visibilities. It changes when p is let into or out of an incident.
+func (s *Service) Visibility(ctx context.Context, p vigil.Principal) (string, error) {
+	m, unlock, err := s.read(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	return m.visibility(p), nil
+}
+
+func (m *model) visibility(p vigil.Principal) string {
+	if p.Role == vigil.RoleAdmin {
+		return "all" // vigil.Principal.SeesIncident
+	}
+	var in []vigil.ID
+	for id, inc := range m.incidents {
+		if len(inc.Restricted) > 0 && p.SeesIncident(inc.Restricted) {
+			in = append(in, id)
+		}
+	}
+	if len(in) == 0 {
+		return "open"
+	}
+	slices.SortFunc(in, compareIDs)
+	h := sha256.New()
+	for _, id := range in {
+		h.Write(id[:])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -2,6 +2,7 @@ package cases_test
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"testing"
 
@@ -102,8 +103,8 @@ func TestActsSince(t *testing.T) {
 		must(t, err)
 		ch, err := s.ActsSince(ctx, admin, adminCur)
 		must(t, err)
-		if ch.All || !ch.Places {
-			t.Errorf("after a place write: all %v, places %v", ch.All, ch.Places)
+		if ch.All || ch.Places[id].Parent != doc.Parent {
+			t.Errorf("after a place write: all %v, the place as given %+v", ch.All, ch.Places[id])
 		}
 		adminCur = ch.Next
 		var ids []vigil.ID
@@ -113,7 +114,7 @@ func TestActsSince(t *testing.T) {
 		return ids
 	}
 	russia := create(t, s, ivan, vigil.Place{Names: map[string]string{"en": "Russia"}})
-	if ch, err := s.ActsSince(ctx, admin, adminCur); err != nil || !ch.Places || len(ch.Acts) != 0 {
+	if ch, err := s.ActsSince(ctx, admin, adminCur); err != nil || ch.Places[russia].Names["en"] != "Russia" || len(ch.Acts) != 0 {
 		t.Errorf("after a new place: %+v, %v", ch, err)
 	} else {
 		adminCur = ch.Next
@@ -121,7 +122,7 @@ func TestActsSince(t *testing.T) {
 	if acts := placeWrite(vigil.Place{Names: map[string]string{"en": "Chechnya", "ru": "Чечня"}, Kind: "region", Parent: russia}, f.region); !slices.Equal(acts, []vigil.ID{f.act}) {
 		t.Errorf("after the region moved: acts %v, want the act in its town %s", acts, f.act)
 	}
-	if ch, err := s.ActsSince(ctx, admin, adminCur); err != nil || ch.Places || len(ch.Acts) != 0 {
+	if ch, err := s.ActsSince(ctx, admin, adminCur); err != nil || ch.Places != nil || len(ch.Acts) != 0 {
 		t.Errorf("nothing written since the place: %+v, %v", ch, err)
 	}
 	// So does a reload, and another model's cursor.
@@ -131,6 +132,48 @@ func TestActsSince(t *testing.T) {
 	}
 	if all, acts, _ := since(ivan, &cases.ActsCursor{}); !all || len(acts) != 0 {
 		t.Errorf("zero cursor for Ivan, who sees no act now: all %v, acts %v", all, acts)
+	}
+}
+
+// TestVisibility: principals let into the same restricted incidents share
+// a visibility, and ActsSince reports the one it read the acts under.
+func TestVisibility(t *testing.T) {
+	_, s := openDir(t)
+	petr := vigil.Principal{Actor: "test:petr", Account: "petr", Role: vigil.RoleAnalyst}
+	vis := func(p vigil.Principal) string {
+		t.Helper()
+		v, err := s.Visibility(ctx, p)
+		must(t, err)
+		ch, err := s.ActsSince(ctx, p, cases.ActsCursor{})
+		must(t, err)
+		if ch.Visibility != v {
+			t.Errorf("%s: ActsSince under %q, Visibility %q", p.Account, ch.Visibility, v)
+		}
+		return v
+	}
+	if v := vis(admin); v != "all" {
+		t.Errorf("admin: %q", v)
+	}
+	if a, b := vis(ivan), vis(petr); a != "open" || b != "open" {
+		t.Errorf("no restricted incident: %q, %q", a, b)
+	}
+	secret := create(t, s, olga, vigil.Incident{Title: "Secret wave", Restricted: []string{"olga"}})
+	create(t, s, olga, vigil.Incident{Title: "Another", Restricted: []string{"olga", "petr"}})
+	o, iv, pe := vis(olga), vis(ivan), vis(petr)
+	if o == "open" || o == pe || iv != "open" || pe == "open" {
+		t.Errorf("olga %q, ivan %q, petr %q", o, iv, pe)
+	}
+	rec, err := s.Get(ctx, olga, secret)
+	must(t, err)
+	inc := rec.Doc.(vigil.Incident)
+	inc.Restricted = []string{"olga", "ivan"}
+	_, err = s.Apply(ctx, olga, []cases.Change{{Kind: cases.KindIncident, ID: secret, Version: rec.Version, Doc: inc}})
+	must(t, err)
+	if iv := vis(ivan); iv == "open" || iv == o || iv == pe {
+		t.Errorf("ivan, let into one of olga's two: %q (olga %q, petr %q)", iv, o, pe)
+	}
+	if _, err := s.Visibility(ctx, intakeP); !errors.Is(err, vigil.ErrForbidden) {
+		t.Errorf("intake: %v", err)
 	}
 }
 

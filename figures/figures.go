@@ -149,6 +149,7 @@ type Counter struct {
 	keys   []func(*Act) []string
 	groups []map[string]*count // by grouping, then key
 	held   map[vigil.ID]heldAct
+	intern map[string]string // one copy of each group key held
 }
 
 // heldAct is an act as a Counter holds it: its group keys in each
@@ -159,10 +160,11 @@ type heldAct struct {
 }
 
 // NewCounter returns an empty Counter grouping by each of by. places is
-// used by ByPlace as in [Group], read as acts are put: it must not change
-// while the Counter is used (make a new Counter when places change).
+// used by ByPlace as in [Group], read as each act is put (an act keeps the
+// place groups it was put with): after changing places, put again every
+// act whose place lineage the change moved.
 func NewCounter(places map[vigil.ID]vigil.Place, by ...By) (*Counter, error) {
-	c := &Counter{by: by, held: map[vigil.ID]heldAct{}}
+	c := &Counter{by: by, held: map[vigil.ID]heldAct{}, intern: map[string]string{}}
 	for _, b := range by {
 		keys, err := keyFunc(b, places)
 		if err != nil {
@@ -180,7 +182,13 @@ func (c *Counter) Put(a *Act) {
 	h := heldAct{keys: make([][]string, len(c.by)), c: contributionOf(a)}
 	for i, keys := range c.keys {
 		h.keys[i] = keys(a)
-		for _, k := range h.keys[i] {
+		for j, k := range h.keys[i] {
+			if s, ok := c.intern[k]; ok {
+				k = s
+			} else {
+				c.intern[k] = k
+			}
+			h.keys[i][j] = k
 			g := c.groups[i][k]
 			if g == nil {
 				g = newCount()
@@ -205,9 +213,22 @@ func (c *Counter) Remove(id vigil.ID) {
 			g.add(h.c, -1)
 			if g.held == 0 {
 				delete(c.groups[i], k)
+				if !c.keyHeld(k) {
+					delete(c.intern, k)
+				}
 			}
 		}
 	}
+}
+
+// keyHeld reports whether a group of any grouping has key k.
+func (c *Counter) keyHeld(k string) bool {
+	for _, g := range c.groups {
+		if _, ok := g[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Len returns the number of acts c holds.
@@ -347,7 +368,8 @@ func (g *count) numbers() Count {
 }
 
 // A tally is one group's figure with its lists, as acts are added to it;
-// an act added twice counts once.
+// an act listed twice counts once, as its first listing with an affirming
+// claim.
 type tally struct {
 	*count
 	seenAct, seenClaim map[vigil.ID]bool
@@ -363,12 +385,12 @@ func (t *tally) add(a *Act) {
 	if t.seenAct[a.ID] {
 		return
 	}
-	t.seenAct[a.ID] = true
 	c := contributionOf(a)
 	t.count.add(c, 1)
 	if !c.reported {
 		return
 	}
+	t.seenAct[a.ID] = true
 	f := &t.lists
 	f.Acts = append(f.Acts, a.ID)
 	if c.confirmed {

@@ -421,6 +421,9 @@ func (s *Server) fillChoices(r *http.Request, p vigil.Principal, f *claimForm) e
 	if len([]rune(f.FindSource)) > 100 {
 		f.FindSource = string([]rune(f.FindSource)[:100])
 	}
+	if len(search.Analyze(f.FindSource)) == 0 {
+		f.FindSource = "" // no word to find (punctuation only)
+	}
 	var all []choice
 	var after vigil.ID
 	for {

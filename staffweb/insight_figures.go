@@ -2,6 +2,8 @@ package staffweb
 
 import (
 	"cmp"
+	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -20,7 +22,7 @@ const (
 	chartRow   = 40 // height of one bar with its label
 	chartTop   = 36 // room for the legend
 	figPlaces  = 25 // places shown: those with the highest "reported up to"
-	figCaches  = 64 // visibility keys cached at once
+	figCaches  = 16 // visibilities whose counts are kept at once
 )
 
 // A figRow is one group's numbers.
@@ -52,24 +54,35 @@ type figState struct {
 // figOrder are the charts of the figures page.
 var figOrder = []figures.By{figures.ByType, figures.ByMonth, figures.ByPlace}
 
-// visibilityKey names what p may see of the figures: admins see every
-// incident; anyone else what their account is let into, with their role's
-// right to read at all. Cached figures are never shared across keys.
-func visibilityKey(p vigil.Principal) string {
-	if p.Role == vigil.RoleAdmin {
-		return "admin"
-	}
-	return string(p.Role) + "\x00" + p.Account
-}
-
-// figuresOf returns p's figures: the counts kept for p's visibility,
-// brought up to date with the acts changed since (cases.ActsSince), so
-// that a write costs the page the acts it changed, not every act.
+// figuresOf returns p's figures: the counts kept for p's visibility
+// (cases.Service.Visibility: principals let into the same restricted
+// incidents share them; no other principal ever reads them), brought up
+// to date with the acts changed since (cases.ActsSince), so that a write
+// costs the page the acts it changed, not every act.
 func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 	p := principal(r)
+	key, err := s.Cases.Visibility(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	// p may be let into or out of an incident between reading its
+	// visibility and its acts: then count under the new one.
+	for range 3 {
+		view, now, err := s.figState(key).update(r.Context(), s.Cases, p, key)
+		if err != nil || view != nil {
+			return view, err
+		}
+		key = now
+	}
+	return nil, fmt.Errorf("figures: %w: the incidents this account is let into keep changing", vigil.ErrUnavailable)
+}
+
+// figState returns the kept counts of visibility key, making them if
+// needed.
+func (s *Server) figState(key string) *figState {
 	st := s.insight()
-	key := visibilityKey(p)
 	st.mu.Lock()
+	defer st.mu.Unlock()
 	fs := st.figs[key]
 	if fs == nil {
 		if len(st.figs) >= figCaches {
@@ -81,37 +94,39 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 		fs = &figState{}
 		st.figs[key] = fs
 	}
-	st.mu.Unlock()
+	return fs
+}
+
+// update brings fs up to date for p and returns its rows, or, if p's
+// visibility is no longer key, nil and the visibility p has now.
+func (fs *figState) update(ctx context.Context, cs Cases, p vigil.Principal, key string) (*figCache, string, error) {
 	// One count at a time per visibility: requests arriving together after
 	// a write wait for the first one's numbers instead of counting again.
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	ch, err := s.Cases.ActsSince(r.Context(), p, fs.cursor)
+	ch, err := cs.ActsSince(ctx, p, fs.cursor)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if !ch.All && len(ch.Acts) == 0 && len(ch.Gone) == 0 && fs.view != nil {
-		return fs.view, nil
+	if ch.Visibility != key {
+		return nil, ch.Visibility, nil
 	}
-	if ch.All || fs.counter == nil {
-		places, err := s.allPlaces(r)
+	if !ch.All && ch.Places == nil && len(ch.Acts) == 0 && len(ch.Gone) == 0 && fs.view != nil {
+		fs.cursor = ch.Next
+		return fs.view, key, nil
+	}
+	switch {
+	case ch.All || fs.counter == nil:
+		counter, err := figures.NewCounter(ch.Places, figOrder...)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		counter, err := figures.NewCounter(places, figOrder...)
-		if err != nil {
-			return nil, err
-		}
-		fs.places, fs.counter = places, counter
-	} else if ch.Places {
+		fs.places, fs.counter = ch.Places, counter
+	case ch.Places != nil:
 		// The counter reads fs.places: refill it for the acts put below,
 		// those at or under a written place.
-		places, err := s.allPlaces(r)
-		if err != nil {
-			return nil, err
-		}
 		clear(fs.places)
-		maps.Copy(fs.places, places)
+		maps.Copy(fs.places, ch.Places)
 	}
 	for _, id := range ch.Gone {
 		fs.counter.Remove(id)
@@ -119,13 +134,13 @@ func (s *Server) figuresOf(r *http.Request) (*figCache, error) {
 	for _, a := range ch.Acts {
 		fs.counter.Put(&figures.Act{ID: a.ID, Act: a.Act, Result: a.Result})
 	}
-	fs.cursor, fs.view = ch.Next, s.figRows(fs.counter, fs.places)
-	return fs.view, nil
+	fs.cursor, fs.view = ch.Next, figRows(fs.counter, fs.places)
+	return fs.view, key, nil
 }
 
 // figRows lays the counts out as the page's rows: months in order, other
 // groupings by "reported up to", the first figPlaces places.
-func (s *Server) figRows(counter *figures.Counter, allPlaces map[vigil.ID]vigil.Place) *figCache {
+func figRows(counter *figures.Counter, allPlaces map[vigil.ID]vigil.Place) *figCache {
 	c := &figCache{charts: map[figures.By][]figRow{}, more: map[figures.By]int{}, places: map[vigil.ID]vigil.Place{}, order: figOrder}
 	for _, by := range figOrder {
 		table := counter.Counts(by)
@@ -163,28 +178,6 @@ func (s *Server) figRows(counter *figures.Counter, allPlaces map[vigil.ID]vigil.
 		c.charts[by] = rows
 	}
 	return c
-}
-
-// allPlaces returns every place, for grouping acts by place and its
-// ancestors.
-func (s *Server) allPlaces(r *http.Request) (map[vigil.ID]vigil.Place, error) {
-	out := map[vigil.ID]vigil.Place{}
-	var after vigil.ID
-	for {
-		recs, err := s.Cases.List(r.Context(), principal(r), cases.KindPlace, after, cases.MaxLimit)
-		if err != nil {
-			return nil, err
-		}
-		for _, rec := range recs {
-			if pl, ok := rec.Doc.(vigil.Place); ok {
-				out[rec.ID] = pl
-			}
-		}
-		if len(recs) < cases.MaxLimit {
-			return out, nil
-		}
-		after = recs[len(recs)-1].ID
-	}
 }
 
 // A figBar is one row of a chart, laid out.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/cases"
+	"github.com/vigil-hr/vigil/staffweb"
 )
 
 // figureRow returns the "confirmed at least" and "reported up to" cells of
@@ -119,5 +121,43 @@ func TestFiguresRestricted(t *testing.T) {
 		if got := figureRow(t, r.body, "place", label); got != want {
 			t.Errorf("after Argun moved, %s: %q, want %q", label, got, want)
 		}
+	}
+}
+
+// staleVisibility answers one Visibility call with key: as if the account
+// were let into or out of an incident between the figures page reading its
+// visibility and its acts.
+type staleVisibility struct {
+	staffweb.Cases
+	key  string
+	used atomic.Bool
+}
+
+func (s *staleVisibility) Visibility(ctx context.Context, p vigil.Principal) (string, error) {
+	if !s.used.Swap(true) {
+		return s.key, nil
+	}
+	return s.Cases.Visibility(ctx, p)
+}
+
+// TestFiguresVisibilityRace: counts are kept per visibility, and a member
+// whose visibility changed between the two reads gets their own numbers,
+// never those of the principals who see less, nor counts into theirs.
+func TestFiguresVisibilityRace(t *testing.T) {
+	e, f, nina, ivan := memberAndNot(t)
+	if got := figureRow(t, nina.get("/figures").body, "type", "Torture"); got != "" {
+		t.Fatalf("non-member sees torture: %q", got)
+	}
+	// A claim on the restricted act: the next page for any visibility
+	// looks at that act again.
+	create(t, e, vigil.Claim{Act: f.restrictedAct, Source: f.paper, Stance: vigil.PartiallyAffirms, Credibility: 3})
+	open, err := e.d.Cases.Visibility(context.Background(), vigil.Principal{Account: ninaName, Role: vigil.RoleAnalyst})
+	must(t, err)
+	e.srv.Cases = &staleVisibility{Cases: e.d.Cases, key: open}
+	if got := figureRow(t, ivan.get("/figures").body, "type", "Torture"); got != "5-7" {
+		t.Errorf("member's torture: %q, want 5-7", got)
+	}
+	if r := nina.get("/figures"); strings.Contains(r.body, "Torture") || strings.Contains(r.body, "Secretville") {
+		t.Errorf("the member's acts were counted into the non-member's figures:\n%s", r.body)
 	}
 }

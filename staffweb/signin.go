@@ -209,13 +209,18 @@ const maxPasskeyName = 40
 
 // passkeyName is the name the account gives a new passkey
 // (X-Vigil-Passkey-Name, percent-encoded by webauthn.js): trimmed, without
-// control characters, at most maxPasskeyName characters, else "passkey".
+// control or format characters, at most maxPasskeyName characters, else
+// "passkey".
 func passkeyName(r *http.Request) string {
 	raw, err := url.PathUnescape(r.Header.Get("X-Vigil-Passkey-Name"))
 	if err != nil || !utf8.ValidString(raw) {
 		return "passkey"
 	}
-	name := strings.Join(strings.FieldsFunc(raw, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }), " ")
+	// Control and format characters (bidirectional overrides, zero
+	// widths) would hide or reorder the name on the account page.
+	name := strings.Join(strings.FieldsFunc(raw, func(c rune) bool {
+		return unicode.IsSpace(c) || unicode.IsControl(c) || unicode.Is(unicode.Cf, c)
+	}), " ")
 	if r := []rune(name); len(r) > maxPasskeyName {
 		name = string(r[:maxPasskeyName])
 	}

@@ -86,6 +86,7 @@ type Cases interface {
 	Versions(ctx context.Context, p vigil.Principal, id vigil.ID) ([]cases.Record, error)
 	Acts(ctx context.Context, p vigil.Principal) ([]cases.ActResult, error)
 	ActsSince(ctx context.Context, p vigil.Principal, c cases.ActsCursor) (cases.ActChanges, error)
+	Visibility(ctx context.Context, p vigil.Principal) (string, error)
 	Figures(ctx context.Context, p vigil.Principal, by figures.By) (map[string]figures.Figure, error)
 	Search(ctx context.Context, p vigil.Principal, text string, filter search.Filter, offset, limit int) (search.Result, error)
 }
