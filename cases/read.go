@@ -323,17 +323,13 @@ func (s *Service) Figures(ctx context.Context, p vigil.Principal, by figures.By)
 		return nil, err
 	}
 	defer unlock()
-	rules := s.rules()
-	var acts []figures.Act
-	for _, id := range m.sorted(KindAct) {
-		if !m.visible(p, id) {
-			continue
-		}
-		res, err := m.evaluate(id, rules)
-		if err != nil {
-			return nil, err
-		}
-		acts = append(acts, figures.Act{ID: id, Act: m.acts[id], Result: res})
+	results, err := m.actResults(p, m.sorted(KindAct), s.rules())
+	if err != nil {
+		return nil, err
+	}
+	acts := make([]figures.Act, len(results))
+	for i, a := range results {
+		acts[i] = figures.Act{ID: a.ID, Act: a.Act, Result: a.Result}
 	}
 	return figures.Group(by, acts, m.places)
 }

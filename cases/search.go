@@ -128,7 +128,10 @@ func (m *model) reindex(ws []*write, oldActs []vigil.ID, rules corroborate.Rules
 	// The acts at or under a written place: their lineage may have moved
 	// (ActsSince).
 	var moved []vigil.ID
-	under := m.under(places)
+	var under set
+	if len(places) > 0 {
+		under = m.under(places)
+	}
 	if len(places) > 0 || statuses {
 		for id, a := range m.acts {
 			_, at := places[a.Place]

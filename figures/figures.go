@@ -108,7 +108,7 @@ func ParseBy(s string) (By, error) {
 // ByPlace only, to follow Parent links; a place missing from it is a
 // top-level place.
 func Group(by By, acts []Act, places map[vigil.ID]vigil.Place) (map[string]Figure, error) {
-	keys, err := keyFunc(by, places)
+	keys, err := keyFunc(by, func() map[vigil.ID]vigil.Place { return places })
 	if err != nil {
 		return nil, err
 	}
@@ -147,9 +147,10 @@ type Count struct {
 type Counter struct {
 	by     []By
 	keys   []func(*Act) []string
-	groups []map[string]*count // by grouping, then key
+	places map[vigil.ID]vigil.Place // read by ByPlace's keys
+	groups []map[string]*count      // by grouping, then key
 	held   map[vigil.ID]heldAct
-	intern map[string]string // one copy of each group key held
+	intern map[string]string // one copy of each group key seen
 }
 
 // heldAct is an act as a Counter holds it: its group keys in each
@@ -161,12 +162,11 @@ type heldAct struct {
 
 // NewCounter returns an empty Counter grouping by each of by. places is
 // used by ByPlace as in [Group], read as each act is put (an act keeps the
-// place groups it was put with): after changing places, put again every
-// act whose place lineage the change moved.
+// place groups it was put with); it must not change while c holds it.
 func NewCounter(places map[vigil.ID]vigil.Place, by ...By) (*Counter, error) {
-	c := &Counter{by: by, held: map[vigil.ID]heldAct{}, intern: map[string]string{}}
+	c := &Counter{by: by, places: places, held: map[vigil.ID]heldAct{}, intern: map[string]string{}}
 	for _, b := range by {
-		keys, err := keyFunc(b, places)
+		keys, err := keyFunc(b, func() map[vigil.ID]vigil.Place { return c.places })
 		if err != nil {
 			return nil, err
 		}
@@ -175,6 +175,10 @@ func NewCounter(places map[vigil.ID]vigil.Place, by ...By) (*Counter, error) {
 	}
 	return c, nil
 }
+
+// SetPlaces makes places the places acts are put with from now on: then
+// put again every act whose place lineage they moved.
+func (c *Counter) SetPlaces(places map[vigil.ID]vigil.Place) { c.places = places }
 
 // Put counts a, in place of the act of the same ID if c holds one.
 func (c *Counter) Put(a *Act) {
@@ -213,22 +217,9 @@ func (c *Counter) Remove(id vigil.ID) {
 			g.add(h.c, -1)
 			if g.held == 0 {
 				delete(c.groups[i], k)
-				if !c.keyHeld(k) {
-					delete(c.intern, k)
-				}
 			}
 		}
 	}
-}
-
-// keyHeld reports whether a group of any grouping has key k.
-func (c *Counter) keyHeld(k string) bool {
-	for _, g := range c.groups {
-		if _, ok := g[k]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // Len returns the number of acts c holds.
@@ -248,7 +239,9 @@ func (c *Counter) Counts(by By) map[string]Count {
 	return out
 }
 
-func keyFunc(by By, places map[vigil.ID]vigil.Place) (func(*Act) []string, error) {
+// keyFunc returns the keys of an act's groups; ByPlace reads places()
+// each time.
+func keyFunc(by By, places func() map[vigil.ID]vigil.Place) (func(*Act) []string, error) {
 	orUnknown := func(s string, known bool) []string {
 		if !known {
 			return []string{Unknown}
@@ -264,7 +257,7 @@ func keyFunc(by By, places map[vigil.ID]vigil.Place) (func(*Act) []string, error
 		return func(a *Act) []string { return orUnknown(a.Incident.String(), !a.Incident.IsZero()) }, nil
 	case ByPlace:
 		parent := func(id vigil.ID) (vigil.ID, bool) {
-			p, ok := places[id]
+			p, ok := places()[id]
 			return p.Parent, ok
 		}
 		return func(a *Act) []string {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -47,7 +46,7 @@ type figState struct {
 	mu      sync.Mutex // held while counting
 	cursor  cases.ActsCursor
 	counter *figures.Counter
-	places  map[vigil.ID]vigil.Place // the counter's, refilled when places change
+	places  map[vigil.ID]vigil.Place // the counter's, for the rows' labels
 	view    *figCache                // the rows at cursor
 }
 
@@ -111,22 +110,22 @@ func (fs *figState) update(ctx context.Context, cs Cases, p vigil.Principal, key
 	if ch.Visibility != key {
 		return nil, ch.Visibility, nil
 	}
-	if !ch.All && ch.Places == nil && len(ch.Acts) == 0 && len(ch.Gone) == 0 && fs.view != nil {
+	// A new state has the zero cursor, for which ActsSince gives All.
+	if !ch.All && ch.Places == nil && len(ch.Acts) == 0 && len(ch.Gone) == 0 {
 		fs.cursor = ch.Next
 		return fs.view, key, nil
 	}
 	switch {
-	case ch.All || fs.counter == nil:
+	case ch.All:
 		counter, err := figures.NewCounter(ch.Places, figOrder...)
 		if err != nil {
 			return nil, "", err
 		}
 		fs.places, fs.counter = ch.Places, counter
 	case ch.Places != nil:
-		// The counter reads fs.places: refill it for the acts put below,
-		// those at or under a written place.
-		clear(fs.places)
-		maps.Copy(fs.places, ch.Places)
+		// The acts at or under a written place are among ch.Acts.
+		fs.places = ch.Places
+		fs.counter.SetPlaces(ch.Places)
 	}
 	for _, id := range ch.Gone {
 		fs.counter.Remove(id)
