@@ -264,14 +264,21 @@ func (p *public) fail(w http.ResponseWriter, status int, lang, back, key string,
 	p.render(w, status, "error", pg)
 }
 
-// failErr renders the error page for an unexpected error: 503 if the
-// store is unreachable for a moment (vigil.ErrUnavailable), else 500.
+// failErr renders the error page for an unexpected error (see
+// unexpected).
 func (p *public) failErr(w http.ResponseWriter, lang, back string, err error) {
+	status, key := unexpected(err)
+	p.fail(w, status, lang, back, key)
+}
+
+// unexpected returns the status and message of an unexpected error: 503
+// if the store is unreachable for a moment (vigil.ErrUnavailable), else
+// 500.
+func unexpected(err error) (status int, key string) {
 	if errors.Is(err, vigil.ErrUnavailable) {
-		p.fail(w, http.StatusServiceUnavailable, lang, back, "error.unavailable")
-		return
+		return http.StatusServiceUnavailable, "error.unavailable"
 	}
-	p.fail(w, http.StatusInternalServerError, lang, back, "error.internal")
+	return http.StatusInternalServerError, "error.internal"
 }
 
 func (p *public) index(w http.ResponseWriter, r *http.Request) {

@@ -23,10 +23,8 @@ func (p *public) failUpload(w http.ResponseWriter, r *http.Request, lang, back s
 	c := p.in.Config.WithDefaults()
 	var ue *uploadError
 	if !errors.As(err, &ue) {
-		ue = &uploadError{http.StatusInternalServerError, "error.internal"}
-		if errors.Is(err, vigil.ErrUnavailable) {
-			ue = &uploadError{http.StatusServiceUnavailable, "error.unavailable"}
-		}
+		status, key := unexpected(err)
+		ue = &uploadError{status, key}
 	}
 	if ue.status == http.StatusRequestEntityTooLarge || ue.status == http.StatusBadRequest {
 		// The rest of the body may be large or garbage: don't read it to
