@@ -60,7 +60,9 @@ func TestBrowserCorroborate(t *testing.T) {
 		if got := browsertest.Run(t, ctx, chromedp.Evaluate[string](`document.getElementById("source").selectedOptions[0].text`)); !strings.HasPrefix(got, src.name) {
 			t.Errorf("the new source is not chosen: %q", got)
 		}
-		browsertest.Do(t, ctx, chromedp.Click(chromedp.ID("save-claim")), chromedp.WaitVisible(chromedp.ID("act-status")))
+		// The form shows the act's status too: wait for the saved page's
+		// notice, not for #act-status.
+		browsertest.Do(t, ctx, chromedp.Click(chromedp.ID("save-claim")), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 		if got := text(t, ctx, "#act-status"); got != status[want] {
 			t.Errorf("claim %d: the page shows %q, want %q", i, got, status[want])
 		}
@@ -78,7 +80,9 @@ func TestBrowserCorroborate(t *testing.T) {
 	// letters, without JavaScript (a GET form), keeping its act.
 	browsertest.Do(t, ctx, chromedp.Navigate(base+"/claims/new?act="+cs.act.String()), chromedp.WaitVisible(chromedp.ID("find-source")),
 		chromedp.SendKeys(chromedp.ID("find-source"), "novaya"), chromedp.Click(chromedp.ID("find-source-go")),
-		chromedp.WaitVisible(chromedp.ID("find-source-hint")))
+		// The answer's input carries the query as its attribute (the
+		// typed one only as its property): the answer has loaded.
+		chromedp.WaitVisible(chromedp.CSS(`#find-source[value="novaya"]`)))
 	if got := browsertest.Run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#source option")].filter(o => o.value).map(o => o.text)`)); len(got) != 1 || !strings.HasPrefix(got[0], "Новая газета") {
 		t.Errorf("sources found for novaya: %q", got)
 	}
