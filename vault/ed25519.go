@@ -19,7 +19,7 @@ func ed25519Key(seed []byte) ed25519.PrivateKey {
 	A := new(edwards25519.Point).ScalarBaseMult(&s)
 	s = edwards25519.Scalar{}
 	key := make([]byte, ed25519.PrivateKeySize)
-	copy(key, seed)
+	copySecret(key, seed)
 	copy(key[32:], A.Bytes())
 	return key
 }

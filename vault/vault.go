@@ -25,19 +25,28 @@
 // identity is an [X25519Identity] (this package's own X25519 unwrapping, so
 // no copy sits inside age's or crypto/ecdh's types) and the log key is
 // expanded and used by this package's Ed25519 code, whose locals are
-// cleared. Seal zeroes those slices, runs the [Vault.OnSeal] functions (the
+// cleared. The key file is read, and the Ed25519 keys expanded and used, on
+// one goroutine locked to an OS thread of its own (see keyThread), which
+// ends at seal with its stacks: that is where the registers a signal saves,
+// and the frames a stack copy leaves, hold key bytes. X25519 unwrapping
+// keeps the scalar in general registers and on the heap (see x25519). Seal
+// zeroes the slices, ends that thread, runs the [Vault.OnSeal] functions (the
 // web layer forgets every follow-up session's key there), then runs the
 // garbage collector and returns free memory to the OS (on Linux the freed
 // pages then read as zeroes). TestMemoryAfterSeal in cmd/vigil scans a real
-// server's memory after seal for the keys in every encoding.
+// server's memory after seal for the keys in every encoding;
+// TestKeysNotInSignalFrames here scans this process's after it signalled
+// every thread thousands of times while the keys were in use.
 //
 // The key file's payload is decrypted by this package into its own buffer
 // (decryptKeyFile), not through age's stream reader, whose chunk buffer
 // would keep a plaintext copy nobody wipes (TestMemoryAfterSeal found the
 // publication key there once the file grew).
 //
-// What Go cannot guarantee: the runtime may copy a stack (when it grows)
-// and leave the old one unwiped in free memory; the ChaCha20-Poly1305 state
+// What Go cannot guarantee: a goroutine that opens a field holds that
+// field's file key, and the web layer's session keys, on its stack and in
+// registers like any other value (a stack copy or a signal frame may keep
+// them); the ChaCha20-Poly1305 state
 // that opens the key file keeps its (derived) key until its memory is
 // reused; the scrypt passphrase is passed to age as a string; hash and HMAC states inside the standard library may keep
 // secret-derived (not secret) bytes. Wiping narrows the window; only
@@ -215,6 +224,7 @@ type secrets struct {
 	logName  string
 	advKey   ed25519.PrivateKey // nil if the file has no publication key
 	advName  string
+	thread   *keyThread // where the key file and signing keys are used; nil outside a Vault
 }
 
 func (s *secrets) wipe() {
@@ -226,6 +236,15 @@ func (s *secrets) wipe() {
 	s.identity = nil
 }
 
+// close wipes the keys and ends the thread that used them. It must not run
+// on that thread.
+func (s *secrets) close() {
+	s.wipe()
+	if s.thread != nil {
+		s.thread.stop()
+	}
+}
+
 // readSecrets decrypts and parses the key file.
 func readSecrets(path string, passphrase []byte) (*secrets, error) {
 	plain, err := decryptKeyFile(path, passphrase)
@@ -234,7 +253,6 @@ func readSecrets(path string, passphrase []byte) (*secrets, error) {
 	}
 	defer func() { clear(plain[:cap(plain)]) }()
 	s, err := parseSecrets(plain)
-	scrubStack()
 	if err != nil {
 		return nil, fmt.Errorf("%w: key file: %v", vigil.ErrCorrupt, err)
 	}
@@ -388,20 +406,25 @@ func (v *Vault) LogVerifier() note.Verifier { return v.verifier }
 // wrapping [vigil.ErrCorrupt] if the keys do not match the configured public
 // keys. Unsealing an unsealed vault checks the passphrase again.
 func (v *Vault) Unseal(passphrase []byte) error {
-	s, err := readSecrets(v.path, passphrase)
+	thread := startKeyThread()
+	var s *secrets
+	var err error
+	thread.do(func() { s, err = readSecrets(v.path, passphrase) })
 	if err != nil {
+		thread.stop()
 		return err
 	}
+	s.thread = thread
 	if s.identity.RecipientString() != v.pub.Recipient {
-		s.wipe()
+		s.close()
 		return fmt.Errorf("%w: key file does not match the configured age recipient", vigil.ErrCorrupt)
 	}
 	if s.logName != v.verifier.Name() || !bytes.Equal(s.logKey.Public().(ed25519.PublicKey), vkeyBytes(v.pub.LogVKey)) {
-		s.wipe()
+		s.close()
 		return fmt.Errorf("%w: key file does not match the configured log key", vigil.ErrCorrupt)
 	}
 	if v.advisory != nil && (s.advKey == nil || s.advName != v.advisory.Name() || !bytes.Equal(s.advKey.Public().(ed25519.PublicKey), vkeyBytes(v.pub.AdvisoryVKey))) {
-		s.wipe()
+		s.close()
 		return fmt.Errorf("%w: key file does not match the configured advisory key", vigil.ErrCorrupt)
 	}
 	v.mu.Lock()
@@ -409,7 +432,7 @@ func (v *Vault) Unseal(passphrase []byte) error {
 	v.sec = s
 	v.mu.Unlock()
 	if old != nil {
-		old.wipe()
+		old.close()
 	}
 	return nil
 }
@@ -438,7 +461,7 @@ func (v *Vault) Seal() {
 	hooks := slices.Clone(v.onSeal)
 	v.mu.Unlock()
 	if s != nil {
-		s.wipe()
+		s.close()
 	}
 	for _, f := range hooks {
 		f()
@@ -647,8 +670,11 @@ func (s keySigner) Sign(msg []byte) ([]byte, error) {
 	if k == nil {
 		return nil, ErrNoAdvisoryKey // only the publication key is optional
 	}
-	defer scrubStack()
-	return ed25519Sign(k, msg), nil
+	var sig []byte
+	if !s.v.sec.thread.do(func() { sig = ed25519Sign(k, msg) }) {
+		return nil, vigil.ErrSealed
+	}
+	return sig, nil
 }
 
 // ErrNoAdvisoryKey is returned when signing with the publication key of a
@@ -680,7 +706,7 @@ func (v *Vault) WriteIdentity(w io.Writer) error {
 		return vigil.ErrSealed
 	}
 	b := fmt.Appendf(make([]byte, 0, 256), "# vigil vault identity: decrypts every blob and field of this vault\n# public key: %s\n", v.pub.Recipient)
-	b = append(v.sec.identity.AppendEncode(b), '\n')
+	v.sec.thread.do(func() { b = append(v.sec.identity.AppendEncode(b), '\n') })
 	defer clear(b)
 	_, err := w.Write(b)
 	return err

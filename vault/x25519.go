@@ -51,7 +51,7 @@ func NewX25519Identity(scalar []byte) (*X25519Identity, error) {
 		return nil, fmt.Errorf("%w: X25519 scalar of %d bytes", errInvalidKey, len(scalar))
 	}
 	id := &X25519Identity{scalar: make([]byte, x25519KeySize)}
-	copy(id.scalar, scalar)
+	copySecret(id.scalar, scalar)
 	basepoint := [32]byte{9}
 	x25519(&id.pub, id.scalar, basepoint[:])
 	return id, nil
@@ -180,12 +180,16 @@ func (id *X25519Identity) unwrap(s *age.Stanza) ([]byte, error) {
 // x25519 sets dst to scalar·point on Curve25519 (RFC 7748), with the
 // Montgomery ladder of Go's crypto/ecdh (BSD licence) over
 // filippo.io/edwards25519/field. crypto/ecdh would copy the scalar into a
-// heap-allocated private key that nobody can wipe; here it is only in e,
-// which is cleared.
+// heap-allocated private key that nobody can wipe; here the (clamped) scalar
+// is only in e, which is cleared, and passes through general registers a
+// byte at a time (see [copySecret]). e is on the heap, not this goroutine's
+// stack: the runtime may copy a stack to grow or shrink it while the ladder
+// runs and free the old copy as it is; a heap object does not move.
 func x25519(dst *[32]byte, scalar, point []byte) {
-	var e [32]byte
+	e := scratch.Get().(*[32]byte)
+	defer scratch.Put(e)
 	defer clear(e[:])
-	copy(e[:], scalar)
+	copySecret(e[:], scalar)
 	e[0] &= 248
 	e[31] &= 127
 	e[31] |= 64
@@ -234,14 +238,32 @@ func x25519(dst *[32]byte, scalar, point []byte) {
 	copy(dst[:], x2.Bytes())
 }
 
+// scratch holds the heap buffers x25519 clamps the scalar into, zeroed
+// whenever they are in the pool.
+var scratch = sync.Pool{New: func() any { return new([32]byte) }}
+
+// copySecret copies src into dst a byte at a time, through a general
+// register, where runtime.memmove would take 17 to 32 bytes through two
+// vector registers that keep them, whole, after it returns (see keyThread).
+// The compiler does not turn this loop into a memmove.
+//
+//go:noinline
+func copySecret(dst, src []byte) {
+	for i := range min(len(dst), len(src)) {
+		dst[i] = src[i]
+	}
+}
+
 // scrubStack overwrites the stack below its caller, where the frames of a
 // private-key operation just returned from (crypto/ed25519 keeps its expanded
-// key in such a frame) left copies of the key. 8 KiB is more than those
-// frames use; the stack normally has grown to hold them already.
+// key in such a frame) left copies of the key. 16 KiB is more than those
+// frames use. It must run where its frame fits in the stack (the key
+// thread's, see keyThread): growing the stack for it would copy the stack
+// and leave the old one, with the keys, unwiped.
 //
 //go:noinline
 func scrubStack() {
-	var b [8 << 10]byte
+	var b [16 << 10]byte
 	clear(b[:])
 	sink(b[:])
 }

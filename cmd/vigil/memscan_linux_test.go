@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -58,6 +59,11 @@ func TestMemoryAfterSeal(t *testing.T) {
 	receipt := c.submit([][2]string{{"text", "Testimony for the memory scan"}, {"lang", "en"}}, nil)
 	sec.addReceipt("receipt", receipt)
 
+	// While the keys are in use, signal every thread of the server as fast
+	// as possible, as the runtime itself does now and then to preempt: each
+	// signal saves the thread's registers on its signal stack, where a key
+	// in a vector register would stay (CI found the identity scalar so once).
+	stopSignals := memSignal(t, pid)
 	vigilRun(t, bin, env, "unseal", "--staff", srv.staff)
 	// Let the checkpoint loop sign with the key (--checkpoint-interval 100ms).
 	time.Sleep(500 * time.Millisecond)
@@ -66,6 +72,10 @@ func TestMemoryAfterSeal(t *testing.T) {
 	if !strings.Contains(thread, "Testimony for the memory scan") {
 		t.Fatalf("the follow-up thread does not show the submission:\n%s", thread)
 	}
+	for range 20 {
+		c.thread(cookie)
+	}
+	t.Logf("sent %d signals to the server's threads", stopSignals())
 
 	// Control: while unsealed the vault holds the raw keys.
 	hits, n, err := memScan(pid, sec)
@@ -95,6 +105,42 @@ func TestMemoryAfterSeal(t *testing.T) {
 		t.Errorf("after logout and seal: found %s", h)
 	}
 	srv.stop(t)
+}
+
+// memSignal sends SIGURG to every thread of process pid, over and over,
+// until the returned function is called; that returns how many it sent.
+func memSignal(t *testing.T, pid int) func() int {
+	t.Helper()
+	stop := make(chan struct{})
+	sent := make(chan int)
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+			if err != nil {
+				return
+			}
+			for _, e := range ents {
+				if tid, err := strconv.Atoi(e.Name()); err == nil && syscall.Tgkill(pid, tid, syscall.SIGURG) == nil {
+					n++
+				}
+			}
+		}
+	}()
+	return func() int {
+		close(stop)
+		n := <-sent
+		if n < 1000 {
+			t.Errorf("only %d signals sent to the server", n)
+		}
+		return n
+	}
 }
 
 // memKeySecrets decrypts the key file with the passphrase, as stock age
@@ -148,10 +194,18 @@ func memKeySecrets(t *testing.T, sec *privSecrets, keyFile string) {
 	sec.add("vault identity", ident)
 	sec.addNeedle("vault identity (raw scalar)", "raw", scalar, false)
 	sec.addNeedle("vault identity (raw scalar)", "hex", []byte(hex.EncodeToString(scalar)), false)
+	// The forms the operations derive: X25519 clamps the scalar; Ed25519
+	// signs with the clamped first half of SHA-512(seed) and takes its nonce
+	// from the second half, either of which gives the key away.
+	clamped := bytes.Clone(scalar)
+	clamped[0] &= 248
+	clamped[31] = clamped[31]&127 | 64
+	sec.addNeedle("vault identity (clamped scalar)", "raw", clamped, false)
 	sec.add("log signing key", skey)
 	sec.add("log signing key (base64)", parts[len(parts)-1])
 	sec.addNeedle("log signing key (raw seed)", "raw", seed[1:], false)
 	sec.addNeedle("log signing key (raw seed)", "hex", []byte(hex.EncodeToString(seed[1:])), false)
+	memEd25519Derived(sec, "log signing key", seed[1:])
 	// The publication (advisory) key is held and wiped like the log key.
 	aparts := strings.SplitN(askey, "+", 5)
 	if len(aparts) != 5 {
@@ -165,6 +219,17 @@ func memKeySecrets(t *testing.T, sec *privSecrets, keyFile string) {
 	sec.add("advisory signing key (base64)", aparts[len(aparts)-1])
 	sec.addNeedle("advisory signing key (raw seed)", "raw", aseed[1:], false)
 	sec.addNeedle("advisory signing key (raw seed)", "hex", []byte(hex.EncodeToString(aseed[1:])), false)
+	memEd25519Derived(sec, "advisory signing key", aseed[1:])
+}
+
+// memEd25519Derived registers the secret scalar and the nonce prefix an
+// Ed25519 seed expands to (RFC 8032, 5.1.5).
+func memEd25519Derived(sec *privSecrets, name string, seed []byte) {
+	h := sha512.Sum512(seed)
+	h[0] &= 248
+	h[31] = h[31]&127 | 64
+	sec.addNeedle(name+" (secret scalar)", "raw", h[:32], false)
+	sec.addNeedle(name+" (nonce prefix)", "raw", h[32:], false)
 }
 
 // memBech32 decodes a Bech32 string's data part (no checksum check: the key

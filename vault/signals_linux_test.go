@@ -1,0 +1,357 @@
+package vault_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/vigil-hr/vigil"
+	"github.com/vigil-hr/vigil/internal/bech32"
+	"github.com/vigil-hr/vigil/vault"
+)
+
+// TestKeysNotInSignalFrames unseals a vault, decrypts and signs with it from
+// several goroutines while every thread of this process is sent SIGURG (the
+// signal Go's runtime uses for preemption) as fast as it can be, then seals
+// and reads this process's whole memory through /proc/self/mem for every
+// form of the keys that signing and decrypting use (see
+// TestKeysNotInSignalFramesCreate).
+//
+// Each signal makes the kernel save the interrupted thread's registers,
+// vector registers included, on that thread's signal stack, where they stay
+// after the handler returns. A key that the code moved through vector
+// registers (runtime.memmove copies 17 to 32 bytes through X0 and X1, one
+// 32-byte key whole) was found there after seal by TestMemoryAfterSeal in
+// cmd/vigil, once in a while; here the signals make it likely. Without the
+// key thread (keyThread.do running its function in place) this test finds the
+// signing keys' seeds and nonce prefixes, in SHA-512 states on stacks the
+// runtime had copied and freed, and in signal frames; with the scalar copied
+// by memmove in x25519, the identity scalar in signal frames.
+//
+// The test keeps only masked copies of the keys it looks for, and compares
+// without unmasking them into memory.
+func TestKeysNotInSignalFrames(t *testing.T) {
+	if testing.Short() {
+		t.Skip("signals every thread for a second and scans the process's memory")
+	}
+	// The keys are made, and the forms of them to look for computed, in
+	// another process: vault.Create generates the signing keys with
+	// note.GenerateKey, which leaves them in strings and stack frames nobody
+	// can wipe (as vigil init does, in a process that then ends), and
+	// computing the derived forms here would leave copies of its own. This
+	// process gets them masked.
+	path := filepath.Join(t.TempDir(), "keys.age")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKeysNotInSignalFramesCreate$")
+	cmd.Env = append(os.Environ(), "VIGIL_VAULT_CREATE="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("create the key file in a child process: %v\n%s", err, out)
+	}
+	var child childKeys
+	if err := json.Unmarshal(childLine(t, out), &child); err != nil {
+		t.Fatalf("the child's keys: %v\n%s", err, out)
+	}
+	needles := child.Needles
+	if len(needles) != 8 {
+		t.Fatalf("the child gave %d forms of the keys, want 8", len(needles))
+	}
+	pub := child.Public
+
+	v, err := vault.Open(path, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Unseal([]byte("pass")); err != nil {
+		t.Fatal(err)
+	}
+	var ct bytes.Buffer
+	w, err := v.Encrypt(&ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "testimony")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	adv, err := v.AdvisorySigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Control: while unsealed, the vault holds the identity's scalar and the
+	// signing keys' seeds (the other forms exist only during an operation).
+	for _, n := range needles {
+		if !n.Held {
+			continue
+		}
+		if hits := scanSelf(t, n); len(hits) == 0 {
+			t.Fatalf("control: the scan while unsealed did not find the %s", n.Name)
+		}
+	}
+
+	stop := make(chan struct{})
+	var signals atomic.Int64
+	var sigWG sync.WaitGroup
+	sigWG.Add(1)
+	go func() {
+		defer sigWG.Done()
+		pid := os.Getpid()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, tid := range threads(t) {
+				if syscall.Tgkill(pid, tid, syscall.SIGURG) == nil {
+					signals.Add(1)
+				}
+			}
+		}
+	}()
+	var ops atomic.Int64
+	errs := make(chan error, 8)
+	var work sync.WaitGroup
+	deadline := time.Now().Add(time.Second)
+	for g := range 2 * runtime.GOMAXPROCS(0) {
+		work.Add(1)
+		go func() {
+			defer work.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				var err error
+				switch (g + i) % 8 {
+				case 0:
+					_, err = note.Sign(&note.Note{Text: "example.org/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"}, v.LogSigner())
+				case 1:
+					_, err = note.Sign(&note.Note{Text: "advisory\n"}, adv)
+				case 2:
+					if i%64 == 2 {
+						err = v.Unseal([]byte("pass"))
+					}
+				default:
+					var r io.Reader
+					if r, err = v.Decrypt(bytes.NewReader(ct.Bytes())); err == nil {
+						_, err = io.Copy(io.Discard, r)
+					}
+				}
+				if errors.Is(err, vigil.ErrSealed) {
+					err = nil // an Unseal on another goroutine replaced the keys this one had taken
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				ops.Add(1)
+			}
+		}()
+	}
+	time.Sleep(900 * time.Millisecond)
+	close(stop)
+	sigWG.Wait()
+	work.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d key operations, %d signals", ops.Load(), signals.Load())
+	if signals.Load() < 1000 {
+		t.Fatalf("only %d signals sent", signals.Load())
+	}
+
+	v.Seal()
+	for _, n := range needles {
+		for _, h := range scanSelf(t, n) {
+			t.Errorf("after seal: the %s is in %s", n.Name, h)
+		}
+	}
+}
+
+// childKeys is what TestKeysNotInSignalFramesCreate prints.
+type childKeys struct {
+	Public  vault.Public
+	Needles []maskedNeedle
+}
+
+// TestKeysNotInSignalFramesCreate is run by TestKeysNotInSignalFrames in a
+// child process: it creates a key file and prints its public keys and,
+// masked, every form of the private keys that signing and decrypting use:
+// the identity's scalar as stored and as clamped for X25519, and for each
+// Ed25519 key its seed, its secret scalar (the clamped first half of
+// SHA-512(seed)) and its nonce prefix (the second half), either of which
+// gives the key away.
+func TestKeysNotInSignalFramesCreate(t *testing.T) {
+	path := os.Getenv("VIGIL_VAULT_CREATE")
+	if path == "" {
+		t.Skip("run by TestKeysNotInSignalFrames in a child process")
+	}
+	pub, err := vault.Create(path, []byte("pass"), "example.org/log", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := childKeys{Public: pub}
+	scalar, err := bech32.Decode([]byte(keyFileLine(t, path, "pass", "age-identity ")), "AGE-SECRET-KEY-")
+	if err != nil || len(scalar) != 32 {
+		t.Fatalf("identity: %d bytes, %v", len(scalar), err)
+	}
+	c.Needles = append(c.Needles, maskNeedle("identity scalar", scalar, true))
+	clamped := bytes.Clone(scalar)
+	clamped[0] &= 248
+	clamped[31] = clamped[31]&127 | 64
+	c.Needles = append(c.Needles, maskNeedle("identity scalar, clamped", clamped, false))
+	for _, k := range []string{"log-skey", "advisory-skey"} {
+		skey := keyFileLine(t, path, "pass", k+" ")
+		parts := strings.SplitN(skey, "+", 5) // the base64 may hold '+'
+		raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+		if err != nil || len(raw) != 33 {
+			t.Fatalf("%s: %d bytes, %v", k, len(raw), err)
+		}
+		h := sha512.Sum512(raw[1:])
+		h[0] &= 248
+		h[31] = h[31]&127 | 64
+		c.Needles = append(c.Needles,
+			maskNeedle(k+" seed", raw[1:], true),
+			maskNeedle(k+" secret scalar", h[:32], false),
+			maskNeedle(k+" nonce prefix", h[32:], false))
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("keys %s\n", b)
+}
+
+// childLine returns the JSON after "keys " in the child's output.
+func childLine(t *testing.T, out []byte) []byte {
+	t.Helper()
+	for line := range strings.Lines(string(out)) {
+		if v, ok := strings.CutPrefix(line, "keys "); ok {
+			return []byte(v)
+		}
+	}
+	t.Fatalf("no keys in the child's output:\n%s", out)
+	return nil
+}
+
+// threads lists this process's thread IDs.
+func threads(t *testing.T) []int {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	var tids []int
+	for _, e := range ents {
+		if tid, err := strconv.Atoi(e.Name()); err == nil {
+			tids = append(tids, tid)
+		}
+	}
+	return tids
+}
+
+// A maskedNeedle is a secret XORed with a random mask, kept so that the
+// secret itself is nowhere in the test's memory.
+type maskedNeedle struct {
+	Name         string
+	Masked, Mask []byte
+	Held         bool // whether the vault keeps it while unsealed
+}
+
+// maskNeedle masks secret.
+func maskNeedle(name string, secret []byte, held bool) maskedNeedle {
+	n := maskedNeedle{Name: name, Masked: make([]byte, len(secret)), Mask: make([]byte, len(secret)), Held: held}
+	rand.Read(n.Mask)
+	for i := range secret {
+		n.Masked[i] = secret[i] ^ n.Mask[i]
+	}
+	return n
+}
+
+// at reports whether b starts with the secret, unmasking one byte at a time
+// into a register only.
+func (n maskedNeedle) at(b []byte) bool {
+	if len(b) < len(n.Masked) {
+		return false
+	}
+	for i := range n.Masked {
+		if b[i]^n.Mask[i] != n.Masked[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// scanSelf reads every readable region of this process's memory and returns
+// where the secret n is, as "region (mapping) at address" and the bytes
+// before it in hex (which tell a signal frame's saved registers from a heap
+// object). Nothing here copies the bytes of a hit: a string made of them
+// would be a copy of the secret for the next scan to find.
+func scanSelf(t *testing.T, n maskedNeedle) []string {
+	t.Helper()
+	maps, err := os.Open("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer maps.Close()
+	mem, err := os.Open("/proc/self/mem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	var hits []string
+	buf := make([]byte, 1<<20+len(n.Masked))
+	sc := bufio.NewScanner(maps)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 5 || f[1][0] != 'r' {
+			continue
+		}
+		name := "anonymous"
+		if len(f) >= 6 {
+			name = f[5]
+		}
+		if name == "[vvar]" || name == "[vsyscall]" || strings.HasPrefix(name, "[vvar") {
+			continue
+		}
+		var lo, hi uint64
+		if _, err := fmt.Sscanf(f[0], "%x-%x", &lo, &hi); err != nil {
+			t.Fatalf("maps line %q: %v", sc.Text(), err)
+		}
+		for off := lo; off < hi; off += 1 << 20 {
+			end := min(off+uint64(len(buf)), hi)
+			m, err := mem.ReadAt(buf[:end-off], int64(off))
+			if m == 0 && err != nil {
+				break // a guard page or a region gone since maps was read
+			}
+			b := buf[:m]
+			for i := range min(len(b), 1<<20) { // the rest is read again with the next chunk
+				if b[i]^n.Mask[0] == n.Masked[0] && n.at(b[i:]) {
+					hits = append(hits, fmt.Sprintf("%s (%s) at %#x, the 64 bytes before: %x", name, f[1], off+uint64(i), b[max(0, i-64):i]))
+				}
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	return hits
+}
