@@ -1,7 +1,6 @@
 package vault_test
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"crypto/sha512"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/internal/bech32"
+	"github.com/vigil-hr/vigil/internal/procmem"
 	"github.com/vigil-hr/vigil/vault"
 )
 
@@ -309,11 +309,10 @@ func (n maskedNeedle) at(b []byte) bool {
 // would be a copy of the secret for the next scan to find.
 func scanSelf(t *testing.T, needles []maskedNeedle) map[string][]string {
 	t.Helper()
-	maps, err := os.Open("/proc/self/maps")
+	regions, err := procmem.Regions("self")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer maps.Close()
 	mem, err := os.Open("/proc/self/mem")
 	if err != nil {
 		t.Fatal(err)
@@ -322,23 +321,8 @@ func scanSelf(t *testing.T, needles []maskedNeedle) map[string][]string {
 	hits := make(map[string][]string)
 	const chunk = 1 << 20
 	buf := make([]byte, chunk+64) // needles are at most 64 bytes
-	sc := bufio.NewScanner(maps)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 || f[1][0] != 'r' {
-			continue
-		}
-		name := "anonymous"
-		if len(f) >= 6 {
-			name = f[5]
-		}
-		if name == "[vvar]" || name == "[vsyscall]" || strings.HasPrefix(name, "[vvar") {
-			continue
-		}
-		var lo, hi uint64
-		if _, err := fmt.Sscanf(f[0], "%x-%x", &lo, &hi); err != nil {
-			t.Fatalf("maps line %q: %v", sc.Text(), err)
-		}
+	for _, r := range regions {
+		name, lo, hi := r.Name, r.Start, r.End
 		for off := lo; off < hi; off += chunk {
 			end := min(off+uint64(len(buf)), hi)
 			m, err := mem.ReadAt(buf[:end-off], int64(off))
@@ -359,14 +343,11 @@ func scanSelf(t *testing.T, needles []maskedNeedle) map[string][]string {
 					}
 					i += j
 					if n.at(b[i:]) {
-						hits[n.Name] = append(hits[n.Name], fmt.Sprintf("%s (%s) at %#x, the 64 bytes before: %x", name, f[1], off+uint64(i), b[max(0, i-64):i]))
+						hits[n.Name] = append(hits[n.Name], fmt.Sprintf("%s (%s) at %#x, the 64 bytes before: %x", name, r.Perms, off+uint64(i), b[max(0, i-64):i]))
 					}
 				}
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	clear(buf)
 	return hits

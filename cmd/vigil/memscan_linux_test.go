@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha512"
 	"encoding/base64"
@@ -22,6 +21,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/vigil-hr/vigil/internal/procmem"
 )
 
 // TestMemoryAfterSeal runs a real vigil serve, unseals it, lets a source
@@ -315,7 +316,7 @@ func memScan(pid int, sec *privSecrets) (hits []string, scanned int64, err error
 		return nil, 0, err
 	}
 	defer mem.Close()
-	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
+	regions, err := procmem.Regions(strconv.Itoa(pid))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -330,28 +331,8 @@ func memScan(pid int, sec *privSecrets) (hits []string, scanned int64, err error
 	}
 	found := map[[2]string]*hit{}
 	var order [][2]string
-	sc := bufio.NewScanner(bytes.NewReader(maps))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 5 || f[1][0] != 'r' {
-			continue
-		}
-		name := "anonymous"
-		if len(f) >= 6 {
-			name = f[5]
-		}
-		if name == "[vvar]" || name == "[vvar_vclock]" || name == "[vsyscall]" {
-			continue
-		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			continue
-		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end <= start {
-			continue
-		}
+	for _, r := range regions {
+		start, end, name := r.Start, r.End, r.Name
 		buf := make([]byte, end-start)
 		n, err := mem.ReadAt(buf, int64(start))
 		if n == 0 && err != nil {
@@ -382,5 +363,5 @@ func memScan(pid int, sec *privSecrets) (hits []string, scanned int64, err error
 		}
 		hits = append(hits, fmt.Sprintf("%s (%s): %d copies in %s, the first in %q", k[0], k[1], found[k].n, strings.Join(rs, ", "), found[k].near))
 	}
-	return hits, scanned, sc.Err()
+	return hits, scanned, nil
 }
