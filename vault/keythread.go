@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -21,13 +22,16 @@ import (
 // one freed as it was, with whatever key bytes its dead frames held (the log
 // key's seed, in a SHA-512 state, was found that way).
 //
-// So the thread: locks itself, grows its stack once, before any key is
-// touched, to a size no operation outgrows, keeps more than a quarter of it
-// in use so that the garbage collector never shrinks it, clears the stack
-// below its serving loop after every operation, and at seal returns without
-// unlocking, which makes the runtime end the OS thread and free its signal
-// stack and goroutine stack; [Vault.Seal] waits until the thread is gone and
-// then returns the freed memory to the OS.
+// So the thread: locks itself (moving off the process's main thread, which
+// the runtime never ends), grows its stack once, before any key is touched,
+// to a size no operation outgrows, keeps more than a quarter of it in use so
+// that the garbage collector never shrinks it, and clears the stack below its
+// serving loop after every operation. At seal it clears its whole stack,
+// overwrites the vector registers and has the kernel save them over the last
+// frame on its signal stack (so that memory reused before Seal returns it to
+// the OS holds nothing), and returns without unlocking, which makes the
+// runtime end the OS thread and free its stacks; [Vault.Seal] waits until the
+// thread is gone and then returns the freed memory to the OS.
 //
 // X25519 unwrapping, which every decryption does, runs on the caller's
 // goroutine instead (a hop to this thread costs about 35 µs, as much as the
@@ -46,52 +50,102 @@ type keyThread struct {
 func startKeyThread() *keyThread {
 	k := &keyThread{reqs: make(chan func()), done: make(chan struct{})}
 	tid := make(chan int)
-	go k.run(tid)
+	go k.run(tid, nil)
 	k.tid = <-tid
 	return k
 }
 
+// onMainThread reports whether the caller runs on the process's main
+// thread; a variable for TestKeyThreadLeavesMainThread.
+var onMainThread = func() bool { return gettid() == os.Getpid() }
+
 // run is the key thread's goroutine. It never unlocks its OS thread, so the
-// runtime ends that thread when it returns.
-func (k *keyThread) run(tid chan<- int) {
-	defer close(k.done)
+// runtime ends that thread when it returns. Started on the main thread,
+// which the runtime parks instead of ending, it starts itself again (while it
+// holds the main thread, elsewhere) and leaves; locked tells the caller the
+// new one holds its thread.
+func (k *keyThread) run(tid chan<- int, locked chan<- struct{}) {
 	runtime.LockOSThread()
-	growStack()
-	tid <- gettid()
-	k.serve()
+	if locked != nil {
+		close(locked)
+	}
+	if onMainThread() {
+		moved := make(chan struct{})
+		go k.run(tid, moved)
+		<-moved
+		runtime.UnlockOSThread()
+		return
+	}
+	defer close(k.done)
+	k.serve(tid)
+	scrubWholeStack()
+	clearSignalFrame()
 }
 
 // keyStackUse is what the serving loop keeps in use of its stack, which
-// growStack makes 128 KiB: the garbage collector shrinks (copies) a stack
-// only when less than a quarter of it is in use.
+// growStack makes 128 KiB (if the runtime's adaptive starting stack size is
+// no more than that, as it is unless goroutines average over 64 KiB): the
+// garbage collector shrinks (copies) a stack only when less than a quarter
+// of it is in use.
 const keyStackUse = 40 << 10
 
-// serve runs requests until [keyThread.stop], clearing the stack the
-// request used after each.
+// serve grows the stack, sends the thread's ID and runs requests until
+// [keyThread.stop], clearing the stack the request used after each.
 //
 //go:noinline
-func (k *keyThread) serve() {
+func (k *keyThread) serve(tid chan<- int) {
 	var pad [keyStackUse]byte
 	sink(pad[:])
+	growStack()
+	tid <- gettid()
 	for f := range k.reqs {
 		f()
 		scrubStack()
 	}
 }
 
-// growStack grows the calling goroutine's stack to 128 KiB (the runtime
-// doubles it until its frame fits) while it holds nothing secret.
+// growStack grows the calling goroutine's stack, below serve's frame, to
+// 128 KiB (the runtime doubles it until this frame fits) while it holds
+// nothing secret.
 //
 //go:noinline
 func growStack() {
-	var b [96 << 10]byte
+	var b [64 << 10]byte
 	sink(b[:])
+}
+
+// scrubWholeStack clears 96 KiB below its caller: all of the key thread's
+// stack that serve and the requests used.
+//
+//go:noinline
+func scrubWholeStack() {
+	var b [96 << 10]byte
+	clear(b[:])
+	sink(b[:])
+}
+
+// clearSignalFrame overwrites the vector registers with zeroes (runtime
+// memmove of 256 bytes goes through X0 to X15, and of 512 through the AVX
+// registers) and then signals this thread, so that the kernel saves those
+// registers over the last frame on the thread's signal stack: the frame is
+// always written at the same place, at the top of the stack.
+func clearSignalFrame() {
+	var z, d [512]byte
+	copy(d[:256], z[:256])
+	copy(d[:], z[:])
+	sink(d[:])
+	signalSelf()
 }
 
 // do runs f on the key thread and returns when it has run. It returns
 // false, without running f, after stop.
+//
+// A panic in f is recovered on the key thread and raised again on the
+// caller's goroutine, where net/http, say, would recover it: unrecovered on
+// the key thread, it would end the process.
 func (k *keyThread) do(f func()) bool {
 	done := make(chan struct{})
+	var p any
 	k.mu.RLock()
 	if k.closed {
 		k.mu.RUnlock()
@@ -99,10 +153,14 @@ func (k *keyThread) do(f func()) bool {
 	}
 	k.reqs <- func() {
 		defer close(done)
+		defer func() { p = recover() }()
 		f()
 	}
 	k.mu.RUnlock()
 	<-done
+	if p != nil {
+		panic(p)
+	}
 	return true
 }
 

@@ -16,3 +16,8 @@ func threadGone(tid int) bool {
 	_, err := os.Stat("/proc/self/task/" + strconv.Itoa(tid))
 	return errors.Is(err, fs.ErrNotExist)
 }
+
+// signalSelf sends SIGURG, which Go's runtime takes as a preemption hint and
+// otherwise ignores, to the calling thread; the kernel delivers it before the
+// call returns.
+func signalSelf() { syscall.Tgkill(os.Getpid(), syscall.Gettid(), syscall.SIGURG) }

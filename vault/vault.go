@@ -434,6 +434,9 @@ func (v *Vault) Unseal(passphrase []byte) error {
 	if old != nil {
 		old.close()
 	}
+	// A vault dropped unsealed (by a test, a command that returns early) must
+	// not keep its keys and its locked thread for the life of the process.
+	runtime.AddCleanup(v, (*secrets).close, s)
 	return nil
 }
 
@@ -706,8 +709,10 @@ func (v *Vault) WriteIdentity(w io.Writer) error {
 		return vigil.ErrSealed
 	}
 	b := fmt.Appendf(make([]byte, 0, 256), "# vigil vault identity: decrypts every blob and field of this vault\n# public key: %s\n", v.pub.Recipient)
-	v.sec.thread.do(func() { b = append(v.sec.identity.AppendEncode(b), '\n') })
-	defer clear(b)
+	defer func() { clear(b) }()
+	if !v.sec.thread.do(func() { b = append(v.sec.identity.AppendEncode(b), '\n') }) {
+		return vigil.ErrSealed
+	}
 	_, err := w.Write(b)
 	return err
 }
