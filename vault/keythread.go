@@ -1,15 +1,14 @@
 package vault
 
 import (
-	"os"
 	"runtime"
 	"sync"
-	"time"
 )
 
 // A keyThread runs an unsealed vault's work on its key file and Ed25519
 // keys (reading and parsing the key file, expanding and signing with the
-// keys) on a goroutine locked to an OS thread of its own, which ends at seal.
+// keys) on a goroutine locked to an OS thread of its own, which cleans up
+// after itself and ends at seal.
 //
 // Why: Go code moves data through vector registers (runtime.memmove copies
 // 17 to 32 bytes through X0 and X1, a 32-byte key whole; SHA-512 and HMAC
@@ -22,16 +21,20 @@ import (
 // one freed as it was, with whatever key bytes its dead frames held (the log
 // key's seed, in a SHA-512 state, was found that way).
 //
-// So the thread: locks itself (moving off the process's main thread, which
-// the runtime never ends), grows its stack once, before any key is touched,
-// to a size no operation outgrows, keeps more than a quarter of it in use so
-// that the garbage collector never shrinks it, and clears the stack below its
-// serving loop after every operation. At seal it clears its whole stack,
-// overwrites the vector registers and has the kernel save them over the last
-// frame on its signal stack (so that memory reused before Seal returns it to
-// the OS holds nothing), and returns without unlocking, which makes the
-// runtime end the OS thread and free its stacks; [Vault.Seal] waits until the
-// thread is gone and then returns the freed memory to the OS.
+// So the thread: locks itself, grows its stack once, before any key is
+// touched, to a size no operation outgrows, keeps more than a quarter of it
+// in use so that the garbage collector never shrinks it, and clears the stack
+// below its serving loop after every operation. At seal it clears its whole
+// stack, overwrites the vector registers with zeroes and signals itself, so
+// that the kernel writes those registers over the last frame on its signal
+// stack (every frame is written at the same place, the top of that stack),
+// and only then unlocks its OS thread and ends.
+//
+// It does not end the OS thread itself, which a locked goroutine returning
+// would: the runtime parks the process's main thread instead (so it would
+// keep its frames), and a thread that ends sends the parent-death signal to
+// every child process it started with Pdeathsig (TestScaleCrash's
+// PostgreSQL got SIGTERM that way, and refused connections "shutting down").
 //
 // X25519 unwrapping, which every decryption does, runs on the caller's
 // goroutine instead (a hop to this thread costs about 35 µs, as much as the
@@ -39,7 +42,6 @@ import (
 // stack.
 type keyThread struct {
 	reqs chan func()
-	tid  int
 
 	mu     sync.RWMutex
 	closed bool
@@ -49,37 +51,20 @@ type keyThread struct {
 // startKeyThread starts a key thread.
 func startKeyThread() *keyThread {
 	k := &keyThread{reqs: make(chan func()), done: make(chan struct{})}
-	tid := make(chan int)
-	go k.run(tid, nil)
-	k.tid = <-tid
+	ready := make(chan struct{})
+	go k.run(ready)
+	<-ready
 	return k
 }
 
-// onMainThread reports whether the caller runs on the process's main
-// thread; a variable for TestKeyThreadLeavesMainThread.
-var onMainThread = func() bool { return gettid() == os.Getpid() }
-
-// run is the key thread's goroutine. It never unlocks its OS thread, so the
-// runtime ends that thread when it returns. Started on the main thread,
-// which the runtime parks instead of ending, it starts itself again (while it
-// holds the main thread, elsewhere) and leaves; locked tells the caller the
-// new one holds its thread.
-func (k *keyThread) run(tid chan<- int, locked chan<- struct{}) {
-	runtime.LockOSThread()
-	if locked != nil {
-		close(locked)
-	}
-	if onMainThread() {
-		moved := make(chan struct{})
-		go k.run(tid, moved)
-		<-moved
-		runtime.UnlockOSThread()
-		return
-	}
+// run is the key thread's goroutine.
+func (k *keyThread) run(ready chan<- struct{}) {
 	defer close(k.done)
-	k.serve(tid)
+	runtime.LockOSThread()
+	k.serve(ready)
 	scrubWholeStack()
 	clearSignalFrame()
+	runtime.UnlockOSThread()
 }
 
 // keyStackUse is what the serving loop keeps in use of its stack, which
@@ -89,15 +74,15 @@ func (k *keyThread) run(tid chan<- int, locked chan<- struct{}) {
 // of it is in use.
 const keyStackUse = 40 << 10
 
-// serve grows the stack, sends the thread's ID and runs requests until
+// serve grows the stack, says it is ready and runs requests until
 // [keyThread.stop], clearing the stack the request used after each.
 //
 //go:noinline
-func (k *keyThread) serve(tid chan<- int) {
+func (k *keyThread) serve(ready chan<- struct{}) {
 	var pad [keyStackUse]byte
 	sink(pad[:])
 	growStack()
-	tid <- gettid()
+	close(ready)
 	for f := range k.reqs {
 		f()
 		scrubStack()
@@ -124,18 +109,23 @@ func scrubWholeStack() {
 	sink(b[:])
 }
 
-// clearSignalFrame overwrites the vector registers with zeroes (runtime
-// memmove of 256 bytes goes through X0 to X15, and of 512 through the AVX
-// registers) and then signals this thread, so that the kernel saves those
-// registers over the last frame on the thread's signal stack: the frame is
-// always written at the same place, at the top of the stack.
+// clearSignalFrame overwrites the vector registers with zeroes and then
+// signals this thread, so that the kernel saves those registers over the
+// last frame on the thread's signal stack: the frame is always written at the
+// same place, at the top of the stack. The registers are overwritten by
+// runtime.memmove, which copies 129 to 256 bytes through X0 to X15 on amd64
+// (TestKeyThreadClearsItsSignalFrame checks that it works); the length is a
+// variable so that the compiler calls memmove rather than clearing d with a
+// register it keeps zero, which left the key in X0 and X1 to be saved again.
 func clearSignalFrame() {
-	var z, d [512]byte
-	copy(d[:256], z[:256])
-	copy(d[:], z[:])
+	var z, d [256]byte
+	copy(d[:vectorBytes], z[:vectorBytes])
 	sink(d[:])
 	signalSelf()
 }
+
+// vectorBytes is a variable: see clearSignalFrame.
+var vectorBytes = 256
 
 // do runs f on the key thread and returns when it has run. It returns
 // false, without running f, after stop.
@@ -164,9 +154,9 @@ func (k *keyThread) do(f func()) bool {
 	return true
 }
 
-// stop ends the key thread after the request it is running, and waits (up
-// to two seconds) until its OS thread is gone, so that its stacks are freed.
-// It is idempotent.
+// stop ends the key thread after the request it is running, and waits
+// until it has cleared its stack, registers and signal frame. It is
+// idempotent.
 func (k *keyThread) stop() {
 	k.mu.Lock()
 	if !k.closed {
@@ -175,7 +165,4 @@ func (k *keyThread) stop() {
 	}
 	k.mu.Unlock()
 	<-k.done
-	for deadline := time.Now().Add(2 * time.Second); !threadGone(k.tid) && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
 }

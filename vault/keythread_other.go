@@ -2,12 +2,6 @@
 
 package vault
 
-// gettid returns 0: other systems are not asked whether a thread is gone.
-func gettid() int { return 0 }
-
-// threadGone reports true: the runtime ends the thread shortly after its
-// goroutine returns, which is all that can be said here.
-func threadGone(int) bool { return true }
-
-// signalSelf does nothing here.
+// signalSelf does nothing here: the kernel's frame on the signal stack is
+// left as the last signal wrote it.
 func signalSelf() {}

@@ -1,39 +1,61 @@
 package vault
 
 import (
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
-// TestKeyThreadLeavesMainThread has the key thread's first goroutine take
-// itself for the process's main thread, which the runtime parks rather than
-// ends when a locked goroutine returns: the key thread must start again on
-// another thread, serve there, and be gone when stop returns. (Its second
-// start may land on the real main thread, which it must leave too: without
-// the move, this test failed that way once in three runs.)
-func TestKeyThreadLeavesMainThread(t *testing.T) {
-	orig := onMainThread
-	t.Cleanup(func() { onMainThread = orig })
-	calls := 0
-	onMainThread = func() bool { calls++; return calls == 1 || orig() }
-
-	k := startKeyThread()
-	if calls < 2 {
-		t.Fatalf("the key thread started %d times, want it moved", calls)
+// TestKeyThreadKeepsItsThread checks that ending a key thread does not end
+// its OS thread, which would send the parent-death signal to every child
+// process that thread had started with Pdeathsig (TestScaleCrash's
+// PostgreSQL was told to shut down that way) and, on the process's main
+// thread, would park it with its frames instead. The child here is started
+// from the thread that then becomes the key thread.
+func TestKeyThreadKeepsItsThread(t *testing.T) {
+	for range 5 {
+		var tid int
+		var child *os.Process
+		k := startKeyThread()
+		if !k.do(func() {
+			tid = syscall.Gettid()
+			p, err := os.StartProcess("/bin/sleep", []string{"sleep", "30"}, &os.ProcAttr{Sys: &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			child = p
+		}) {
+			t.Fatal("a new key thread refused a request")
+		}
+		if child == nil {
+			t.FailNow()
+		}
+		k.stop()
+		if k.do(func() { t.Error("ran after stop") }) {
+			t.Error("do after stop reported true")
+		}
+		k.stop() // idempotent
+		if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(tid)); err != nil {
+			t.Errorf("the key thread's OS thread %d ended with it: %v", tid, err)
+		}
+		exited := make(chan *os.ProcessState, 1)
+		go func() {
+			st, _ := child.Wait()
+			exited <- st
+		}()
+		select {
+		case st := <-exited:
+			t.Errorf("the child the key thread started ended with it: %v", st)
+		case <-time.After(50 * time.Millisecond):
+			child.Kill()
+			<-exited
+		}
 	}
-	ran := false
-	if !k.do(func() { ran = true }) || !ran {
-		t.Fatal("the moved key thread did not run a request")
-	}
-	k.stop()
-	if !threadGone(k.tid) {
-		t.Errorf("thread %d is still there after stop", k.tid)
-	}
-	if k.do(func() { t.Error("ran after stop") }) {
-		t.Error("do after stop reported true")
-	}
-	k.stop() // idempotent
 }
 
 // TestKeyThreadPanic checks that a panic on the key thread reaches the
@@ -56,8 +78,8 @@ func TestKeyThreadPanic(t *testing.T) {
 	}
 }
 
-// TestKeyThreadEndsWithVault drops an unsealed vault: its cleanup must end
-// its key thread.
+// TestKeyThreadEndsWithVault drops an unsealed vault: its cleanup must wipe
+// the keys and end its key thread.
 func TestKeyThreadEndsWithVault(t *testing.T) {
 	dir := t.TempDir()
 	pub, err := Create(dir+"/keys.age", []byte("pass"), "example.org/log", 10)
@@ -71,18 +93,18 @@ func TestKeyThreadEndsWithVault(t *testing.T) {
 	if err := v.Unseal([]byte("pass")); err != nil {
 		t.Fatal(err)
 	}
-	k := v.sec.thread
-	v = nil
-	for i := 0; i < 100 && !threadGone(k.tid); i++ {
+	s := v.sec
+	runtime.KeepAlive(v)
+	for i := 0; i < 100; i++ {
 		runtime.GC()
-		k.mu.RLock()
-		closed := k.closed
-		k.mu.RUnlock()
-		if closed {
-			<-k.done
+		select {
+		case <-s.thread.done:
+			if s.identity != nil || s.logKey[0]|s.logKey[31] != 0 {
+				t.Error("the keys of a dropped vault were not wiped")
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	if !threadGone(k.tid) {
-		t.Errorf("the key thread %d of a dropped vault is still there", k.tid)
-	}
+	t.Error("the key thread of a dropped vault is still running")
 }

@@ -2,7 +2,6 @@ package vault_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
@@ -191,7 +190,7 @@ func TestKeysNotInSignalFrames(t *testing.T) {
 // childKeys is what TestKeysNotInSignalFramesCreate prints.
 type childKeys struct {
 	Public  vault.Public
-	Needles []maskedNeedle
+	Needles []procmem.Needle
 }
 
 // TestKeysNotInSignalFramesCreate is run by TestKeysNotInSignalFrames in a
@@ -215,11 +214,11 @@ func TestKeysNotInSignalFramesCreate(t *testing.T) {
 	if err != nil || len(scalar) != 32 {
 		t.Fatalf("identity: %d bytes, %v", len(scalar), err)
 	}
-	c.Needles = append(c.Needles, maskNeedle("identity scalar", scalar, true))
+	c.Needles = append(c.Needles, held(procmem.NewNeedle("identity scalar", scalar), true))
 	clamped := bytes.Clone(scalar)
 	clamped[0] &= 248
 	clamped[31] = clamped[31]&127 | 64
-	c.Needles = append(c.Needles, maskNeedle("identity scalar, clamped", clamped, false))
+	c.Needles = append(c.Needles, procmem.NewNeedle("identity scalar, clamped", clamped))
 	for _, k := range []string{"log-skey", "advisory-skey"} {
 		skey := keyFileLine(t, path, "pass", k+" ")
 		parts := strings.SplitN(skey, "+", 5) // the base64 may hold '+'
@@ -231,9 +230,9 @@ func TestKeysNotInSignalFramesCreate(t *testing.T) {
 		h[0] &= 248
 		h[31] = h[31]&127 | 64
 		c.Needles = append(c.Needles,
-			maskNeedle(k+" seed", raw[1:], true),
-			maskNeedle(k+" secret scalar", h[:32], false),
-			maskNeedle(k+" nonce prefix", h[32:], false))
+			held(procmem.NewNeedle(k+" seed", raw[1:]), true),
+			procmem.NewNeedle(k+" secret scalar", h[:32]),
+			procmem.NewNeedle(k+" nonce prefix", h[32:]))
 	}
 	b, err := json.Marshal(c)
 	if err != nil {
@@ -270,85 +269,18 @@ func threads(t *testing.T) []int {
 	return tids
 }
 
-// A maskedNeedle is a secret XORed with a random mask, kept so that the
-// secret itself is nowhere in the test's memory.
-type maskedNeedle struct {
-	Name         string
-	Masked, Mask []byte
-	Held         bool // whether the vault keeps it while unsealed
-}
-
-// maskNeedle masks secret.
-func maskNeedle(name string, secret []byte, held bool) maskedNeedle {
-	n := maskedNeedle{Name: name, Masked: make([]byte, len(secret)), Mask: make([]byte, len(secret)), Held: held}
-	rand.Read(n.Mask)
-	for i := range secret {
-		n.Masked[i] = secret[i] ^ n.Mask[i]
-	}
-	return n
-}
-
-// at reports whether b starts with the secret, unmasking one byte at a time
-// into a register only.
-func (n maskedNeedle) at(b []byte) bool {
-	if len(b) < len(n.Masked) {
-		return false
-	}
-	for i := range n.Masked {
-		if b[i]^n.Mask[i] != n.Masked[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// scanSelf reads every readable region of this process's memory once and
-// returns, by needle name, where each secret is, as "region (mapping) at address" and the bytes
-// before it in hex (which tell a signal frame's saved registers from a heap
-// object). Nothing here copies the bytes of a hit: a string made of them
-// would be a copy of the secret for the next scan to find.
-func scanSelf(t *testing.T, needles []maskedNeedle) map[string][]string {
+// scanSelf is procmem.FindSelf, failing t on an error.
+func scanSelf(t *testing.T, needles []procmem.Needle) map[string][]string {
 	t.Helper()
-	regions, err := procmem.Regions("self")
+	hits, err := procmem.FindSelf(needles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem, err := os.Open("/proc/self/mem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mem.Close()
-	hits := make(map[string][]string)
-	const chunk = 1 << 20
-	buf := make([]byte, chunk+64) // needles are at most 64 bytes
-	for _, r := range regions {
-		name, lo, hi := r.Name, r.Start, r.End
-		for off := lo; off < hi; off += chunk {
-			end := min(off+uint64(len(buf)), hi)
-			m, err := mem.ReadAt(buf[:end-off], int64(off))
-			if m == 0 && err != nil {
-				break // a guard page or a region gone since maps was read
-			}
-			b := buf[:m]
-			// Candidates are found by the secret's first byte (unmasked in a
-			// register only) with bytes.IndexByte, which is not instrumented
-			// under -race as a loop here would be; the rest of the chunk is
-			// read again with the next one.
-			for _, n := range needles {
-				first := n.Masked[0] ^ n.Mask[0]
-				for i := 0; i < min(len(b), chunk); i++ {
-					j := bytes.IndexByte(b[i:min(len(b), chunk)], first)
-					if j < 0 {
-						break
-					}
-					i += j
-					if n.at(b[i:]) {
-						hits[n.Name] = append(hits[n.Name], fmt.Sprintf("%s (%s) at %#x, the 64 bytes before: %x", name, r.Perms, off+uint64(i), b[max(0, i-64):i]))
-					}
-				}
-			}
-		}
-	}
-	clear(buf)
 	return hits
+}
+
+// held sets n.Held.
+func held(n procmem.Needle, h bool) procmem.Needle {
+	n.Held = h
+	return n
 }

@@ -26,17 +26,18 @@
 // no copy sits inside age's or crypto/ecdh's types) and the log key is
 // expanded and used by this package's Ed25519 code, whose locals are
 // cleared. The key file is read, and the Ed25519 keys expanded and used, on
-// one goroutine locked to an OS thread of its own (see keyThread), which
-// ends at seal with its stacks: that is where the registers a signal saves,
-// and the frames a stack copy leaves, hold key bytes. X25519 unwrapping
-// keeps the scalar in general registers and on the heap (see x25519). Seal
-// zeroes the slices, ends that thread, runs the [Vault.OnSeal] functions (the
-// web layer forgets every follow-up session's key there), then runs the
-// garbage collector and returns free memory to the OS (on Linux the freed
-// pages then read as zeroes). TestMemoryAfterSeal in cmd/vigil scans a real
-// server's memory after seal for the keys in every encoding;
-// TestKeysNotInSignalFrames here scans this process's after it signalled
-// every thread thousands of times while the keys were in use.
+// one goroutine locked to an OS thread of its own (see keyThread), whose
+// stack never grows or shrinks: registers a signal saves, and frames a stack
+// copy leaves, would otherwise hold key bytes. At seal it clears its stack,
+// its vector registers and the last frame on its signal stack, and ends.
+// X25519 unwrapping keeps the scalar in general registers and on the heap
+// (see x25519). Seal zeroes the slices, ends that goroutine, runs the
+// [Vault.OnSeal] functions (the web layer forgets every follow-up session's
+// key there), then runs the garbage collector and returns free memory to the
+// OS (on Linux the freed pages then read as zeroes). TestMemoryAfterSeal in
+// cmd/vigil scans a real server's memory after seal for the keys in every
+// encoding; TestKeysNotInSignalFrames here scans this process's after it
+// signalled every thread thousands of times while the keys were in use.
 //
 // The key file's payload is decrypted by this package into its own buffer
 // (decryptKeyFile), not through age's stream reader, whose chunk buffer
