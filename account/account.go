@@ -42,9 +42,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/store"
@@ -621,6 +625,31 @@ func (s *Accounts) RemovePasskey(ctx context.Context, v *Verified, id []byte) er
 	}
 	v.sec = sec
 	return s.audit(ctx, v.Account.Actor(), "account-passkey-remove", v.Account.ID)
+}
+
+// RenamePasskey names the passkey with credential ID id. The name must be
+// 1 to 40 characters, without control or format characters or surrounding
+// space (the web layer cleans what is typed so).
+func (s *Accounts) RenamePasskey(ctx context.Context, v *Verified, id []byte, name string) error {
+	if name == "" || utf8.RuneCountInString(name) > 40 || !utf8.ValidString(name) || strings.TrimSpace(name) != name ||
+		strings.ContainsFunc(name, func(c rune) bool { return unicode.IsControl(c) || unicode.Is(unicode.Cf, c) }) {
+		return fmt.Errorf("%w: passkey name %q", vigil.ErrInvalid, name)
+	}
+	sec := v.sec
+	sec.Passkeys = slices.Clone(v.sec.Passkeys)
+	i := slices.IndexFunc(sec.Passkeys, func(p Passkey) bool { return string(p.ID) == string(id) })
+	if i < 0 {
+		return fmt.Errorf("passkey: %w", vigil.ErrNotFound)
+	}
+	if sec.Passkeys[i].Name == name {
+		return nil
+	}
+	sec.Passkeys[i].Name = name
+	if err := s.changeLogin(ctx, v, sec, v.key, v.login.Salt, v.login.Params); err != nil {
+		return err
+	}
+	v.sec = sec
+	return s.audit(ctx, v.Account.Actor(), "account-passkey-rename", v.Account.ID)
 }
 
 // ChangePassphrase re-encrypts v's login box under a new passphrase with a

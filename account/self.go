@@ -82,6 +82,18 @@ func (s *Sessions) RemovePasskey(r *http.Request, id []byte) error {
 	return s.Accounts.RemovePasskey(r.Context(), ss.verified, id)
 }
 
+// RenamePasskey names passkey id of r's account (re-authenticated within
+// Fresh); see [Accounts.RenamePasskey].
+func (s *Sessions) RenamePasskey(r *http.Request, id []byte, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss, err := s.freshSession(r)
+	if err != nil {
+		return err
+	}
+	return s.Accounts.RenamePasskey(r.Context(), ss.verified, id, name)
+}
+
 // ChangePassphrase sets a new passphrase for r's account (re-authenticated
 // within Fresh); see [CheckPassphrase] for what is refused. The account's
 // other sessions end; this one stays.

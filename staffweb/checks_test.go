@@ -335,6 +335,12 @@ func TestAxe(t *testing.T) {
 	browsertest.Do(t, ctx, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.ID("name")))
 	axe.Check(t, ctx, "/signin")
 	browserSignIn(t, ctx, e, base, "Olga Admin", "correct horse battery staple", nil)
+	// A passkey besides TOTP, so that the account page has its rename and
+	// remove forms.
+	v, err := e.accounts.Check(context.Background(), "Olga Admin", []byte("correct horse battery staple"))
+	must(t, err)
+	must(t, e.accounts.AddPasskey(context.Background(), v, account.Passkey{ID: []byte("axe-credential"), PublicKey: []byte("cose key"), Name: "laptop", Added: e.clock.Now().Unix()}))
+	v.Wipe()
 	for _, c := range []struct {
 		lang  string
 		width int64
@@ -354,6 +360,9 @@ func TestAxe(t *testing.T) {
 			name := fmt.Sprintf("%s %s (%s, %d px)", rt.Method, rt.Path, c.lang, c.width)
 			if at := path(t, ctx); strings.HasPrefix(at, "/signin") {
 				t.Fatalf("%s: signed out (at %s)", name, at)
+			}
+			if rt.Path == "/account" && browsertest.Run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#pk-rename-0, form[action="/account/passkeys/remove"]').length`)) != 2 {
+				t.Errorf("%s: no rename and remove forms to check", name)
 			}
 			axe.Check(t, ctx, name)
 			if c.width == 375 {

@@ -16,6 +16,7 @@ func insightRoutes() []Route {
 		{"GET", "/account", Staff, anyStaff, false, h(func(s *Server) http.HandlerFunc { return s.accountPage })},
 		{"POST", "/account/language", Staff, anyStaff, false, h(func(s *Server) http.HandlerFunc { return s.accountLanguage })},
 		{"POST", "/account/passkeys/remove", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.removePasskey })},
+		{"POST", "/account/passkeys/rename", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.renamePasskey })},
 		{"POST", "/account/passkeys/begin", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.registerBegin })},
 		{"POST", "/account/passkeys/finish", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.registerFinish })},
 		{"POST", "/account/passphrase", Staff, anyStaff, true, h(func(s *Server) http.HandlerFunc { return s.changePassphrase })},

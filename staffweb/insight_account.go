@@ -77,6 +77,8 @@ func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, status int,
 		v.Notice = v.T("insight.account.done.removed")
 	case "added":
 		v.Notice = v.T("insight.account.done.added")
+	case "renamed":
+		v.Notice = v.T("insight.account.done.renamed")
 	case "passphrase":
 		v.Notice = v.T("insight.account.done.passphrase")
 	}
@@ -116,6 +118,26 @@ func (s *Server) removePasskey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.afterSelfChange(w, r, err, "removed")
+}
+
+// renamePasskey names one of the account's passkeys.
+func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) {
+	id, err := base64.RawURLEncoding.DecodeString(r.PostFormValue("passkey"))
+	if err != nil || len(id) == 0 {
+		s.showAccount(w, r, http.StatusBadRequest, map[string]string{"passkeys": "insight.account.err.passkey"})
+		return
+	}
+	name := cleanPasskeyName(r.PostFormValue("name"))
+	if name == "" {
+		s.showAccount(w, r, http.StatusBadRequest, map[string]string{"passkeys": "insight.account.err.name"})
+		return
+	}
+	err = s.Sessions.RenamePasskey(r, id, name)
+	if errors.Is(err, vigil.ErrNotFound) {
+		s.showAccount(w, r, http.StatusBadRequest, map[string]string{"passkeys": "insight.account.err.passkey"})
+		return
+	}
+	s.afterSelfChange(w, r, err, "renamed")
 }
 
 // afterSelfChange answers a change to the account's second factors or

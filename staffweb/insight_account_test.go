@@ -3,6 +3,7 @@ package staffweb_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -124,5 +125,77 @@ func TestAccountPage(t *testing.T) {
 	}
 	if r := c.get(done); r.status != 200 || !strings.Contains(r.body, "The passphrase was changed.") {
 		t.Errorf("this session after the change: %d", r.status)
+	}
+}
+
+// TestRenamePasskey: a passkey is renamed from the account page, only after
+// re-authentication; what is typed is cleaned as at enrolment (space runs,
+// control and format characters), nothing usable or an unknown passkey is
+// 400 and changes nothing, and the name is shown as text.
+func TestRenamePasskey(t *testing.T) {
+	e := newEnv(t, true, true)
+	const name, pass = "Olga Admin", "correct horse battery staple"
+	e.account(t, name, vigil.RoleAdmin, "en", pass)
+	base := e.serve(t)
+	c := newClient(t, base)
+	e.signIn(t, c, name, pass, nil)
+	ctx := context.Background()
+	v, err := e.accounts.Check(ctx, name, []byte(pass))
+	must(t, err)
+	pk := account.Passkey{ID: []byte("credential-1"), PublicKey: []byte("cose key"), Name: "passkey", Added: e.clock.Now().Unix()}
+	must(t, e.accounts.AddPasskey(ctx, v, pk))
+	for _, bad := range []string{"", " laptop", "lap\ntop", "lap\u202etop", strings.Repeat("я", 41), "\xff"} {
+		if err := e.accounts.RenamePasskey(ctx, v, pk.ID, bad); !errors.Is(err, vigil.ErrInvalid) {
+			t.Errorf("Accounts.RenamePasskey(%q): %v, want ErrInvalid", bad, err)
+		}
+	}
+	v.Wipe()
+	id := base64.RawURLEncoding.EncodeToString(pk.ID)
+	stored := func() string {
+		t.Helper()
+		v, err := e.accounts.Check(ctx, name, []byte(pass))
+		must(t, err)
+		defer v.Wipe()
+		return v.Passkeys()[0].Name
+	}
+
+	e.clock.Add(6 * time.Minute)
+	if r := c.post("/account/passkeys/rename", url.Values{"passkey": {id}, "name": {"laptop"}}, true); r.status != http.StatusSeeOther || !strings.HasPrefix(r.loc, "/reauth") {
+		t.Errorf("rename without re-authentication: %d %s", r.status, r.loc)
+	}
+	if r := c.post("/account/passkeys/rename", url.Values{"passkey": {id}, "name": {"laptop"}}, false); r.status != http.StatusForbidden {
+		t.Errorf("rename without the CSRF token: %d", r.status)
+	}
+	if got := stored(); got != "passkey" {
+		t.Fatalf("renamed to %q without re-authentication or token", got)
+	}
+	if r := c.post("/reauth", url.Values{"passphrase": {pass}, "next": {"/account"}}, true); r.status != http.StatusSeeOther {
+		t.Fatalf("reauth: %d", r.status)
+	}
+	if r := c.get("/account"); !strings.Contains(r.body, `action="/account/passkeys/rename"`) || !strings.Contains(r.body, `value="passkey"`) {
+		t.Fatalf("no rename form after re-authentication:\n%s", r.body)
+	}
+	for _, f := range []url.Values{
+		{"passkey": {id}, "name": {" \t\u200b\n "}},
+		{"passkey": {base64.RawURLEncoding.EncodeToString([]byte("other"))}, "name": {"laptop"}},
+		{"passkey": {"!!"}, "name": {"laptop"}},
+	} {
+		if r := c.post("/account/passkeys/rename", f, true); r.status != http.StatusBadRequest || !strings.Contains(r.body, `id="passkeys-err"`) {
+			t.Errorf("rename %q: %d", f, r.status)
+		}
+	}
+	if got := stored(); got != "passkey" {
+		t.Fatalf("a refused rename changed the name to %q", got)
+	}
+	r := c.post("/account/passkeys/rename", url.Values{"passkey": {id}, "name": {"  Рабочий \u202e<b>ноутбук</b>\t "}}, true)
+	if r.status != http.StatusSeeOther || r.loc != "/account?done=renamed" {
+		t.Fatalf("rename: %d %s %s", r.status, r.loc, r.body)
+	}
+	if got, want := stored(), "Рабочий <b>ноутбук</b>"; got != want {
+		t.Errorf("stored name %q, want %q", got, want)
+	}
+	r = c.get(r.loc)
+	if !strings.Contains(r.body, "The passkey was renamed.") || !strings.Contains(r.body, "Рабочий &lt;b&gt;ноутбук&lt;/b&gt; · added") || strings.Contains(r.body, "<b>ноутбук") {
+		t.Errorf("after renaming:\n%s", r.body)
 	}
 }

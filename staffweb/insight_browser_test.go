@@ -128,8 +128,9 @@ func TestBrowserFigures(t *testing.T) {
 }
 
 // TestBrowserAccount: in English, an account signed in with TOTP opens its
-// page, confirms its passphrase, adds a passkey (Chromium's virtual
-// authenticator), removes it again, and sees its sessions; at 375 px too.
+// page, confirms its passphrase, adds a named passkey (Chromium's virtual
+// authenticator), renames it, removes it again, and sees its sessions; at
+// 375 px too.
 func TestBrowserAccount(t *testing.T) {
 	ctx := startBrowser(t, browsertest.Options{Lang: "en"})
 	e := newEnv(t, true, false)
@@ -154,6 +155,15 @@ func TestBrowserAccount(t *testing.T) {
 		t.Errorf("the passkey is listed as %q", got)
 	}
 	browsertest.Screenshot(t, ctx, "02-passkey-added-en")
+	// Renamed from its row, with the form alone (no script).
+	browsertest.Do(t, ctx, chromedp.SetValue(chromedp.ID("pk-rename-0"), "Home laptop"),
+		chromedp.Submit(chromedp.ID("pk-rename-0")),
+		chromedp.WaitVisible(chromedp.CSS(`#pk-rename-0[value="Home laptop"]`)))
+	checkLang(t, ctx, "en", "The passkey was renamed.")
+	if got := text(t, ctx, "ul.factors li span"); !strings.HasPrefix(got, "Home laptop · added") {
+		t.Errorf("the renamed passkey is listed as %q", got)
+	}
+	browsertest.Screenshot(t, ctx, "02b-passkey-renamed-en")
 	narrow(t, ctx, "03-account-375-en")
 	// The "added" notice is on the page already: wait for the form to go.
 	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS(`form[action="/account/passkeys/remove"] button`)),

@@ -213,8 +213,21 @@ const maxPasskeyName = 40
 // "passkey".
 func passkeyName(r *http.Request) string {
 	raw, err := url.PathUnescape(r.Header.Get("X-Vigil-Passkey-Name"))
-	if err != nil || !utf8.ValidString(raw) {
+	if err != nil {
 		return "passkey"
+	}
+	if name := cleanPasskeyName(raw); name != "" {
+		return name
+	}
+	return "passkey"
+}
+
+// cleanPasskeyName is a passkey name as typed, trimmed, with runs of space
+// made one, without control or format characters, cut at maxPasskeyName
+// characters; "" if nothing is left or raw is not UTF-8.
+func cleanPasskeyName(raw string) string {
+	if !utf8.ValidString(raw) {
+		return ""
 	}
 	// Control and format characters (bidirectional overrides, zero
 	// widths) would hide or reorder the name on the account page.
@@ -222,10 +235,7 @@ func passkeyName(r *http.Request) string {
 		return unicode.IsSpace(c) || unicode.IsControl(c) || unicode.Is(unicode.Cf, c)
 	}), " ")
 	if r := []rune(name); len(r) > maxPasskeyName {
-		name = string(r[:maxPasskeyName])
-	}
-	if name == "" {
-		return "passkey"
+		name = strings.TrimSpace(string(r[:maxPasskeyName]))
 	}
 	return name
 }
