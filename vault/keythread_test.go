@@ -81,18 +81,8 @@ func TestKeyThreadPanic(t *testing.T) {
 // TestKeyThreadEndsWithVault drops an unsealed vault: its cleanup must wipe
 // the keys and end its key thread.
 func TestKeyThreadEndsWithVault(t *testing.T) {
-	dir := t.TempDir()
-	pub, err := Create(dir+"/keys.age", []byte("pass"), "example.org/log", 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := Open(dir+"/keys.age", pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Unseal([]byte("pass")); err != nil {
-		t.Fatal(err)
-	}
+	v, _ := mustCreate(t)
+	mustUnseal(t, v)
 	s := v.sec
 	runtime.KeepAlive(v)
 	for i := 0; i < 100; i++ {

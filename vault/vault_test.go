@@ -28,7 +28,7 @@ const (
 )
 
 // mustCreate creates a key file in a temp dir and opens a sealed vault on it.
-func mustCreate(t *testing.T) (*Vault, string) {
+func mustCreate(t testing.TB) (*Vault, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "keys.age")
 	pub, err := Create(path, []byte(testPass), testOrigin, testWF)
@@ -42,7 +42,7 @@ func mustCreate(t *testing.T) (*Vault, string) {
 	return v, path
 }
 
-func mustUnseal(t *testing.T, v *Vault) {
+func mustUnseal(t testing.TB, v *Vault) {
 	t.Helper()
 	if err := v.Unseal([]byte(testPass)); err != nil {
 		t.Fatalf("Unseal: %v", err)

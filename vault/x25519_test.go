@@ -197,7 +197,7 @@ func rawVKey(t *testing.T, vkey string) []byte {
 
 // keyFileLine decrypts the key file with stock age and returns the value of
 // the line starting with prefix.
-func keyFileLine(t testing.TB, path, pass, prefix string) string {
+func keyFileLine(t *testing.T, path, pass, prefix string) string {
 	t.Helper()
 	f, err := os.ReadFile(path)
 	if err != nil {
@@ -228,7 +228,7 @@ func ageEncrypt(t *testing.T, text string, rs ...age.Recipient) []byte {
 	return buf.Bytes()
 }
 
-func ageDecrypt(t testing.TB, ct []byte, id age.Identity) string {
+func ageDecrypt(t *testing.T, ct []byte, id age.Identity) string {
 	t.Helper()
 	r, err := age.Decrypt(bytes.NewReader(ct), id)
 	if err != nil {
