@@ -44,11 +44,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/vigil-hr/vigil"
 	"github.com/vigil-hr/vigil/store"
@@ -628,11 +625,9 @@ func (s *Accounts) RemovePasskey(ctx context.Context, v *Verified, id []byte) er
 }
 
 // RenamePasskey names the passkey with credential ID id. The name must be
-// 1 to 40 characters, without control or format characters or surrounding
-// space (the web layer cleans what is typed so).
+// as [PasskeyName] leaves it, and not empty.
 func (s *Accounts) RenamePasskey(ctx context.Context, v *Verified, id []byte, name string) error {
-	if name == "" || utf8.RuneCountInString(name) > 40 || !utf8.ValidString(name) || strings.TrimSpace(name) != name ||
-		strings.ContainsFunc(name, func(c rune) bool { return unicode.IsControl(c) || unicode.Is(unicode.Cf, c) }) {
+	if name == "" || PasskeyName(name) != name {
 		return fmt.Errorf("%w: passkey name %q", vigil.ErrInvalid, name)
 	}
 	sec := v.sec

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -190,4 +193,24 @@ func (s *Sessions) PasskeyRegisterFinish(w http.ResponseWriter, r *http.Request,
 		return s.complete(w, r, ss)
 	}
 	return nil
+}
+
+// MaxPasskeyName bounds a passkey's name, in characters.
+const MaxPasskeyName = 40
+
+// PasskeyName is a passkey's name as typed, trimmed, with runs of space made
+// one, without control or format characters (bidirectional overrides and
+// zero widths would hide or reorder it on the account page), cut at
+// MaxPasskeyName characters; "" if nothing is left or raw is not UTF-8.
+func PasskeyName(raw string) string {
+	if !utf8.ValidString(raw) {
+		return ""
+	}
+	name := strings.Join(strings.FieldsFunc(raw, func(c rune) bool {
+		return unicode.IsSpace(c) || unicode.IsControl(c) || unicode.Is(unicode.Cf, c)
+	}), " ")
+	if r := []rune(name); len(r) > MaxPasskeyName {
+		name = strings.TrimSpace(string(r[:MaxPasskeyName]))
+	}
+	return name
 }

@@ -127,7 +127,7 @@ func (s *Server) renamePasskey(w http.ResponseWriter, r *http.Request) {
 		s.showAccount(w, r, http.StatusBadRequest, map[string]string{"passkeys": "insight.account.err.passkey"})
 		return
 	}
-	name := cleanPasskeyName(r.PostFormValue("name"))
+	name := account.PasskeyName(r.PostFormValue("name"))
 	if name == "" {
 		s.showAccount(w, r, http.StatusBadRequest, map[string]string{"passkeys": "insight.account.err.name"})
 		return

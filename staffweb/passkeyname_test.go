@@ -6,10 +6,12 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vigil-hr/vigil/account"
 )
 
 // FuzzPasskeyName: whatever header a browser (or an attacker) sends, the
-// name kept is valid UTF-8, at most maxPasskeyName characters, without
+// name kept is valid UTF-8, at most account.MaxPasskeyName characters, without
 // control characters or surrounding space, and never empty.
 func FuzzPasskeyName(f *testing.F) {
 	for _, s := range []string{"", "work%20laptop", "%D0%A0%D0%B0%D0%B1%D0%BE%D1%87%D0%B8%D0%B9", "%00%0A%E2%80%8B", "%", "%ZZ", "%FF%FE", strings.Repeat("%D0%AF", 60), "a\tb", "<b>x</b>"} {
@@ -19,7 +21,7 @@ func FuzzPasskeyName(f *testing.F) {
 		r := httptest.NewRequest("POST", "/account/passkeys/finish", nil)
 		r.Header.Set("X-Vigil-Passkey-Name", header)
 		name := passkeyName(r)
-		if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxPasskeyName || strings.TrimSpace(name) != name {
+		if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > account.MaxPasskeyName || strings.TrimSpace(name) != name {
 			t.Fatalf("%q gives %q", header, name)
 		}
 		if strings.ContainsFunc(name, func(c rune) bool { return unicode.IsControl(c) || unicode.Is(unicode.Cf, c) }) {

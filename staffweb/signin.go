@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/vigil-hr/vigil/account"
 )
@@ -204,40 +202,18 @@ func (s *Server) registerFinish(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ceremonyResult{Next: next(r)})
 }
 
-// maxPasskeyName bounds a passkey's name, in characters.
-const maxPasskeyName = 40
-
 // passkeyName is the name the account gives a new passkey
-// (X-Vigil-Passkey-Name, percent-encoded by webauthn.js): trimmed, without
-// control or format characters, at most maxPasskeyName characters, else
-// "passkey".
+// (X-Vigil-Passkey-Name, percent-encoded by webauthn.js), cleaned by
+// account.PasskeyName, else "passkey".
 func passkeyName(r *http.Request) string {
 	raw, err := url.PathUnescape(r.Header.Get("X-Vigil-Passkey-Name"))
 	if err != nil {
 		return "passkey"
 	}
-	if name := cleanPasskeyName(raw); name != "" {
+	if name := account.PasskeyName(raw); name != "" {
 		return name
 	}
 	return "passkey"
-}
-
-// cleanPasskeyName is a passkey name as typed, trimmed, with runs of space
-// made one, without control or format characters, cut at maxPasskeyName
-// characters; "" if nothing is left or raw is not UTF-8.
-func cleanPasskeyName(raw string) string {
-	if !utf8.ValidString(raw) {
-		return ""
-	}
-	// Control and format characters (bidirectional overrides, zero
-	// widths) would hide or reorder the name on the account page.
-	name := strings.Join(strings.FieldsFunc(raw, func(c rune) bool {
-		return unicode.IsSpace(c) || unicode.IsControl(c) || unicode.Is(unicode.Cf, c)
-	}), " ")
-	if r := []rune(name); len(r) > maxPasskeyName {
-		name = strings.TrimSpace(string(r[:maxPasskeyName]))
-	}
-	return name
 }
 
 // language keeps the browser's language choice in a cookie. With a
