@@ -12,11 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,7 +89,9 @@ func TestKeysNotInSignalFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.WriteString(w, "testimony")
+	if _, err := io.WriteString(w, "testimony"); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -109,31 +109,13 @@ func TestKeysNotInSignalFrames(t *testing.T) {
 		}
 	}
 
-	stop := make(chan struct{})
-	var signals atomic.Int64
-	var sigWG sync.WaitGroup
-	sigWG.Add(1)
-	go func() {
-		defer sigWG.Done()
-		pid := os.Getpid()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for _, tid := range threads(t) {
-				if syscall.Tgkill(pid, tid, syscall.SIGURG) == nil {
-					signals.Add(1)
-				}
-			}
-		}
-	}()
+	stopSignals := procmem.SignalThreads(os.Getpid())
 	var ops atomic.Int64
-	errs := make(chan error, 8)
+	workers := 2 * runtime.GOMAXPROCS(0)
+	errs := make(chan error, workers) // one each at most
 	var work sync.WaitGroup
 	deadline := time.Now().Add(time.Second)
-	for g := range 2 * runtime.GOMAXPROCS(0) {
+	for g := range workers {
 		work.Add(1)
 		go func() {
 			defer work.Done()
@@ -166,16 +148,15 @@ func TestKeysNotInSignalFrames(t *testing.T) {
 		}()
 	}
 	time.Sleep(900 * time.Millisecond)
-	close(stop)
-	sigWG.Wait()
+	signals := stopSignals()
 	work.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	t.Logf("%d key operations, %d signals", ops.Load(), signals.Load())
-	if signals.Load() < 1000 {
-		t.Fatalf("only %d signals sent", signals.Load())
+	t.Logf("%d key operations, %d signals", ops.Load(), signals)
+	if signals < 1000 {
+		t.Fatalf("only %d signals sent", signals)
 	}
 
 	v.Seal()
@@ -251,22 +232,6 @@ func childLine(t *testing.T, out []byte) []byte {
 	}
 	t.Fatalf("no keys in the child's output:\n%s", out)
 	return nil
-}
-
-// threads lists this process's thread IDs.
-func threads(t *testing.T) []int {
-	ents, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Error(err)
-		return nil
-	}
-	var tids []int
-	for _, e := range ents {
-		if tid, err := strconv.Atoi(e.Name()); err == nil {
-			tids = append(tids, tid)
-		}
-	}
-	return tids
 }
 
 // scanSelf is procmem.FindSelf, failing t on an error.

@@ -64,7 +64,7 @@ func TestMemoryAfterSeal(t *testing.T) {
 	// as possible, as the runtime itself does now and then to preempt: each
 	// signal saves the thread's registers on its signal stack, where a key
 	// in a vector register would stay (CI found the identity scalar so once).
-	stopSignals := memSignal(t, pid)
+	stopSignals := procmem.SignalThreads(pid)
 	vigilRun(t, bin, env, "unseal", "--staff", srv.staff)
 	// Let the checkpoint loop sign with the key (--checkpoint-interval 100ms).
 	time.Sleep(500 * time.Millisecond)
@@ -76,7 +76,11 @@ func TestMemoryAfterSeal(t *testing.T) {
 	for range 20 {
 		c.thread(cookie)
 	}
-	t.Logf("sent %d signals to the server's threads", stopSignals())
+	if n := stopSignals(); n < 1000 {
+		t.Errorf("only %d signals sent to the server's threads", n)
+	} else {
+		t.Logf("sent %d signals to the server's threads", n)
+	}
 
 	// Control: while unsealed the vault holds the raw keys.
 	hits, n, err := memScan(pid, sec)
@@ -106,42 +110,6 @@ func TestMemoryAfterSeal(t *testing.T) {
 		t.Errorf("after logout and seal: found %s", h)
 	}
 	srv.stop(t)
-}
-
-// memSignal sends SIGURG to every thread of process pid, over and over,
-// until the returned function is called; that returns how many it sent.
-func memSignal(t *testing.T, pid int) func() int {
-	t.Helper()
-	stop := make(chan struct{})
-	sent := make(chan int)
-	go func() {
-		n := 0
-		defer func() { sent <- n }()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-			if err != nil {
-				return
-			}
-			for _, e := range ents {
-				if tid, err := strconv.Atoi(e.Name()); err == nil && syscall.Tgkill(pid, tid, syscall.SIGURG) == nil {
-					n++
-				}
-			}
-		}
-	}()
-	return func() int {
-		close(stop)
-		n := <-sent
-		if n < 1000 {
-			t.Errorf("only %d signals sent to the server", n)
-		}
-		return n
-	}
 }
 
 // memKeySecrets decrypts the key file with the passphrase, as stock age

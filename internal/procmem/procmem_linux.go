@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // A Region is one readable mapping of /proc/PID/maps.
@@ -135,4 +136,38 @@ func FindSelf(needles []Needle) (map[string][]string, error) {
 		}
 	}
 	return hits, nil
+}
+
+// SignalThreads sends SIGURG (which Go's runtime takes as a preemption hint
+// and otherwise ignores) to every thread of process pid, over and over, until
+// the returned function is called; that returns how many were sent. Each
+// signal makes the kernel save the thread's registers on its signal stack,
+// which is where a test looks for secrets a thread held in registers.
+func SignalThreads(pid int) (stop func() int) {
+	done := make(chan struct{})
+	sent := make(chan int)
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+			if err != nil {
+				return // the process is gone
+			}
+			for _, e := range ents {
+				if tid, err := strconv.Atoi(e.Name()); err == nil && syscall.Tgkill(pid, tid, syscall.SIGURG) == nil {
+					n++
+				}
+			}
+		}
+	}()
+	return func() int {
+		close(done)
+		return <-sent
+	}
 }
