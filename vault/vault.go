@@ -47,10 +47,10 @@
 // What Go cannot guarantee: a goroutine that opens a field holds that
 // field's file key, and the web layer's session keys, on its stack and in
 // registers like any other value (a stack copy or a signal frame may keep
-// them); the ChaCha20-Poly1305 state
-// that opens the key file keeps its (derived) key until its memory is
-// reused; the scrypt passphrase is passed to age as a string; hash and HMAC states inside the standard library may keep
-// secret-derived (not secret) bytes. Wiping narrows the window; only
+// them); the ChaCha20-Poly1305 state that opens the key file keeps its
+// (derived) key until its memory is reused; the scrypt passphrase is passed
+// to age as a string; hash and HMAC states inside the standard library may
+// keep secret-derived (not secret) bytes. Wiping narrows the window; only
 // keeping the machine's memory from an attacker closes it.
 package vault
 
