@@ -60,7 +60,6 @@ func Regions(pid string) ([]Region, error) {
 type Needle struct {
 	Name         string
 	Masked, Mask []byte
-	Held         bool `json:",omitempty"` // for the caller: whether the secret is expected in memory
 }
 
 // NewNeedle masks secret (at least 1, at most 64 bytes) with random bytes.
