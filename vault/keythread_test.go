@@ -43,17 +43,25 @@ func TestKeyThreadKeepsItsThread(t *testing.T) {
 		if _, err := os.Stat("/proc/self/task/" + strconv.Itoa(tid)); err != nil {
 			t.Errorf("the key thread's OS thread %d ended with it: %v", tid, err)
 		}
-		exited := make(chan *os.ProcessState, 1)
+		type waited struct {
+			st  *os.ProcessState
+			err error
+		}
+		exited := make(chan waited, 1)
 		go func() {
-			st, _ := child.Wait()
-			exited <- st
+			st, err := child.Wait()
+			exited <- waited{st, err}
 		}()
 		select {
-		case st := <-exited:
-			t.Errorf("the child the key thread started ended with it: %v", st)
+		case w := <-exited:
+			t.Errorf("the child the key thread started ended with it: %v %v", w.st, w.err)
 		case <-time.After(50 * time.Millisecond):
-			child.Kill()
-			<-exited
+			if err := child.Kill(); err != nil {
+				t.Errorf("kill the child: %v", err)
+			}
+			if w := <-exited; w.err != nil {
+				t.Errorf("wait for the child: %v", w.err)
+			}
 		}
 	}
 }
