@@ -20,7 +20,7 @@ func TestKeyThreadClearsItsSignalFrame(t *testing.T) {
 		k := startKeyThread()
 		var n procmem.Needle
 		size := 32
-		k.do(func() {
+		ok := k.do(func() {
 			var secret, dst [32]byte
 			rand.Read(secret[:])
 			n = procmem.NewNeedle("bytes in X0 and X1", secret[:])
@@ -29,6 +29,9 @@ func TestKeyThreadClearsItsSignalFrame(t *testing.T) {
 			clear(secret[:])
 			clear(dst[:])
 		})
+		if !ok {
+			t.Fatal("a new key thread refused a request")
+		}
 		k.stop()
 		hits, err := procmem.FindSelf([]procmem.Needle{n})
 		if err != nil {
